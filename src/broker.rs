@@ -1,0 +1,194 @@
+//! The cluster a run talks to: the embedded mock cluster, or an external one reached by bootstrap
+//! servers; and the checks that happen before any load starts (reachable, topic present).
+//!
+//! The embedded broker is librdkafka's mock cluster, started in-process: real Kafka protocol on
+//! 127.0.0.1, several brokers, in-memory partitions. It is a stand-in, not a benchmark target: it
+//! answers a produce request right after the in-memory append, so `acks=1` and `acks=all` cost the
+//! same; it keeps only a few MiB per partition; one thread serves all brokers. Run summaries say so.
+
+use std::time::Duration;
+
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::mocking::MockCluster;
+use rdkafka::producer::{DefaultProducerContext, Producer};
+use rdkafka::ClientConfig;
+
+use crate::producer::Client;
+use crate::scenario::Topic;
+
+/// The cluster could not be used: exit code 3.
+#[derive(Debug, thiserror::Error)]
+pub enum BrokerError {
+    #[error("cannot reach the cluster at {bootstrap} within {timeout:?}: {detail}")]
+    Unreachable {
+        bootstrap: String,
+        timeout: Duration,
+        detail: String,
+    },
+    #[error("topic {topic:?} does not exist and [topic] create = false")]
+    TopicMissing { topic: String },
+    #[error("cannot create topic {topic:?}: {detail}")]
+    CreateTopic { topic: String, detail: String },
+    #[error("embedded broker: {0}")]
+    Embedded(String),
+    #[error("cannot create the producer client: {0}")]
+    Client(String),
+}
+
+/// What the summary must say about the embedded broker.
+pub const EMBEDDED_NOTES: [&str; 3] = [
+    "embedded broker (librdkafka mock cluster): acks are not honoured, so acks=1 and acks=all cost the same",
+    "embedded broker keeps only a few MiB per partition and serves all brokers from one thread: not a real cluster's numbers",
+    "load generator and broker share this machine's CPUs",
+];
+
+/// The in-process mock cluster.
+pub struct Embedded {
+    cluster: MockCluster<'static, DefaultProducerContext>,
+    bootstrap: String,
+}
+
+impl Embedded {
+    pub fn start(brokers: u32) -> Result<Self, BrokerError> {
+        let cluster =
+            MockCluster::new(brokers as i32).map_err(|e| BrokerError::Embedded(e.to_string()))?;
+        let bootstrap = cluster.bootstrap_servers();
+        Ok(Embedded { cluster, bootstrap })
+    }
+
+    pub fn bootstrap(&self) -> &str {
+        &self.bootstrap
+    }
+
+    pub fn create_topic(
+        &self,
+        name: &str,
+        partitions: u32,
+        replication: u32,
+    ) -> Result<(), BrokerError> {
+        self.cluster
+            .create_topic(name, partitions as i32, replication as i32)
+            .map_err(|e| BrokerError::CreateTopic {
+                topic: name.to_string(),
+                detail: e.to_string(),
+            })
+    }
+}
+
+/// The topic as the cluster reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicInfo {
+    pub partitions: u32,
+    /// Set when the topic's partition count differs from the scenario's.
+    pub warning: Option<String>,
+}
+
+/// Waits for the cluster's metadata (bounded by `timeout`) and makes sure the topic exists,
+/// creating it on an external cluster when `topic.create` allows.
+pub async fn prepare(
+    client: &std::sync::Arc<Client>,
+    config: &ClientConfig,
+    bootstrap: &str,
+    topic: &Topic,
+    timeout: Duration,
+) -> Result<TopicInfo, BrokerError> {
+    let partitions = match partitions_of(client, &topic.name, bootstrap, timeout).await? {
+        Some(n) => n,
+        None if !topic.create => {
+            return Err(BrokerError::TopicMissing {
+                topic: topic.name.clone(),
+            })
+        }
+        None => {
+            create_external(config, topic, timeout).await?;
+            wait_for_topic(client, topic, bootstrap, timeout).await?
+        }
+    };
+    let warning = (partitions != topic.partitions).then(|| {
+        format!(
+            "topic {:?} has {partitions} partitions, the scenario asks for {}: using the existing {partitions}",
+            topic.name, topic.partitions
+        )
+    });
+    Ok(TopicInfo {
+        partitions,
+        warning,
+    })
+}
+
+/// The topic's partition count, or `None` when the cluster does not have it.
+async fn partitions_of(
+    client: &std::sync::Arc<Client>,
+    name: &str,
+    bootstrap: &str,
+    timeout: Duration,
+) -> Result<Option<u32>, BrokerError> {
+    let c = client.clone();
+    // All topics (not just ours): asking for one topic can auto-create it on the broker.
+    let md = tokio::task::spawn_blocking(move || c.client().fetch_metadata(None, timeout))
+        .await
+        .map_err(|e| BrokerError::Client(e.to_string()))?
+        .map_err(|e| BrokerError::Unreachable {
+            bootstrap: bootstrap.to_string(),
+            timeout,
+            detail: e.to_string(),
+        })?;
+    Ok(md
+        .topics()
+        .iter()
+        .find(|t| t.name() == name && t.error().is_none())
+        .map(|t| t.partitions().len() as u32))
+}
+
+async fn create_external(
+    config: &ClientConfig,
+    topic: &Topic,
+    timeout: Duration,
+) -> Result<(), BrokerError> {
+    let err = |detail: String| BrokerError::CreateTopic {
+        topic: topic.name.clone(),
+        detail,
+    };
+    let admin: AdminClient<DefaultClientContext> =
+        config.create().map_err(|e| err(e.to_string()))?;
+    let new = NewTopic::new(
+        &topic.name,
+        topic.partitions as i32,
+        TopicReplication::Fixed(topic.replication as i32),
+    );
+    let opts = AdminOptions::new().operation_timeout(Some(timeout));
+    let results = admin
+        .create_topics([&new], &opts)
+        .await
+        .map_err(|e| err(e.to_string()))?;
+    for r in results {
+        if let Err((_, code)) = r {
+            if code != rdkafka::types::RDKafkaErrorCode::TopicAlreadyExists {
+                return Err(err(code.to_string()));
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn wait_for_topic(
+    client: &std::sync::Arc<Client>,
+    topic: &Topic,
+    bootstrap: &str,
+    timeout: Duration,
+) -> Result<u32, BrokerError> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(n) = partitions_of(client, &topic.name, bootstrap, timeout).await? {
+            return Ok(n);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(BrokerError::CreateTopic {
+                topic: topic.name.clone(),
+                detail: "created, but it did not appear in the cluster's metadata".into(),
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

@@ -1,0 +1,100 @@
+//! The command line: `run`, `validate`, `broker`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Load generation and benchmarking for Kafka producers.
+#[derive(Debug, Parser)]
+#[command(name = "kbench", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a scenario and write its result (embedded broker unless bootstrap servers are given).
+    Run(RunArgs),
+    /// Check a scenario file without running it; prints the resolved scenario.
+    Validate(ScenarioArgs),
+    /// Serve the embedded mock cluster for other tools until interrupted or --seconds elapse.
+    Broker(BrokerArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ScenarioArgs {
+    /// Scenario file (.toml, or .json with the same structure).
+    pub scenario: PathBuf,
+    /// Override a scenario key, e.g. --set load.rate=20k/s (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Bootstrap servers of an external cluster (overrides cluster.bootstrap).
+    #[arg(long, value_name = "HOST:PORT,...")]
+    pub bootstrap: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub scenario: ScenarioArgs,
+    /// Directory for results: each run writes <out>/<timestamp>-<name>/result.json.
+    #[arg(long, default_value = "reports")]
+    pub out: PathBuf,
+    /// Print nothing but errors.
+    #[arg(long, short, conflicts_with = "json")]
+    pub quiet: bool,
+    /// Print the result JSON to stdout instead of the summary.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BrokerArgs {
+    /// Number of brokers.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=16))]
+    pub brokers: u32,
+    /// Topics to create, as NAME:PARTITIONS (repeatable).
+    #[arg(long = "topic", value_name = "NAME:PARTITIONS", value_parser = parse_topic)]
+    pub topics: Vec<(String, u32)>,
+    /// Stop after this many seconds (default: until Ctrl-C).
+    #[arg(long)]
+    pub seconds: Option<u64>,
+}
+
+fn parse_topic(s: &str) -> Result<(String, u32), String> {
+    let (name, parts) = match s.split_once(':') {
+        Some((n, p)) => (
+            n,
+            p.parse::<u32>()
+                .map_err(|_| format!("invalid partition count in {s:?}"))?,
+        ),
+        None => (s, 1),
+    };
+    if name.is_empty() || parts == 0 {
+        return Err(format!(
+            "expected NAME:PARTITIONS with PARTITIONS >= 1, found {s:?}"
+        ));
+    }
+    Ok((name.to_string(), parts))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn topics_parse() {
+        assert_eq!(parse_topic("t:6").unwrap(), ("t".into(), 6));
+        assert_eq!(parse_topic("t").unwrap(), ("t".into(), 1));
+        assert!(parse_topic("t:0").is_err());
+        assert!(parse_topic(":3").is_err());
+        assert!(parse_topic("t:x").is_err());
+    }
+}

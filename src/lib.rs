@@ -1,0 +1,204 @@
+//! kbench: load generation and benchmarking for Kafka producers.
+//!
+//! The pipeline, one module per stage, each handing plain data to the next:
+//!
+//! ```text
+//! cli -> scenario (file + --set -> validated Scenario) -> run (broker, producers, workers)
+//!     -> recorder (histograms, counters, intervals) -> result (versioned JSON) -> report
+//! ```
+//!
+//! `main.rs` only builds the runtime and calls [`run`]; everything else is here so tests can drive
+//! it directly.
+
+pub mod broker;
+pub mod cli;
+pub mod pacing;
+pub mod payload;
+pub mod producer;
+pub mod recorder;
+pub mod report;
+pub mod result;
+pub mod run;
+pub mod scenario;
+pub mod signal;
+pub mod units;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+
+use cli::{BrokerArgs, Cli, Command, RunArgs, ScenarioArgs};
+use result::{RunResult, ScenarioInfo};
+use scenario::{Scenario, ScenarioError};
+use signal::Interrupts;
+
+/// Process exit codes (documented in README.md).
+pub mod exit {
+    /// The run completed (and passed its gate, when there is one).
+    pub const OK: i32 = 0;
+    /// Anything unexpected.
+    pub const FAILURE: i32 = 1;
+    /// Bad input: scenario, `--set`, command line, result file.
+    pub const BAD_INPUT: i32 = 2;
+    /// The cluster could not be used: unreachable, topic missing, client creation failed.
+    pub const BROKER: i32 = 3;
+    /// Interrupted by Ctrl-C / SIGTERM (the partial result was written).
+    pub const INTERRUPTED: i32 = 130;
+}
+
+/// The exit code for an error, from the first typed cause in its chain.
+pub fn exit_code_of(err: &anyhow::Error) -> i32 {
+    for cause in err.chain() {
+        if cause.is::<ScenarioError>() || cause.is::<result::ResultError>() {
+            return exit::BAD_INPUT;
+        }
+        if cause.is::<broker::BrokerError>() {
+            return exit::BROKER;
+        }
+    }
+    exit::FAILURE
+}
+
+/// Runs a parsed command line; returns the exit code.
+pub async fn run(cli: Cli) -> anyhow::Result<i32> {
+    match cli.command {
+        Command::Run(args) => cmd_run(args).await,
+        Command::Validate(args) => cmd_validate(args),
+        Command::Broker(args) => cmd_broker(args).await,
+    }
+}
+
+/// Loads a scenario with the command line's overrides.
+pub fn load_scenario(args: &ScenarioArgs) -> Result<(Scenario, ScenarioInfo), ScenarioError> {
+    let mut overrides = args.set.clone();
+    if let Some(b) = &args.bootstrap {
+        overrides.push(format!("cluster.bootstrap={b}"));
+    }
+    let (scenario, _source) = scenario::load(&args.scenario, &overrides)?;
+    let info = ScenarioInfo {
+        name: scenario.name.clone(),
+        file: Some(args.scenario.display().to_string()),
+        description: scenario.description.clone(),
+        overrides: overrides.iter().map(|o| redact_override(o)).collect(),
+    };
+    Ok((scenario, info))
+}
+
+/// `key=value` with the value hidden when the key names a secret.
+fn redact_override(o: &str) -> String {
+    match o.split_once('=') {
+        Some((k, _)) if scenario::render::is_secret(k) => format!("{k}=***"),
+        _ => o.to_string(),
+    }
+}
+
+fn cmd_validate(args: ScenarioArgs) -> anyhow::Result<i32> {
+    let (s, _) = load_scenario(&args)?;
+    let shown = scenario::redact(&s);
+    println!("{}: ok", args.scenario.display());
+    println!(
+        "{}",
+        toml::to_string_pretty(&shown).context("rendering the scenario")?
+    );
+    Ok(exit::OK)
+}
+
+async fn cmd_run(args: RunArgs) -> anyhow::Result<i32> {
+    let (s, info) = load_scenario(&args.scenario)?;
+    let interrupts = Interrupts::listen();
+    let (result, dir) =
+        run_scenario(&s, info, &args.out, &interrupts, !args.quiet && !args.json).await?;
+    if args.json {
+        let mut out = std::io::stdout().lock();
+        serde_json::to_writer_pretty(&mut out, &result)?;
+        writeln!(out)?;
+    } else if !args.quiet {
+        print!("{}", report::terminal::summary(&result));
+        println!("  result     {}", dir.join("result.json").display());
+    }
+    Ok(match result.status {
+        result::Status::Interrupted => exit::INTERRUPTED,
+        result::Status::Completed => exit::OK,
+    })
+}
+
+/// Runs one scenario and writes its result under `out`; returns the result and its directory.
+pub async fn run_scenario(
+    s: &Scenario,
+    info: ScenarioInfo,
+    out: &Path,
+    interrupts: &Interrupts,
+    progress: bool,
+) -> anyhow::Result<(RunResult, PathBuf)> {
+    let started_at = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    let mut bar = None;
+    let output = run::execute(s, interrupts, |live| {
+        bar = report::progress::Progress::start(live, progress);
+    })
+    .await;
+    if let Some(b) = bar {
+        b.finish();
+    }
+    let output = output?;
+    let result = result::build::build(s, info, started_at.clone(), output);
+    let dir = run_dir(out, &started_at, &s.name);
+    result
+        .write(&dir)
+        .with_context(|| format!("writing the result into {}", dir.display()))?;
+    Ok((result, dir))
+}
+
+/// `<out>/<20261121T194033Z>-<name>`, with a numeric suffix if that exists already.
+fn run_dir(out: &Path, started_at: &str, name: &str) -> PathBuf {
+    let stamp: String = started_at
+        .chars()
+        .filter(|c| !matches!(c, '-' | ':'))
+        .collect();
+    let base = out.join(format!("{stamp}-{name}"));
+    let mut dir = base.clone();
+    let mut n = 2;
+    while dir.exists() {
+        dir = PathBuf::from(format!("{}-{n}", base.display()));
+        n += 1;
+    }
+    dir
+}
+
+async fn cmd_broker(args: BrokerArgs) -> anyhow::Result<i32> {
+    let embedded = broker::Embedded::start(args.brokers)?;
+    for (name, partitions) in &args.topics {
+        embedded.create_topic(name, *partitions, args.brokers.min(3))?;
+    }
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{}", embedded.bootstrap())?;
+        out.flush()?;
+    }
+    eprintln!(
+        "embedded broker: {} brokers at {}; topics: {}; Ctrl-C to stop",
+        args.brokers,
+        embedded.bootstrap(),
+        if args.topics.is_empty() {
+            "none (auto-created with 4 partitions on first use)".to_string()
+        } else {
+            args.topics
+                .iter()
+                .map(|(n, p)| format!("{n}:{p}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    );
+    let interrupts = Interrupts::listen();
+    match args.seconds {
+        Some(secs) => {
+            tokio::select! {
+                _ = tokio::time::sleep(std::time::Duration::from_secs(secs)) => {}
+                _ = interrupts.at_least(1) => {}
+            }
+        }
+        None => interrupts.at_least(1).await,
+    }
+    drop(embedded);
+    Ok(exit::OK)
+}

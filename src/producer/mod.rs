@@ -1,0 +1,204 @@
+//! Producers: librdkafka clients and the delivery path back into the recorder.
+//!
+//! ## How librdkafka produces
+//! `send` never blocks: it copies the message into the client's local queue (bounded by
+//! `queue.buffering.max.messages` / `.kbytes`) and returns. Background threads group queued
+//! messages into per-partition batches (closed by `linger.ms`, `batch.size`, `batch.num.messages`),
+//! compress them, and send produce requests, at most `max.in.flight` per broker connection. When
+//! the broker answers (after `acks` replicas have the batch; with `acks=0` as soon as the request is
+//! written), librdkafka queues one **delivery report** per message, and the polling thread of a
+//! [`ThreadedProducer`] calls [`Context::delivery`] with it. A message not acked within
+//! `message.timeout.ms` (retries included) fails with `_MSG_TIMED_OUT`.
+//!
+//! When the local queue is full, `send` answers `QueueFull` at once: that is back-pressure. kbench
+//! counts each such answer, waits a moment and tries the same message again; the time spent waiting
+//! shows up as send lag and, at a fixed rate, in corrected latency.
+//!
+//! ## Modes
+//! - **async**: workers send without waiting; outcomes come back through delivery reports whose
+//!   opaque carries the message's due and enqueue instants ([`opaque`]), so no per-message state.
+//! - **sync**: each worker has one message in flight; the opaque is the worker's slot, and the
+//!   delivery report wakes the worker (sarama's SyncProducer). Its latency is a closed-loop round trip.
+//! - **fire-and-forget**: async with `acks=0`; a "delivery" means the request was written.
+
+pub mod opaque;
+pub mod worker;
+
+use std::ffi::CStr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use rdkafka::error::KafkaError;
+use rdkafka::producer::{DeliveryResult, ProducerContext, ThreadedProducer};
+use rdkafka::types::{RDKafkaErrorCode, RDKafkaRespErr};
+use rdkafka::{ClientContext, Message};
+use tokio::sync::Notify;
+
+use crate::pacing::Clock;
+use crate::recorder::{Sample, Shard};
+use crate::result::Event;
+use crate::scenario::Mode;
+
+/// A producer instance with kbench's delivery context.
+pub type Client = ThreadedProducer<Context>;
+
+/// The one message in flight of a sync worker.
+#[derive(Debug, Default)]
+pub struct SyncSlot {
+    pub due_us: AtomicU64,
+    pub enqueue_us: AtomicU64,
+    pub done: Notify,
+}
+
+/// Most distinct client events kept per instance; repeats of the last event only bump its count.
+const MAX_EVENTS: usize = 200;
+
+/// Delivery context of one producer instance: owns that instance's recorder shard.
+pub struct Context {
+    /// Set when the load starts; delivery reports before that (there are none) read 0.
+    clock: OnceLock<Clock>,
+    mode: Mode,
+    shard: Mutex<Shard>,
+    slots: Vec<SyncSlot>,
+    /// Delivery reports so far (acks, warm-up included), for the live progress line.
+    pub acked: AtomicU64,
+    /// Failed delivery reports so far (warm-up included).
+    pub failed: AtomicU64,
+    events: Mutex<Vec<Event>>,
+}
+
+impl Context {
+    pub fn new(mode: Mode, shard: Shard, sync_workers: usize) -> Self {
+        Context {
+            clock: OnceLock::new(),
+            mode,
+            shard: Mutex::new(shard),
+            slots: (0..sync_workers).map(|_| SyncSlot::default()).collect(),
+            acked: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
+            events: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Starts this instance's clock (once; later calls are ignored).
+    pub fn start(&self, clock: Clock) {
+        let _ = self.clock.set(clock);
+    }
+
+    #[inline]
+    fn now_us(&self) -> u64 {
+        self.clock.get().map_or(0, Clock::now_us)
+    }
+
+    pub fn slot(&self, index: usize) -> &SyncSlot {
+        &self.slots[index]
+    }
+
+    /// Runs `f` on the shard (progress reads, final snapshot).
+    pub fn with_shard<T>(&self, f: impl FnOnce(&mut Shard) -> T) -> T {
+        let mut guard = self.shard.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut guard)
+    }
+
+    /// Takes the client events recorded so far.
+    pub fn take_events(&self) -> Vec<Event> {
+        std::mem::take(&mut *self.events.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    fn push_event(&self, kind: &str, detail: String) {
+        let t_s = self.now_us() as f64 / 1e6;
+        let mut events = self.events.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(last) = events.last_mut() {
+            if last.kind == kind && last.detail == detail {
+                last.repeats += 1;
+                return;
+            }
+        }
+        if events.len() < MAX_EVENTS {
+            events.push(Event {
+                t_s: (t_s * 1000.0).round() / 1000.0,
+                kind: kind.to_string(),
+                detail,
+                repeats: 0,
+            });
+        }
+    }
+}
+
+/// The canonical librdkafka name of an error code, e.g. `_MSG_TIMED_OUT`, `NOT_LEADER_OR_FOLLOWER`.
+pub fn error_name(code: RDKafkaErrorCode) -> &'static str {
+    match RDKafkaRespErr::try_from(code as i32) {
+        // SAFETY: rd_kafka_err2name returns a pointer to a static, NUL-terminated string for
+        // every valid error code.
+        Ok(err) => unsafe { CStr::from_ptr(rdkafka::bindings::rd_kafka_err2name(err)) }
+            .to_str()
+            .unwrap_or("UNKNOWN"),
+        Err(_) => "UNKNOWN",
+    }
+}
+
+/// The error name of a failed send or delivery.
+pub fn kafka_error_name(e: &KafkaError) -> &'static str {
+    e.rdkafka_error_code().map_or("CLIENT_ERROR", error_name)
+}
+
+impl ClientContext for Context {
+    fn error(&self, error: KafkaError, reason: &str) {
+        tracing::debug!("librdkafka: {error}: {reason}");
+        self.push_event(
+            "client-error",
+            format!("{}: {reason}", kafka_error_name(&error)),
+        );
+    }
+}
+
+impl ProducerContext for Context {
+    type DeliveryOpaque = usize;
+
+    fn delivery(&self, result: &DeliveryResult<'_>, opaque: usize) {
+        let done_us = self.now_us();
+        let (due_us, enqueue_us) = match self.mode {
+            Mode::Sync => {
+                let slot = &self.slots[opaque];
+                (
+                    slot.due_us.load(Ordering::Acquire),
+                    slot.enqueue_us.load(Ordering::Acquire),
+                )
+            }
+            _ => opaque::unpack(opaque),
+        };
+        let (bytes, error) = match result {
+            Ok(m) => (msg_bytes(m), None),
+            Err((e, m)) => (msg_bytes(m), Some(kafka_error_name(e))),
+        };
+        let sample = Sample {
+            due_us,
+            enqueue_us,
+            done_us,
+            bytes,
+            error,
+        };
+        self.with_shard(|s| s.record(&sample));
+        let counter = if error.is_none() {
+            &self.acked
+        } else {
+            &self.failed
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        if self.mode == Mode::Sync {
+            self.slots[opaque].done.notify_one();
+        }
+    }
+}
+
+fn msg_bytes(m: &impl Message) -> u64 {
+    (m.payload().map_or(0, <[u8]>::len) + m.key().map_or(0, <[u8]>::len)) as u64
+}
+
+/// Creates one producer instance.
+pub fn create(config: &rdkafka::ClientConfig, context: Context) -> Result<Arc<Client>, KafkaError> {
+    use rdkafka::config::FromClientConfigAndContext;
+    Ok(Arc::new(ThreadedProducer::from_config_and_context(
+        config, context,
+    )?))
+}

@@ -1,0 +1,278 @@
+//! One worker: a tokio task that generates messages on its schedule and hands them to its producer
+//! instance. One loop serves every combination of pacing (unlimited / fixed), stop condition
+//! (count / duration) and mode (async / sync / fire-and-forget).
+//!
+//! The hot path takes a payload window and a key from pre-generated pools, reads the clock once,
+//! packs the opaque and calls `send`: no allocation of kbench's own and no lock.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rdkafka::error::KafkaError;
+use rdkafka::producer::{BaseRecord, Producer};
+use rdkafka::types::RDKafkaErrorCode;
+use tokio::sync::watch;
+
+use super::{kafka_error_name, opaque, Client, Context};
+use crate::pacing::{Clock, WorkerPlan, WorkerStop};
+use crate::payload::{KeyGen, PayloadPool, Rng};
+use crate::recorder::{Sample, SendStats};
+use crate::scenario::Mode;
+
+/// How long a worker pauses after `QueueFull` before trying the same message again.
+const QUEUE_FULL_PAUSE: Duration = Duration::from_millis(1);
+/// Waits longer than this start on tokio's timer ...
+const COARSE_WAIT_NS: u64 = 2_000_000;
+/// ... which wakes the worker this long before the due instant, to finish with a precise sleep.
+const FINE_WAIT_NS: u64 = 1_500_000;
+/// Unpaced workers yield to the runtime this often so signals and progress still run.
+const YIELD_EVERY: u64 = 256;
+
+/// A counter written by one worker and read by the progress line; padded against false sharing.
+#[derive(Debug, Default)]
+#[repr(align(128))]
+pub struct LiveCounter(pub AtomicU64);
+
+/// Stop signal shared by the run: a flag for the hot path, a channel for awaits.
+#[derive(Debug, Clone)]
+pub struct StopSignal {
+    flag: Arc<AtomicBool>,
+    rx: watch::Receiver<bool>,
+}
+
+/// The sending side of [`StopSignal`].
+#[derive(Debug, Clone)]
+pub struct StopHandle {
+    flag: Arc<AtomicBool>,
+    tx: Arc<watch::Sender<bool>>,
+}
+
+pub fn stop_signal() -> (StopHandle, StopSignal) {
+    let flag = Arc::new(AtomicBool::new(false));
+    let (tx, rx) = watch::channel(false);
+    (
+        StopHandle {
+            flag: flag.clone(),
+            tx: Arc::new(tx),
+        },
+        StopSignal { flag, rx },
+    )
+}
+
+impl StopHandle {
+    pub fn stop(&self) {
+        self.flag.store(true, Ordering::Release);
+        let _ = self.tx.send(true);
+    }
+    pub fn is_stopped(&self) -> bool {
+        self.flag.load(Ordering::Acquire)
+    }
+}
+
+impl StopSignal {
+    #[inline]
+    pub fn is_stopped(&self) -> bool {
+        self.flag.load(Ordering::Relaxed)
+    }
+    /// Resolves once the stop is signalled.
+    pub async fn stopped(&mut self) {
+        let _ = self.rx.wait_for(|v| *v).await;
+    }
+}
+
+/// Everything one worker needs.
+pub struct Worker {
+    /// Run-wide worker number.
+    pub index: u32,
+    pub workers: u32,
+    /// The worker's slot in its instance (sync mode).
+    pub slot: usize,
+    pub client: Arc<Client>,
+    pub topic: Arc<str>,
+    pub mode: Mode,
+    pub plan: WorkerPlan,
+    pub clock: Clock,
+    pub interval_us: u64,
+    pub pool: Arc<PayloadPool>,
+    pub keys: KeyGen,
+    pub rng: Rng,
+    pub stop: StopSignal,
+    pub live_sent: Arc<LiveCounter>,
+}
+
+enum Sent {
+    Enqueued { enqueue_us: u64 },
+    Rejected(&'static str),
+    Abandoned,
+}
+
+impl Worker {
+    /// Runs the worker to its stop condition (or the stop signal) and returns what it sent.
+    pub async fn run(mut self) -> SendStats {
+        let mut stats = SendStats::default();
+        let mut measured_sent = 0u64;
+        let mut total = 0u64;
+        let ctx: &Context = self.client.context();
+        for i in 0u64.. {
+            if self.stop.is_stopped() {
+                break;
+            }
+            let due_ns = match self.plan.pacing.due_ns(i) {
+                Some(due) => {
+                    if let WorkerStop::Until { end_ns } = self.plan.stop {
+                        if due >= end_ns {
+                            break;
+                        }
+                    }
+                    if !wait_until(&self.clock, due, &mut self.stop).await {
+                        break;
+                    }
+                    due
+                }
+                None => {
+                    let now = self.clock.now_ns();
+                    if let WorkerStop::Until { end_ns } = self.plan.stop {
+                        if now >= end_ns {
+                            break;
+                        }
+                    }
+                    if i % YIELD_EVERY == YIELD_EVERY - 1 {
+                        tokio::task::yield_now().await;
+                    }
+                    now
+                }
+            };
+            let measured = due_ns >= self.plan.warmup_end_ns;
+            if let WorkerStop::Count(n) = self.plan.stop {
+                if measured && measured_sent >= n {
+                    break;
+                }
+            }
+            let due_us = due_ns / 1000;
+            let seq = i * self.workers as u64 + self.index as u64;
+            let payload = self.pool.payload(self.rng.next_u64());
+            let key = self.keys.key(seq, &mut self.rng);
+            let bytes = (payload.len() + key.map_or(0, <[u8]>::len)) as u64;
+            let sent = send(
+                &self.client,
+                &self.topic,
+                self.mode,
+                self.slot,
+                &self.clock,
+                due_us,
+                payload,
+                key,
+                &mut stats,
+                &mut self.stop,
+            )
+            .await;
+            let (enqueue_us, rejected) = match sent {
+                Sent::Enqueued { enqueue_us } => (enqueue_us, None),
+                Sent::Rejected(kind) => (self.clock.now_us(), Some(kind)),
+                Sent::Abandoned => break,
+            };
+            let lag = enqueue_us.saturating_sub(due_us);
+            stats.count_sent(measured, enqueue_us, lag, bytes, self.interval_us);
+            if measured {
+                measured_sent += 1;
+            }
+            total += 1;
+            self.live_sent.0.store(total, Ordering::Relaxed);
+            if let Some(kind) = rejected {
+                let failure = Sample {
+                    due_us,
+                    enqueue_us,
+                    done_us: enqueue_us,
+                    bytes,
+                    error: Some(kind),
+                };
+                let outcomes = if measured {
+                    &mut stats.local_failures
+                } else {
+                    &mut stats.local_failures_warmup
+                };
+                outcomes.failed += 1;
+                *outcomes
+                    .errors
+                    .entry(failure.error.unwrap_or("UNKNOWN"))
+                    .or_insert(0) += 1;
+                continue;
+            }
+            if self.mode == Mode::Sync {
+                let slot = ctx.slot(self.slot);
+                tokio::select! {
+                    _ = slot.done.notified() => {}
+                    _ = self.stop.stopped() => break,
+                }
+            }
+        }
+        stats
+    }
+}
+
+/// Sleeps until `due_ns`: on tokio's timer (millisecond granularity) while the wait is long, then
+/// a precise thread sleep for the last stretch. Workers run on a runtime with one thread per
+/// worker (see `run`), so the short blocking sleep never delays another worker. Returns false when
+/// the run was stopped while waiting.
+async fn wait_until(clock: &Clock, due_ns: u64, stop: &mut StopSignal) -> bool {
+    let now = clock.now_ns();
+    if due_ns <= now {
+        return true;
+    }
+    if due_ns - now > COARSE_WAIT_NS {
+        let at = tokio::time::Instant::from_std(clock.instant_at_ns(due_ns - FINE_WAIT_NS));
+        tokio::select! {
+            _ = tokio::time::sleep_until(at) => {}
+            _ = stop.stopped() => return false,
+        }
+    }
+    let now = clock.now_ns();
+    if due_ns > now {
+        std::thread::sleep(Duration::from_nanos(due_ns - now));
+    }
+    true
+}
+
+/// Hands one message to librdkafka, pausing and retrying while its queue is full.
+#[allow(clippy::too_many_arguments)]
+async fn send(
+    client: &Client,
+    topic: &str,
+    mode: Mode,
+    slot: usize,
+    clock: &Clock,
+    due_us: u64,
+    payload: &[u8],
+    key: Option<&[u8]>,
+    stats: &mut SendStats,
+    stop: &mut StopSignal,
+) -> Sent {
+    loop {
+        let enqueue_us = clock.now_us();
+        let opaque = if mode == Mode::Sync {
+            let s = client.context().slot(slot);
+            s.due_us.store(due_us, Ordering::Release);
+            s.enqueue_us.store(enqueue_us, Ordering::Release);
+            slot
+        } else {
+            opaque::pack(enqueue_us, enqueue_us.saturating_sub(due_us))
+        };
+        let mut record =
+            BaseRecord::<[u8], [u8], usize>::with_opaque_to(topic, opaque).payload(payload);
+        if let Some(k) = key {
+            record = record.key(k);
+        }
+        match client.send(record) {
+            Ok(()) => return Sent::Enqueued { enqueue_us },
+            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
+                stats.queue_full += 1;
+                tokio::select! {
+                    _ = tokio::time::sleep(QUEUE_FULL_PAUSE) => {}
+                    _ = stop.stopped() => return Sent::Abandoned,
+                }
+            }
+            Err((e, _)) => return Sent::Rejected(kafka_error_name(&e)),
+        }
+    }
+}

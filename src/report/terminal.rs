@@ -1,0 +1,175 @@
+//! The terminal summary of one run: a pure function of a [`RunResult`], so any saved run prints
+//! the same way it did when it ran.
+
+use std::fmt::Write;
+
+use crate::recorder::hist::LatencyStats;
+use crate::result::{Counts, RunResult, Status};
+use crate::units::{human_us, Bytes, Rate};
+
+/// Groups digits: 1234567 -> "1,234,567".
+pub fn thousands(v: u64) -> String {
+    let s = v.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn accounting(c: &Counts) -> String {
+    format!(
+        "sent {} = acked {} + failed {} + unresolved {}",
+        thousands(c.sent),
+        thousands(c.acked),
+        thousands(c.failed),
+        thousands(c.unresolved)
+    )
+}
+
+fn latency_row(out: &mut String, name: &str, l: &LatencyStats) {
+    if l.count == 0 {
+        let _ = writeln!(out, "  {name:<10} (no samples)");
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "  {name:<10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}",
+        human_us(l.p50 as f64),
+        human_us(l.p90 as f64),
+        human_us(l.p99 as f64),
+        human_us(l.p999 as f64),
+        human_us(l.max as f64),
+        human_us(l.mean),
+    );
+}
+
+/// The multi-line summary printed after a run.
+pub fn summary(r: &RunResult) -> String {
+    let s = &r.spec;
+    let p = &s.producer;
+    let mut out = String::new();
+    let _ = write!(out, "kbench {}", r.scenario.name);
+    if !r.scenario.description.is_empty() {
+        let _ = write!(out, ": {}", r.scenario.description);
+    }
+    out.push('\n');
+    let status = match r.status {
+        Status::Completed => "completed",
+        Status::Interrupted => "INTERRUPTED",
+    };
+    let broker = if r.broker.kind == "embedded" {
+        format!("embedded, {} brokers", s.cluster.brokers)
+    } else {
+        "external".to_string()
+    };
+    let _ = writeln!(
+        out,
+        "  broker     {broker} at {}; topic {} ({} partitions)",
+        r.broker.bootstrap, s.topic.name, r.broker.partitions
+    );
+    let _ = writeln!(
+        out,
+        "  producer   {}, {} instance(s) x {} workers, acks={}, compression={}, linger={}, batch={}{}",
+        p.mode,
+        p.instances,
+        p.workers(),
+        p.acks(),
+        p.compression.as_rdkafka(),
+        p.linger,
+        p.batch_size,
+        if p.idempotence { ", idempotent" } else { "" }
+    );
+    let stop = match (s.load.messages, s.load.duration) {
+        (Some(n), _) => format!("{} messages", thousands(n)),
+        (None, Some(d)) => format!("{d}"),
+        (None, None) => "10s".into(),
+    };
+    let _ = writeln!(
+        out,
+        "  load       {} messages at {}, {stop} measured after {} warm-up  [{status}]",
+        s.message.size, s.load.rate, s.load.warmup
+    );
+    out.push('\n');
+    let mut tp = format!(
+        "  throughput {} msg/s, {}/s over {:.2} s",
+        Rate::human(r.throughput.msgs_per_sec),
+        Bytes::human(r.throughput.bytes_per_sec),
+        r.duration_s
+    );
+    if let (Some(t), Some(ratio)) = (r.target_rate, r.achieved_rate_ratio) {
+        let _ = write!(
+            tp,
+            " (target {}/s, achieved {:.1}%)",
+            Rate::human(t),
+            ratio * 100.0
+        );
+    }
+    let _ = writeln!(out, "{tp}");
+    let _ = writeln!(out, "  messages   {}", accounting(&r.counts));
+    if r.warmup_counts.sent > 0 {
+        let _ = writeln!(
+            out,
+            "  warm-up    {} (excluded)",
+            accounting(&r.warmup_counts)
+        );
+    }
+    if r.backpressure.queue_full > 0 {
+        let _ = writeln!(
+            out,
+            "  backpressure  the local queue was full {} times (send retried)",
+            thousands(r.backpressure.queue_full)
+        );
+    }
+    out.push('\n');
+    let _ = writeln!(
+        out,
+        "  {:<10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}",
+        "latency", "p50", "p90", "p99", "p99.9", "max", "mean"
+    );
+    latency_row(&mut out, "corrected", &r.latency_us.corrected);
+    latency_row(&mut out, "service", &r.latency_us.service);
+    latency_row(&mut out, "send lag", &r.latency_us.send_lag);
+    out.push('\n');
+    if r.errors.is_empty() {
+        let _ = writeln!(out, "  errors     none");
+    } else {
+        let list: Vec<String> = r
+            .errors
+            .iter()
+            .map(|(k, v)| format!("{k} x{}", thousands(*v)))
+            .collect();
+        let _ = writeln!(out, "  errors     {}", list.join(", "));
+    }
+    let client_errors: Vec<_> = r
+        .events
+        .iter()
+        .filter(|e| e.kind != "interrupted")
+        .collect();
+    if !client_errors.is_empty() {
+        let _ = writeln!(
+            out,
+            "  events     {} (see result.json), first: {} at {:.1}s",
+            client_errors.len(),
+            client_errors[0].detail,
+            client_errors[0].t_s
+        );
+    }
+    if let Some(cpu) = r.process.cpu_s {
+        let _ = writeln!(
+            out,
+            "  generator  {cpu:.1} CPU-s, {} msg per CPU-s, peak RSS {}",
+            r.process.msgs_per_cpu_s.map_or("-".into(), Rate::human),
+            r.process
+                .peak_rss_bytes
+                .map_or("-".into(), |b| Bytes::human(b as f64))
+        );
+    }
+    for n in &r.notes {
+        let _ = writeln!(out, "  note: {n}");
+    }
+    out
+}

@@ -1,0 +1,273 @@
+//! The result of one run: a versioned JSON document (`schema = "kbench.result/v1"`), written the
+//! moment the run ends. Reports, comparisons and gates are pure functions of these files, which is
+//! why they carry the full histograms and not only percentiles.
+//!
+//! The JSON Schema is `schemas/result.v1.json`; every field is documented there and below.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::recorder::hist::LatencyStats;
+use crate::scenario::Scenario;
+
+pub const SCHEMA: &str = "kbench.result/v1";
+
+/// How the run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    /// Reached its stop condition.
+    Completed,
+    /// Stopped early by Ctrl-C / SIGTERM; what was measured until then is here.
+    Interrupted,
+}
+
+/// One run's result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunResult {
+    /// Always `kbench.result/v1` for this layout.
+    pub schema: String,
+    /// Version of kbench that wrote the file.
+    pub kbench_version: String,
+    pub status: Status,
+    pub scenario: ScenarioInfo,
+    /// The fully resolved scenario (defaults and `--set` applied, secrets redacted).
+    pub spec: Scenario,
+    /// Wall-clock start of the run (RFC 3339, UTC).
+    pub started_at: String,
+    /// Length of the measured window in seconds: from the end of the warm-up to the last measured
+    /// delivery report.
+    pub duration_s: f64,
+    /// Warm-up length in seconds (excluded from counts, throughput and latency).
+    pub warmup_s: f64,
+    /// Seconds from the first send to the end of the drain, warm-up included.
+    pub wall_s: f64,
+    pub broker: BrokerInfo,
+    /// Measured messages: `sent == acked + failed + unresolved`.
+    pub counts: Counts,
+    /// Warm-up messages, accounted the same way.
+    pub warmup_counts: Counts,
+    /// Failed measured messages by librdkafka error name (e.g. `_MSG_TIMED_OUT`).
+    pub errors: BTreeMap<String, u64>,
+    pub backpressure: Backpressure,
+    pub throughput: Throughput,
+    /// Target rate in messages per second, or null for `rate = "max"`.
+    pub target_rate: Option<f64>,
+    /// `throughput.msgs_per_sec / target_rate`, or null without a target. Below 1 means the
+    /// offered load was not delivered (by the generator or the cluster: send lag tells which).
+    pub achieved_rate_ratio: Option<f64>,
+    /// Latency summaries in microseconds.
+    pub latency_us: Streams<LatencyStats>,
+    /// Full histograms (µs): base64 of HdrHistogram V2 + deflate.
+    pub histograms: Streams<String>,
+    /// Latencies beyond the histograms' 24 h range, recorded as 24 h.
+    pub clamped_samples: u64,
+    /// Interval time series, warm-up included (see `warmup_s`).
+    pub intervals: Vec<Interval>,
+    /// Things that happened during the run: client errors, interruptions.
+    pub events: Vec<Event>,
+    /// Caveats a reader must know (embedded broker, closed-loop latency, ...).
+    pub notes: Vec<String>,
+    pub process: ProcessStats,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScenarioInfo {
+    pub name: String,
+    /// The scenario file, as given on the command line.
+    pub file: Option<String>,
+    pub description: String,
+    /// `--set` overrides applied on top of the file.
+    pub overrides: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BrokerInfo {
+    /// `embedded` (librdkafka mock cluster) or `external`.
+    pub kind: String,
+    pub bootstrap: String,
+    /// Partitions of the topic as the cluster reported them.
+    pub partitions: u32,
+    /// librdkafka version used by the producer.
+    pub librdkafka: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Counts {
+    /// Messages handed to the producer (including ones it rejected at once).
+    pub sent: u64,
+    /// Messages with a successful delivery report.
+    pub acked: u64,
+    /// Messages with a failed delivery report or rejected at send.
+    pub failed: u64,
+    /// Messages with no delivery report by the end of the drain.
+    pub unresolved: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Backpressure {
+    /// Times `send` answered `QueueFull` (local queue full); each was retried after 1 ms.
+    pub queue_full: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+pub struct Throughput {
+    /// Acked measured messages per second of the measured window.
+    pub msgs_per_sec: f64,
+    /// Acked measured payload+key bytes per second.
+    pub bytes_per_sec: f64,
+}
+
+/// The three latency streams.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Streams<T> {
+    /// Delivery report time - due time (coordinated-omission corrected).
+    pub corrected: T,
+    /// Delivery report time - enqueue time.
+    pub service: T,
+    /// Enqueue time - due time (how late the generator was).
+    pub send_lag: T,
+}
+
+/// One interval of the time series.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Interval {
+    /// Interval start in seconds since the run's start.
+    pub t_s: f64,
+    /// Messages sent in the interval.
+    pub sent: u64,
+    /// Delivery reports with success in the interval.
+    pub acked: u64,
+    /// Failed delivery reports in the interval.
+    pub failed: u64,
+    /// Acked payload+key bytes in the interval.
+    pub bytes: u64,
+    /// Corrected latency of messages acked in the interval (µs).
+    pub p50_us: u64,
+    pub p99_us: u64,
+    pub max_us: u64,
+    /// That interval's corrected-latency histogram (base64 V2 + deflate), absent when empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hist: Option<String>,
+}
+
+/// Something that happened during a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// Seconds since the run's start.
+    pub t_s: f64,
+    /// e.g. `client-error`, `interrupted`.
+    pub kind: String,
+    pub detail: String,
+    /// How many more times the same event followed immediately.
+    #[serde(default)]
+    pub repeats: u64,
+}
+
+/// The load generator's own cost.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+pub struct ProcessStats {
+    /// CPU seconds (user + system) kbench used during the run, librdkafka's threads included.
+    pub cpu_s: Option<f64>,
+    /// Acked messages per CPU second: the generator's headroom.
+    pub msgs_per_cpu_s: Option<f64>,
+    /// Peak resident memory of the process so far, in bytes.
+    pub peak_rss_bytes: Option<u64>,
+}
+
+/// Errors reading a result file.
+#[derive(Debug, thiserror::Error)]
+pub enum ResultError {
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: not a kbench result: {detail}")]
+    Invalid { path: String, detail: String },
+    #[error("{path}: unsupported result schema {found:?} (this kbench reads {SCHEMA:?})")]
+    Schema { path: String, found: String },
+}
+
+impl RunResult {
+    /// Reads and checks a result file.
+    pub fn read(path: &Path) -> Result<RunResult, ResultError> {
+        let p = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ResultError::Io {
+            path: p.clone(),
+            source,
+        })?;
+        let value: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| ResultError::Invalid {
+                path: p.clone(),
+                detail: e.to_string(),
+            })?;
+        match value.get("schema").and_then(|s| s.as_str()) {
+            Some(SCHEMA) => {}
+            Some(other) => {
+                return Err(ResultError::Schema {
+                    path: p,
+                    found: other.to_string(),
+                })
+            }
+            None => {
+                return Err(ResultError::Invalid {
+                    path: p,
+                    detail: "no \"schema\" key".into(),
+                })
+            }
+        }
+        serde_path_to_error::deserialize(value).map_err(|e| ResultError::Invalid {
+            path: p,
+            detail: format!("{}: {}", e.path(), e.inner()),
+        })
+    }
+
+    /// Writes `result.json` into `dir` atomically (temporary file, then rename).
+    pub fn write(&self, dir: &Path) -> std::io::Result<PathBuf> {
+        std::fs::create_dir_all(dir)?;
+        let path = dir.join("result.json");
+        let json = serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?;
+        write_atomic(&path, &json)?;
+        Ok(path)
+    }
+}
+
+/// Writes a file so that readers see either the old or the whole new content, never a part.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+    {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)
+}
+
+/// CPU seconds used by this process so far (Linux `/proc/self/stat`), if available.
+pub fn process_cpu_s() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which is in parentheses and may contain spaces).
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    // USER_HZ is 100 on every Linux platform Rust targets.
+    Some((utime + stime) / 100.0)
+}
+
+/// Peak resident set size of this process (Linux `VmHWM`), if available.
+pub fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+pub mod build;

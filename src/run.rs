@@ -1,0 +1,294 @@
+//! One run, start to finish: broker -> producer instances -> workers -> drain -> [`Recorded`].
+//!
+//! 1. Start the embedded broker (or take the bootstrap servers) and make sure the topic exists;
+//!    an unreachable cluster fails here, within `cluster.connect_timeout`, before any load.
+//! 2. Start the clock and the workers. A duration run is also stopped by a timer (so a worker
+//!    stuck on a full queue or a missing ack cannot overrun); any run stops on Ctrl-C.
+//! 3. Drain: wait until every enqueued message has a delivery report, at most `load.grace`
+//!    (a second Ctrl-C cuts the wait short). What is still open then is `unresolved`.
+//! 4. Merge the instances' shards and the workers' send statistics.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rdkafka::producer::Producer;
+
+use crate::broker::{self, BrokerError, Embedded, TopicInfo};
+use crate::pacing::{Clock, WorkerPlan};
+use crate::payload::{KeyGen, PayloadPool, Rng};
+use crate::producer::worker::{stop_signal, LiveCounter, StopHandle, Worker};
+use crate::producer::{self, Client, Context};
+use crate::recorder::{Recorded, SendStats, Shard};
+use crate::result::Event;
+use crate::scenario::{client_config, Mode, Scenario, StopCondition};
+use crate::signal::Interrupts;
+
+/// How long past its end a duration run waits for stuck workers before stopping them.
+const STOP_SLACK: Duration = Duration::from_millis(250);
+/// How often the drain checks for outstanding deliveries.
+const DRAIN_POLL: Duration = Duration::from_millis(5);
+
+/// Live counters, read by the progress line while the run goes on.
+#[derive(Clone)]
+pub struct Live {
+    sent: Vec<Arc<LiveCounter>>,
+    contexts: Vec<Arc<Client>>,
+    pub clock: Clock,
+}
+
+impl Live {
+    pub fn sent(&self) -> u64 {
+        self.sent.iter().map(|c| c.0.load(Ordering::Relaxed)).sum()
+    }
+    pub fn acked(&self) -> u64 {
+        self.contexts
+            .iter()
+            .map(|c| c.context().acked.load(Ordering::Relaxed))
+            .sum()
+    }
+    pub fn failed(&self) -> u64 {
+        self.contexts
+            .iter()
+            .map(|c| c.context().failed.load(Ordering::Relaxed))
+            .sum()
+    }
+    /// p99 of corrected latency in the last finished interval of the first instance.
+    pub fn recent_p99_us(&self) -> Option<u64> {
+        self.contexts
+            .first()?
+            .context()
+            .with_shard(|s| s.last_interval_p99())
+    }
+}
+
+/// What a finished run hands to the result stage.
+pub struct RunOutput {
+    pub recorded: Recorded,
+    pub bootstrap: String,
+    pub topic: TopicInfo,
+    pub events: Vec<Event>,
+    pub interrupted: bool,
+    pub wall: Duration,
+    pub cpu_s: Option<f64>,
+}
+
+/// Runs one scenario. `on_start` receives live counters once the load starts (progress line).
+pub async fn execute(
+    s: &Scenario,
+    interrupts: &Interrupts,
+    on_start: impl FnOnce(Live),
+) -> Result<RunOutput, BrokerError> {
+    let embedded = match &s.cluster.bootstrap {
+        None => {
+            let e = Embedded::start(s.cluster.brokers)?;
+            e.create_topic(&s.topic.name, s.topic.partitions, s.topic.replication)?;
+            Some(e)
+        }
+        Some(_) => None,
+    };
+    let bootstrap = match (&embedded, &s.cluster.bootstrap) {
+        (Some(e), _) => e.bootstrap().to_string(),
+        (None, Some(b)) => b.clone(),
+        (None, None) => unreachable!("either embedded or bootstrap"),
+    };
+    let config = client_config(s, &bootstrap);
+    let p = &s.producer;
+    let workers = p.workers();
+    let interval_us = s.load.interval.0.as_micros() as u64;
+    let warmup_end_us = s.load.warmup.0.as_micros() as u64;
+
+    let mut clients = Vec::new();
+    for i in 0..p.instances {
+        let slots = if p.mode == Mode::Sync {
+            workers_of_instance(workers, p.instances, i)
+        } else {
+            0
+        };
+        let ctx = Context::new(p.mode, Shard::new(interval_us, warmup_end_us), slots);
+        clients
+            .push(producer::create(&config, ctx).map_err(|e| BrokerError::Client(e.to_string()))?);
+    }
+    let topic = broker::prepare(
+        &clients[0],
+        &config,
+        &bootstrap,
+        &s.topic,
+        s.cluster.connect_timeout.0,
+    )
+    .await?;
+
+    let pool = Arc::new(PayloadPool::new(
+        s.message.size.0 as usize,
+        s.message.compressibility,
+        s.message.seed,
+    ));
+    let topic_name: Arc<str> = Arc::from(s.topic.name.as_str());
+    let (stop, stop_signal) = stop_signal();
+    let cpu_start = crate::result::process_cpu_s();
+    let started = Instant::now();
+    let clock = Clock::starting_at(started);
+    for c in &clients {
+        c.context().start(clock);
+    }
+    let live_sent: Vec<Arc<LiveCounter>> = (0..workers).map(|_| Arc::default()).collect();
+    let pacer = worker_runtime(workers)
+        .map_err(|e| BrokerError::Client(format!("cannot start worker threads: {e}")))?;
+    let mut handles = Vec::new();
+    for w in 0..workers {
+        let instance = (w % p.instances) as usize;
+        let worker = Worker {
+            index: w,
+            workers,
+            slot: (w / p.instances) as usize,
+            client: clients[instance].clone(),
+            topic: topic_name.clone(),
+            mode: p.mode,
+            plan: WorkerPlan::new(s.load.rate, s.load.stop(), s.load.warmup.0, workers, w),
+            clock,
+            interval_us,
+            pool: pool.clone(),
+            keys: KeyGen::new(&s.message),
+            rng: Rng::new(s.message.seed.wrapping_add(w as u64 * 0x1000_0000_01B3)),
+            stop: stop_signal.clone(),
+            live_sent: live_sent[w as usize].clone(),
+        };
+        handles.push(pacer.spawn(worker.run()));
+    }
+    on_start(Live {
+        sent: live_sent,
+        contexts: clients.clone(),
+        clock,
+    });
+
+    let guard = spawn_stoppers(s, &stop, interrupts, clock);
+    let mut send = SendStats::default();
+    for h in handles {
+        match h.await {
+            Ok(stats) => send.merge(&stats),
+            Err(e) => tracing::error!("worker task failed: {e}"),
+        }
+    }
+    guard.abort();
+    pacer.shutdown_background();
+    let interrupted = interrupts.count() > 0;
+
+    let enqueued = send.sent + send.warmup_sent
+        - send.local_failures.failed
+        - send.local_failures_warmup.failed;
+    drain(&clients, enqueued, s.load.grace.0, interrupts).await;
+
+    let mut shards = Vec::new();
+    let mut events = Vec::new();
+    for c in &clients {
+        shards.push(c.context().with_shard(|sh| {
+            sh.finish();
+            std::mem::replace(sh, Shard::new(interval_us, warmup_end_us))
+        }));
+        events.extend(c.context().take_events());
+    }
+    if interrupted {
+        events.push(Event {
+            t_s: 0.0,
+            kind: "interrupted".into(),
+            detail: "stopped by a signal; sending ended early".into(),
+            repeats: 0,
+        });
+    }
+    let wall = started.elapsed();
+    let cpu_s = match (cpu_start, crate::result::process_cpu_s()) {
+        (Some(a), Some(b)) => Some(b - a),
+        _ => None,
+    };
+    events.sort_by(|a, b| a.t_s.total_cmp(&b.t_s));
+    let recorded = Recorded::merge(interval_us, warmup_end_us, shards, send);
+
+    // Dropping a producer purges what is left and waits for librdkafka: off the runtime threads.
+    let _ = tokio::task::spawn_blocking(move || drop(clients)).await;
+    // The mock cluster (not `Send`) stops last, once no client talks to it.
+    drop(embedded);
+    Ok(RunOutput {
+        recorded,
+        bootstrap,
+        topic,
+        events,
+        interrupted,
+        wall,
+        cpu_s,
+    })
+}
+
+/// The runtime the workers run on: one thread per worker, so a worker finishing its wait with a
+/// short precise sleep never holds up another. Timer slack is cut to 1 µs on Linux (default 50 µs).
+fn worker_runtime(workers: u32) -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers as usize)
+        .thread_name("kbench-worker")
+        .enable_time()
+        .on_thread_start(|| {
+            #[cfg(target_os = "linux")]
+            // SAFETY: PR_SET_TIMERSLACK only changes this thread's timer slack.
+            unsafe {
+                libc::prctl(libc::PR_SET_TIMERSLACK, 1000 as libc::c_ulong);
+            }
+        })
+        .build()
+}
+
+/// Workers of instance `i` when `workers` are dealt round-robin over `instances`.
+fn workers_of_instance(workers: u32, instances: u32, i: u32) -> usize {
+    crate::pacing::share(workers as u64, instances, i) as usize
+}
+
+/// Stops the workers at the end of a duration run (plus slack) or on the first signal.
+fn spawn_stoppers(
+    s: &Scenario,
+    stop: &StopHandle,
+    interrupts: &Interrupts,
+    clock: Clock,
+) -> tokio::task::JoinHandle<()> {
+    let deadline = match s.load.stop() {
+        StopCondition::Duration(d) => Some(s.load.warmup.0 + d + STOP_SLACK),
+        StopCondition::Count(_) => None,
+    };
+    let stop = stop.clone();
+    let interrupts = interrupts.clone();
+    tokio::spawn(async move {
+        let timer = async {
+            match deadline {
+                Some(d) => {
+                    let at =
+                        tokio::time::Instant::from_std(clock.instant_at_ns(d.as_nanos() as u64));
+                    tokio::time::sleep_until(at).await
+                }
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = timer => {}
+            _ = interrupts.at_least(1) => {}
+        }
+        stop.stop();
+    })
+}
+
+/// Waits until every enqueued message has its delivery report, or the grace period ends, or a
+/// second interrupt arrives.
+async fn drain(clients: &[Arc<Client>], enqueued: u64, grace: Duration, interrupts: &Interrupts) {
+    let resolved = || -> u64 {
+        clients
+            .iter()
+            .map(|c| {
+                let ctx = c.context();
+                ctx.acked.load(Ordering::Acquire) + ctx.failed.load(Ordering::Acquire)
+            })
+            .sum()
+    };
+    let deadline = tokio::time::Instant::now() + grace;
+    while resolved() < enqueued && tokio::time::Instant::now() < deadline {
+        tokio::select! {
+            _ = tokio::time::sleep(DRAIN_POLL) => {}
+            _ = interrupts.at_least(2) => break,
+        }
+    }
+}

@@ -1,0 +1,408 @@
+//! The scenario: what one benchmark run does, fully resolved.
+//!
+//! A scenario file (TOML, or JSON with the same structure) has the sections `[cluster]`, `[topic]`,
+//! `[producer]`, `[message]` and `[load]`. Every key has a default, so an empty file is a valid
+//! scenario. Loading goes: text -> value tree -> `--set` overrides -> typed [`Scenario`] (unknown
+//! keys and bad values rejected with file, line and key) -> cross-field checks ([`validate`]) that
+//! also resolve the defaults that depend on other keys or on the machine.
+//!
+//! The resolved scenario is what a run executes and what `result.json` stores as `spec`, so two
+//! results can be compared key by key. The file format is documented key by key in README.md.
+//!
+//! One layer of types serves both the file and the resolved form (serde defaults fill what the file
+//! leaves out): simpler than a parallel all-`Option` file struct, and sweeps and `--set` work on the
+//! value tree before typing anyway.
+
+mod load;
+pub mod render;
+mod validate;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::units::{Bytes, Dur, Rate};
+
+pub use load::{load, load_str, set_override, Format, ScenarioError, Source};
+pub use render::{client_config, redact, redacted_properties};
+
+/// A fully resolved benchmark scenario.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Scenario {
+    /// Scenario name, used in report directory names.
+    pub name: String,
+    /// Free text shown in summaries.
+    pub description: String,
+    pub cluster: Cluster,
+    pub topic: Topic,
+    pub producer: Producer,
+    pub message: Message,
+    pub load: Load,
+}
+
+impl Default for Scenario {
+    fn default() -> Self {
+        Scenario {
+            name: "kbench".into(),
+            description: String::new(),
+            cluster: Cluster::default(),
+            topic: Topic::default(),
+            producer: Producer::default(),
+            message: Message::default(),
+            load: Load::default(),
+        }
+    }
+}
+
+/// Where to produce: an external cluster, or the embedded mock cluster when `bootstrap` is unset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Cluster {
+    /// `host:port[,host:port...]`; `None` starts the embedded broker.
+    pub bootstrap: Option<String>,
+    /// Number of brokers of the embedded cluster (ignored with `bootstrap`).
+    pub brokers: u32,
+    /// How long to wait for the cluster's metadata before giving up (exit code 3).
+    pub connect_timeout: Dur,
+    /// Raw librdkafka client properties, passed through verbatim (secrets are redacted in output).
+    #[serde(deserialize_with = "string_map")]
+    pub properties: BTreeMap<String, String>,
+}
+
+impl Default for Cluster {
+    fn default() -> Self {
+        Cluster {
+            bootstrap: None,
+            brokers: 3,
+            connect_timeout: Dur::from_secs(10),
+            properties: BTreeMap::new(),
+        }
+    }
+}
+
+impl Cluster {
+    /// True when the run uses the in-process mock cluster.
+    pub fn is_embedded(&self) -> bool {
+        self.bootstrap.is_none()
+    }
+}
+
+/// The topic produced to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Topic {
+    pub name: String,
+    pub partitions: u32,
+    pub replication: u32,
+    /// Create the topic when it is missing (always true on the embedded broker).
+    pub create: bool,
+}
+
+impl Default for Topic {
+    fn default() -> Self {
+        Topic {
+            name: "kbench".into(),
+            partitions: 6,
+            replication: 3,
+            create: true,
+        }
+    }
+}
+
+/// How messages are handed to librdkafka and how the worker learns the outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    /// Pipelined sends; outcomes arrive as delivery reports (sarama's AsyncProducer).
+    Async,
+    /// Each worker waits for the delivery report before its next send (sarama's SyncProducer).
+    Sync,
+    /// acks=0: the delivery report only says the message was written to the socket.
+    FireAndForget,
+}
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Mode::Async => "async",
+            Mode::Sync => "sync",
+            Mode::FireAndForget => "fire-and-forget",
+        })
+    }
+}
+
+/// `request.required.acks`: sarama's NoResponse / WaitForLocal / WaitForAll.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Acks {
+    None,
+    Leader,
+    All,
+}
+
+impl Acks {
+    /// The librdkafka value of `acks`.
+    pub fn as_rdkafka(self) -> &'static str {
+        match self {
+            Acks::None => "0",
+            Acks::Leader => "1",
+            Acks::All => "all",
+        }
+    }
+}
+
+impl fmt::Display for Acks {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_rdkafka())
+    }
+}
+
+impl std::str::FromStr for Acks {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "0" | "none" | "noresponse" => Ok(Acks::None),
+            "1" | "leader" | "waitforlocal" => Ok(Acks::Leader),
+            "all" | "-1" | "waitforall" => Ok(Acks::All),
+            _ => Err(format!("expected 0, 1 or all, found {s:?}")),
+        }
+    }
+}
+
+impl Serialize for Acks {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_rdkafka())
+    }
+}
+
+impl<'de> Deserialize<'de> for Acks {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        scalar_string(d)?.parse().map_err(de::Error::custom)
+    }
+}
+
+/// `compression.codec`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Compression {
+    None,
+    Gzip,
+    Snappy,
+    Lz4,
+    Zstd,
+}
+
+impl Compression {
+    pub const ALL: [Compression; 5] = [
+        Compression::None,
+        Compression::Gzip,
+        Compression::Snappy,
+        Compression::Lz4,
+        Compression::Zstd,
+    ];
+    pub fn as_rdkafka(self) -> &'static str {
+        match self {
+            Compression::None => "none",
+            Compression::Gzip => "gzip",
+            Compression::Snappy => "snappy",
+            Compression::Lz4 => "lz4",
+            Compression::Zstd => "zstd",
+        }
+    }
+}
+
+/// Producer client settings. Typed keys render to librdkafka properties; `properties` overrides them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Producer {
+    pub mode: Mode,
+    /// Producer clients, each its own librdkafka instance (own threads, queues and connections).
+    pub instances: u32,
+    /// Tokio tasks that generate the load; worker `w` uses instance `w % instances`.
+    /// Unset: the number of CPUs (async), 4 (sync).
+    pub workers: Option<u32>,
+    /// Unset: `all` (librdkafka's default), or `0` in fire-and-forget mode.
+    pub acks: Option<Acks>,
+    pub compression: Compression,
+    /// `linger.ms` (sarama `Flush.Frequency`).
+    pub linger: Dur,
+    /// `batch.size`: the most bytes in one batch (sarama `Flush.Bytes`).
+    pub batch_size: Bytes,
+    /// `batch.num.messages` (sarama `Flush.Messages`); unset keeps librdkafka's default.
+    pub batch_messages: Option<u32>,
+    /// `enable.idempotence`: producer id and sequence numbers, no duplicates on retry.
+    pub idempotence: bool,
+    /// `max.in.flight.requests.per.connection`.
+    pub max_in_flight: u32,
+    /// `retries` (sarama `Retry.Max`).
+    pub retries: u32,
+    /// `retry.backoff.ms` (sarama `Retry.Backoff`).
+    pub retry_backoff: Dur,
+    /// `message.timeout.ms`: a message not acked by then fails with a timeout.
+    pub message_timeout: Dur,
+    /// `request.timeout.ms`; unset keeps librdkafka's default (30 s).
+    pub request_timeout: Option<Dur>,
+    /// `message.max.bytes` (sarama `MaxMessageBytes`); unset keeps librdkafka's default (1000000).
+    pub max_message_bytes: Option<Bytes>,
+    /// `queue.buffering.max.messages`: the local queue; when full, sends see `QueueFull`.
+    pub queue_messages: Option<u32>,
+    /// Raw librdkafka producer properties; they override the typed keys above.
+    #[serde(deserialize_with = "string_map")]
+    pub properties: BTreeMap<String, String>,
+}
+
+impl Default for Producer {
+    fn default() -> Self {
+        Producer {
+            mode: Mode::Async,
+            instances: 1,
+            workers: None,
+            acks: None,
+            compression: Compression::None,
+            linger: Dur::from_millis(5),
+            batch_size: Bytes(1_000_000),
+            batch_messages: None,
+            idempotence: false,
+            max_in_flight: 5,
+            retries: 2_147_483_647,
+            retry_backoff: Dur::from_millis(100),
+            message_timeout: Dur::from_secs(30),
+            request_timeout: None,
+            max_message_bytes: None,
+            queue_messages: None,
+            properties: BTreeMap::new(),
+        }
+    }
+}
+
+impl Producer {
+    /// Workers after [`validate`] resolved them.
+    pub fn workers(&self) -> u32 {
+        self.workers.unwrap_or(1)
+    }
+    /// Acks after [`validate`] resolved them.
+    pub fn acks(&self) -> Acks {
+        self.acks.unwrap_or(Acks::All)
+    }
+}
+
+/// How message keys are chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Keys {
+    /// No key: librdkafka's partitioner spreads messages (sticky batches).
+    None,
+    /// key = message number modulo `key_cardinality`.
+    Sequential,
+    /// A uniformly random key out of `key_cardinality`.
+    Random,
+}
+
+/// What each message looks like.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Message {
+    /// Payload size.
+    pub size: Bytes,
+    pub keys: Keys,
+    /// Number of distinct keys for `sequential` and `random`.
+    pub key_cardinality: u64,
+    /// 0.0 = random bytes (incompressible) .. 1.0 = one repeated byte.
+    pub compressibility: f64,
+    /// Seed of payload and key generation: the same seed gives the same messages.
+    pub seed: u64,
+}
+
+impl Default for Message {
+    fn default() -> Self {
+        Message {
+            size: Bytes(100),
+            keys: Keys::None,
+            key_cardinality: 10_000,
+            compressibility: 0.0,
+            seed: 42,
+        }
+    }
+}
+
+/// The load shape: rate, how long, and what is excluded as warm-up.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Load {
+    /// Messages per second over all workers, or `max`.
+    pub rate: Rate,
+    /// Measured duration (after warm-up). Exclusive with `messages`; default 10s.
+    pub duration: Option<Dur>,
+    /// Measured message count (after warm-up). Exclusive with `duration`.
+    pub messages: Option<u64>,
+    /// Traffic sent first and excluded from the result.
+    pub warmup: Dur,
+    /// Length of one interval of the time series.
+    pub interval: Dur,
+    /// After the last send, how long to wait for outstanding deliveries.
+    pub grace: Dur,
+}
+
+impl Default for Load {
+    fn default() -> Self {
+        Load {
+            rate: Rate::Max,
+            duration: None,
+            messages: None,
+            warmup: Dur::from_secs(0),
+            interval: Dur::from_secs(1),
+            grace: Dur::from_secs(10),
+        }
+    }
+}
+
+/// When a run stops sending.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum StopCondition {
+    /// After this much measured time (warm-up comes before it).
+    Duration(std::time::Duration),
+    /// After this many measured messages (warm-up messages come before them).
+    Count(u64),
+}
+
+impl Load {
+    pub fn stop(&self) -> StopCondition {
+        match (self.messages, self.duration) {
+            (Some(n), _) => StopCondition::Count(n),
+            (None, Some(d)) => StopCondition::Duration(d.0),
+            (None, None) => StopCondition::Duration(std::time::Duration::from_secs(10)),
+        }
+    }
+}
+
+pub use validate::validate;
+
+/// Accepts a string, number or boolean and returns it as a string (for librdkafka properties).
+fn scalar_string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Scalar {
+        S(String),
+        I(i64),
+        F(f64),
+        B(bool),
+    }
+    Ok(match Scalar::deserialize(d)? {
+        Scalar::S(s) => s,
+        Scalar::I(i) => i.to_string(),
+        Scalar::F(f) => f.to_string(),
+        Scalar::B(b) => b.to_string(),
+    })
+}
+
+fn string_map<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, String>, D::Error> {
+    struct Wrapped(String);
+    impl<'de> Deserialize<'de> for Wrapped {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            scalar_string(d).map(Wrapped)
+        }
+    }
+    let map = BTreeMap::<String, Wrapped>::deserialize(d)?;
+    Ok(map.into_iter().map(|(k, v)| (k, v.0)).collect())
+}

@@ -1,0 +1,128 @@
+//! Rendering a scenario into librdkafka client properties, and redacting secrets out of anything
+//! kbench prints or writes.
+//!
+//! The typed keys map one to one onto librdkafka properties (see the table in README.md); then
+//! `[cluster.properties]` and `[producer.properties]` are applied verbatim on top, so any librdkafka
+//! property can be set and a raw property always wins over a typed key.
+
+use std::collections::BTreeMap;
+
+use rdkafka::ClientConfig;
+
+use super::Scenario;
+
+/// Every librdkafka property for one producer instance, in order of precedence (later wins).
+pub fn client_config(s: &Scenario, bootstrap: &str) -> ClientConfig {
+    let mut cfg = ClientConfig::new();
+    for (k, v) in properties(s, bootstrap) {
+        cfg.set(k, v);
+    }
+    cfg
+}
+
+fn properties(s: &Scenario, bootstrap: &str) -> BTreeMap<String, String> {
+    let p = &s.producer;
+    let mut props = BTreeMap::new();
+    let mut set = |k: &str, v: String| {
+        props.insert(k.to_string(), v);
+    };
+    set("bootstrap.servers", bootstrap.to_string());
+    set("client.id", format!("kbench-{}", s.name));
+    set("acks", p.acks().as_rdkafka().to_string());
+    set("compression.codec", p.compression.as_rdkafka().to_string());
+    set("linger.ms", millis(p.linger.0));
+    set("batch.size", p.batch_size.0.to_string());
+    set("enable.idempotence", p.idempotence.to_string());
+    set(
+        "max.in.flight.requests.per.connection",
+        p.max_in_flight.to_string(),
+    );
+    set("retries", p.retries.to_string());
+    set("retry.backoff.ms", millis(p.retry_backoff.0));
+    set("message.timeout.ms", millis(p.message_timeout.0));
+    if let Some(n) = p.batch_messages {
+        set("batch.num.messages", n.to_string());
+    }
+    if let Some(t) = p.request_timeout {
+        set("request.timeout.ms", millis(t.0));
+    }
+    if let Some(b) = p.max_message_bytes {
+        set("message.max.bytes", b.0.to_string());
+    }
+    if let Some(n) = p.queue_messages {
+        set("queue.buffering.max.messages", n.to_string());
+    }
+    for (k, v) in s.cluster.properties.iter().chain(&p.properties) {
+        props.insert(k.clone(), v.clone());
+    }
+    props
+}
+
+/// librdkafka takes whole milliseconds; sub-millisecond values round up so 500us is not 0 (= off).
+fn millis(d: std::time::Duration) -> String {
+    let ms = d.as_micros().div_ceil(1000);
+    ms.to_string()
+}
+
+/// True for property names whose values are secrets.
+pub fn is_secret(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    [
+        "password",
+        "secret",
+        "token",
+        "ssl.key.pem",
+        "sasl.oauthbearer.config",
+    ]
+    .iter()
+    .any(|s| n.contains(s))
+}
+
+/// The properties as they may be shown: secret values replaced by `***`.
+pub fn redacted_properties(s: &Scenario, bootstrap: &str) -> BTreeMap<String, String> {
+    let mut props = properties(s, bootstrap);
+    for (k, v) in props.iter_mut() {
+        if is_secret(k) {
+            *v = "***".into();
+        }
+    }
+    props
+}
+
+/// A copy of the scenario that is safe to print or store.
+pub fn redact(s: &Scenario) -> Scenario {
+    let mut out = s.clone();
+    for map in [&mut out.cluster.properties, &mut out.producer.properties] {
+        for (k, v) in map.iter_mut() {
+            if is_secret(k) {
+                *v = "***".into();
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typed_keys_render_and_raw_properties_win() {
+        let mut s = Scenario::default();
+        s.producer.acks = Some(super::super::Acks::Leader);
+        s.producer.linger = crate::units::Dur(std::time::Duration::from_micros(500));
+        s.producer.properties.insert("linger.ms".into(), "7".into());
+        s.cluster
+            .properties
+            .insert("sasl.password".into(), "hunter2".into());
+        let props = properties(&s, "127.0.0.1:1");
+        assert_eq!(props["acks"], "1");
+        assert_eq!(props["linger.ms"], "7");
+        assert_eq!(props["bootstrap.servers"], "127.0.0.1:1");
+        let shown = redacted_properties(&s, "127.0.0.1:1");
+        assert_eq!(shown["sasl.password"], "***");
+        let r = redact(&s);
+        assert!(!serde_json::to_string(&r).unwrap().contains("hunter2"));
+        assert_eq!(millis(std::time::Duration::from_micros(500)), "1");
+    }
+}

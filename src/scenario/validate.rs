@@ -1,0 +1,264 @@
+//! Cross-field checks, run before anything connects, and the defaults that depend on other keys or
+//! on the machine (workers, acks). Single values were already checked while typing the file; these
+//! are the rules that need two keys (or a key and the embedded broker) to judge.
+
+use super::{Acks, Mode, Scenario, ScenarioError, Source};
+
+/// librdkafka's default `message.max.bytes`.
+const DEFAULT_MAX_MESSAGE_BYTES: u64 = 1_000_000;
+/// A worker count above this is a typo, not a benchmark.
+const MAX_WORKERS: u32 = 4096;
+
+/// Checks a typed scenario and fills the defaults that depend on other keys.
+pub fn validate(s: &mut Scenario, src: &Source) -> Result<(), ScenarioError> {
+    let err = |key: &str, msg: String| Err(src.key_error(key, msg));
+
+    if s.name.trim().is_empty() {
+        return err("name", "must not be empty".into());
+    }
+    if s.name.contains(['/', '\\']) {
+        return err(
+            "name",
+            format!("must not contain a path separator, found {:?}", s.name),
+        );
+    }
+
+    // cluster
+    if let Some(b) = &s.cluster.bootstrap {
+        if b.trim().is_empty() {
+            return err(
+                "cluster.bootstrap",
+                "must not be empty (leave it out for the embedded broker)".into(),
+            );
+        }
+    }
+    if s.cluster.is_embedded() && !(1..=16).contains(&s.cluster.brokers) {
+        return err(
+            "cluster.brokers",
+            format!("expected 1 to 16 brokers, found {}", s.cluster.brokers),
+        );
+    }
+    if s.cluster.connect_timeout.0.is_zero() {
+        return err("cluster.connect_timeout", "must be greater than 0".into());
+    }
+    for key in s
+        .cluster
+        .properties
+        .keys()
+        .chain(s.producer.properties.keys())
+    {
+        if key.trim().is_empty() || key.contains(char::is_whitespace) {
+            return err(
+                "producer.properties",
+                format!("invalid librdkafka property name {key:?}"),
+            );
+        }
+    }
+
+    // topic
+    if s.topic.name.is_empty()
+        || s.topic.name.len() > 249
+        || !s
+            .topic
+            .name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+    {
+        return err(
+            "topic.name",
+            format!(
+                "expected 1-249 characters of [a-zA-Z0-9._-], found {:?}",
+                s.topic.name
+            ),
+        );
+    }
+    if s.topic.partitions == 0 {
+        return err(
+            "topic.partitions",
+            "expected at least 1 partition, found 0".into(),
+        );
+    }
+    if s.topic.replication == 0 {
+        return err("topic.replication", "expected at least 1, found 0".into());
+    }
+    if s.cluster.is_embedded() && s.topic.replication > s.cluster.brokers {
+        return err(
+            "topic.replication",
+            format!(
+                "the embedded cluster has {} brokers, so replication {} is impossible",
+                s.cluster.brokers, s.topic.replication
+            ),
+        );
+    }
+
+    // producer
+    let p = &mut s.producer;
+    if p.instances == 0 {
+        return err("producer.instances", "expected at least 1, found 0".into());
+    }
+    let workers = match p.workers {
+        Some(0) => return err("producer.workers", "expected at least 1, found 0".into()),
+        Some(w) if w > MAX_WORKERS => {
+            return err(
+                "producer.workers",
+                format!("expected at most {MAX_WORKERS}, found {w}"),
+            )
+        }
+        Some(w) => w,
+        None => match p.mode {
+            Mode::Sync => 4,
+            _ => available_cpus().max(p.instances),
+        },
+    };
+    if workers < p.instances {
+        return err(
+            "producer.workers",
+            format!("{workers} workers cannot drive {} instances: give at least one worker per instance", p.instances),
+        );
+    }
+    p.workers = Some(workers);
+    let acks = match (p.mode, p.acks) {
+        (Mode::FireAndForget, None | Some(Acks::None)) => Acks::None,
+        (Mode::FireAndForget, Some(a)) => {
+            return err(
+                "producer.acks",
+                format!("fire-and-forget mode means acks = 0, found {a} (use mode = \"async\" to wait for acks)"),
+            )
+        }
+        (_, Some(a)) => a,
+        (_, None) => Acks::All,
+    };
+    p.acks = Some(acks);
+    if p.idempotence && acks != Acks::All {
+        return err(
+            "producer.acks",
+            format!("idempotence requires acks = all, found {acks}"),
+        );
+    }
+    if p.max_in_flight == 0 {
+        return err(
+            "producer.max_in_flight",
+            "expected at least 1, found 0".into(),
+        );
+    }
+    if p.idempotence && p.max_in_flight > 5 {
+        return err(
+            "producer.max_in_flight",
+            format!(
+                "idempotence allows at most 5 in-flight requests, found {}",
+                p.max_in_flight
+            ),
+        );
+    }
+    if p.message_timeout.0 < p.linger.0 {
+        return err(
+            "producer.message_timeout",
+            format!(
+                "must be at least linger ({}), found {}",
+                p.linger, p.message_timeout
+            ),
+        );
+    }
+    if p.linger.0.as_millis() > 900_000 {
+        return err(
+            "producer.linger",
+            format!("expected at most 900s, found {}", p.linger),
+        );
+    }
+    if p.batch_size.0 == 0 {
+        return err(
+            "producer.batch_size",
+            "expected at least 1 byte, found 0".into(),
+        );
+    }
+    if p.batch_messages == Some(0) {
+        return err(
+            "producer.batch_messages",
+            "expected at least 1, found 0".into(),
+        );
+    }
+    if p.queue_messages == Some(0) {
+        return err(
+            "producer.queue_messages",
+            "expected at least 1, found 0".into(),
+        );
+    }
+
+    // message
+    let max_bytes = p
+        .max_message_bytes
+        .map_or(DEFAULT_MAX_MESSAGE_BYTES, |b| b.0);
+    if s.message.size.0 > max_bytes {
+        return err(
+            "message.size",
+            format!(
+                "{} is larger than max_message_bytes ({max_bytes} bytes)",
+                s.message.size
+            ),
+        );
+    }
+    if s.message.key_cardinality == 0 {
+        return err(
+            "message.key_cardinality",
+            "expected at least 1, found 0".into(),
+        );
+    }
+    if s.message.key_cardinality > 100_000_000 {
+        return err(
+            "message.key_cardinality",
+            format!(
+                "expected at most 100000000, found {}",
+                s.message.key_cardinality
+            ),
+        );
+    }
+    if !(0.0..=1.0).contains(&s.message.compressibility) {
+        return err(
+            "message.compressibility",
+            format!(
+                "expected a number from 0.0 to 1.0, found {}",
+                s.message.compressibility
+            ),
+        );
+    }
+
+    // load
+    let l = &s.load;
+    if l.duration.is_some() && l.messages.is_some() {
+        return err(
+            "load.messages",
+            "give either load.duration or load.messages, not both".into(),
+        );
+    }
+    if let Some(d) = l.duration {
+        if d.0.is_zero() {
+            return err("load.duration", "must be greater than 0".into());
+        }
+    }
+    if l.messages == Some(0) {
+        return err(
+            "load.messages",
+            "expected at least 1 message, found 0".into(),
+        );
+    }
+    if l.interval.0.as_millis() < 100 {
+        return err(
+            "load.interval",
+            format!("expected at least 100ms, found {}", l.interval),
+        );
+    }
+    if let Some(rate) = l.rate.per_sec() {
+        if rate > 100e6 {
+            return err(
+                "load.rate",
+                format!("expected at most 100M/s, found {}", l.rate),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// CPUs this process may use.
+pub fn available_cpus() -> u32 {
+    std::thread::available_parallelism().map_or(1, |n| n.get() as u32)
+}
