@@ -116,7 +116,8 @@ pub async fn execute(
         &s.topic,
         s.cluster.connect_timeout.0,
     )
-    .await?;
+    .await
+    .map_err(|e| with_client_events(e, &clients))?;
 
     let pool = Arc::new(PayloadPool::new(
         s.message.size.0 as usize,
@@ -233,6 +234,31 @@ fn worker_runtime(workers: u32) -> std::io::Result<tokio::runtime::Runtime> {
             }
         })
         .build()
+}
+
+/// Adds what the client itself reported (e.g. "Connection refused") to a connection failure.
+fn with_client_events(e: BrokerError, clients: &[Arc<Client>]) -> BrokerError {
+    match e {
+        BrokerError::Unreachable {
+            bootstrap,
+            timeout,
+            mut detail,
+        } => {
+            if let Some(ev) = clients
+                .iter()
+                .flat_map(|c| c.context().take_events())
+                .next()
+            {
+                detail = format!("{detail}; client: {}", ev.detail);
+            }
+            BrokerError::Unreachable {
+                bootstrap,
+                timeout,
+                detail,
+            }
+        }
+        other => other,
+    }
 }
 
 /// Workers of instance `i` when `workers` are dealt round-robin over `instances`.

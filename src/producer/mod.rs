@@ -143,6 +143,11 @@ pub fn kafka_error_name(e: &KafkaError) -> &'static str {
 }
 
 impl ClientContext for Context {
+    /// librdkafka's own log lines go to `KBENCH_LOG=debug`; its errors are kept as events.
+    fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, message: &str) {
+        tracing::debug!(target: "librdkafka", "{level:?} {fac}: {message}");
+    }
+
     fn error(&self, error: KafkaError, reason: &str) {
         tracing::debug!("librdkafka: {error}: {reason}");
         self.push_event(

@@ -66,7 +66,8 @@ mod tests {
         let (due, e) = unpack(pack(enq, lag));
         assert_eq!(e, enq);
         assert_eq!(enq - due, 30_000_000);
-        let (due, _) = unpack(pack(enq * 2, enq * 2)); // lag beyond 2.3 h saturates
-        assert_eq!(enq * 2 - due, VALUE_MASK * 1000);
+        let four_hours = 4 * enq;
+        let (due, _) = unpack(pack(four_hours, four_hours)); // lag beyond 2.3 h saturates
+        assert_eq!(four_hours - due, VALUE_MASK * 1000);
     }
 }

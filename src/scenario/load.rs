@@ -116,38 +116,41 @@ fn toml_offset(text: &str, segments: &[String]) -> Option<usize> {
     let doc = toml_edit::ImDocument::parse(text).ok()?;
     let mut node = Node::Table(doc.as_table());
     let mut offset = None;
-    for seg in segments {
-        let index = seg.parse::<usize>().ok();
-        let (span, next) = match (index, node) {
+    let mut i = 0;
+    // Walks down the key; a segment that is not found may be the start of a dotted name
+    // (`properties."a.b"`), so longer joins are tried. Unresolvable: the nearest ancestor's line.
+    while i < segments.len() {
+        let index = segments[i].parse::<usize>().ok();
+        let (span, next, used) = match (index, node) {
             (None, Node::Table(t)) => {
-                let (k, v) = t.get_key_value(seg)?;
+                let Some((used, (k, v))) = (i + 1..=segments.len()).find_map(|end| {
+                    t.get_key_value(&segments[i..end].join("."))
+                        .map(|kv| (end - i, kv))
+                }) else {
+                    break;
+                };
                 let next = match v {
+                    Item::Value(TV::InlineTable(t)) => Node::Table(t),
                     Item::Value(v) => Node::Value(v),
                     Item::Table(t) => Node::Table(t),
                     Item::ArrayOfTables(a) => Node::Tables(a),
-                    Item::None => return offset,
+                    Item::None => break,
                 };
-                (k.span(), next)
+                (k.span(), next, used)
             }
-            (None, Node::Value(TV::InlineTable(t))) => {
-                let (k, v) = t.get_key_value(seg)?;
-                match v.as_value() {
-                    Some(v) => (k.span(), Node::Value(v)),
-                    None => (k.span(), Node::Table(t)),
-                }
-            }
-            (Some(i), Node::Value(TV::Array(a))) => {
-                let v = a.get(i)?;
-                (v.span(), Node::Value(v))
-            }
-            (Some(i), Node::Tables(a)) => {
-                let t = a.get(i)?;
-                (t.span(), Node::Table(t))
-            }
+            (Some(n), Node::Value(TV::Array(a))) => match a.get(n) {
+                Some(v) => (v.span(), Node::Value(v), 1),
+                None => break,
+            },
+            (Some(n), Node::Tables(a)) => match a.get(n) {
+                Some(t) => (t.span(), Node::Table(t), 1),
+                None => break,
+            },
             _ => break,
         };
         offset = span.map(|s| s.start).or(offset);
         node = next;
+        i += used;
     }
     offset
 }
@@ -225,7 +228,7 @@ fn parse_tree(source: &Source) -> Result<Value, ScenarioError> {
                         None => file.clone(),
                     },
                     key: None,
-                    message: format!("invalid TOML: {}", e.message().trim()),
+                    message: format!("invalid TOML: {}", e.message().trim().replace('\n', "; ")),
                 }
             })?;
             serde_json::to_value(table).map_err(|e| ScenarioError {
@@ -249,11 +252,8 @@ pub fn set_override(tree: &mut Value, over: &str) -> Result<(), String> {
         .split_once('=')
         .ok_or_else(|| "expected key=value, e.g. producer.acks=1".to_string())?;
     let key = key.trim();
-    if key.is_empty() || key.split('.').any(str::is_empty) {
-        return Err(format!("invalid key {key:?}"));
-    }
+    let segments = split_set_key(key).ok_or_else(|| format!("invalid key {key:?}"))?;
     let value = parse_set_value(raw.trim());
-    let segments: Vec<&str> = key.split('.').collect();
     let mut node = tree;
     for (i, seg) in segments.iter().enumerate() {
         let map = match node {
@@ -266,14 +266,44 @@ pub fn set_override(tree: &mut Value, over: &str) -> Result<(), String> {
             }
         };
         if i + 1 == segments.len() {
-            map.insert(seg.to_string(), value);
+            map.insert(seg.clone(), value);
             return Ok(());
         }
         node = map
-            .entry(seg.to_string())
+            .entry(seg.clone())
             .or_insert_with(|| Value::Object(Map::new()));
     }
     Ok(())
+}
+
+/// Splits `a.b."c.d"` into `["a", "b", "c.d"]`: quoted segments may contain dots (librdkafka
+/// property names do).
+fn split_set_key(key: &str) -> Option<Vec<String>> {
+    let mut segments = Vec::new();
+    let mut current = String::new();
+    let mut quoted = false;
+    let mut was_quoted = false;
+    for c in key.chars() {
+        match c {
+            '"' => {
+                quoted = !quoted;
+                was_quoted = true;
+            }
+            '.' if !quoted => {
+                if current.is_empty() && !was_quoted {
+                    return None;
+                }
+                segments.push(std::mem::take(&mut current));
+                was_quoted = false;
+            }
+            c => current.push(c),
+        }
+    }
+    if quoted || (current.is_empty() && !was_quoted) {
+        return None;
+    }
+    segments.push(current);
+    Some(segments)
 }
 
 fn parse_set_value(raw: &str) -> Value {
@@ -314,4 +344,67 @@ fn unknown_field_key(path: &str, message: &str) -> (Option<String>, String) {
         }
     }
     (base, message.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn src(text: &str) -> Source {
+        Source {
+            path: "s.toml".into(),
+            text: text.into(),
+            format: Format::Toml,
+            overrides: vec![],
+        }
+    }
+
+    #[test]
+    fn set_override_builds_tables_and_reads_toml_values() {
+        let mut tree = serde_json::json!({"producer": {"acks": "all"}});
+        set_override(&mut tree, "producer.acks=1").unwrap();
+        set_override(&mut tree, "load.rate=20k/s").unwrap();
+        set_override(&mut tree, "producer.idempotence=true").unwrap();
+        set_override(&mut tree, "producer.properties.\"ssl.key.password\"=x").unwrap();
+        assert_eq!(tree["producer"]["acks"], 1);
+        assert_eq!(tree["load"]["rate"], "20k/s");
+        assert_eq!(tree["producer"]["idempotence"], true);
+        assert_eq!(tree["producer"]["properties"]["ssl.key.password"], "x");
+        assert!(set_override(&mut tree, "novalue").is_err());
+        assert!(set_override(&mut tree, "a..b=1").is_err());
+        assert!(set_override(&mut tree, "load.rate.x=1").is_err());
+        assert!(set_override(&mut tree, "\"open=1").is_err());
+    }
+
+    #[test]
+    fn lines_are_found_for_every_toml_shape() {
+        let s = src("name = \"x\"\n\n[producer]\nacks = 1\nproperties = { \"a.b\" = 1 }\n\n[[faults]]\nat = \"1s\"\n[[faults]]\nat = \"2s\"\n\n[load]\nprofile = [\n  { rate = 1 },\n  { rate = 2 },\n]\n");
+        assert_eq!(s.line_of("name"), Some(1));
+        assert_eq!(s.line_of("producer"), Some(3));
+        assert_eq!(s.line_of("producer.acks"), Some(4));
+        assert_eq!(s.line_of("producer.properties.a.b"), Some(5));
+        assert_eq!(s.line_of("faults[1].at"), Some(10));
+        assert_eq!(s.line_of("load.profile[1].rate"), Some(15));
+        assert_eq!(s.line_of("producer.nothing"), Some(3), "nearest ancestor");
+        assert_eq!(s.line_of("nothing"), None);
+        let dotted = src("producer.acks = 1\n");
+        assert_eq!(dotted.line_of("producer.acks"), Some(1));
+    }
+
+    #[test]
+    fn overrides_take_the_blame_for_their_keys() {
+        let mut s = src("[producer]\nacks = 1\n");
+        s.overrides = vec!["producer.acks=7".into()];
+        let e = s.key_error("producer.acks", "bad");
+        assert_eq!(e.to_string(), "--set producer.acks=7: producer.acks: bad");
+        let e = s.key_error("load.rate", "bad");
+        assert_eq!(e.to_string(), "s.toml: load.rate: bad");
+    }
+
+    #[test]
+    fn empty_file_is_the_default_scenario() {
+        let (s, _) = load_str(Path::new("e.toml"), "", Format::Toml, &[]).unwrap();
+        assert_eq!(s.topic.partitions, 6);
+        assert!(s.producer.workers.is_some() && s.producer.acks.is_some());
+    }
 }

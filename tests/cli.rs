@@ -1,0 +1,369 @@
+//! The binary's contract: exit codes, error messages that name file, line and key, and output.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command as StdCommand, Stdio};
+use std::time::Duration;
+
+use assert_cmd::Command;
+
+fn kbench() -> Command {
+    Command::cargo_bin("kbench").expect("binary built")
+}
+
+/// Writes `text` into a temp dir as `name` and returns (dir, path).
+fn file(name: &str, text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    std::fs::write(&path, text).unwrap();
+    (dir, path)
+}
+
+/// (file name, contents, extra args, expected fragments of the error message)
+const BAD: &[(&str, &str, &[&str], &[&str])] = &[
+    (
+        "acks.toml",
+        "name = \"x\"\n\n[producer]\nacks = \"2\"\n",
+        &[],
+        &[":4: producer.acks: expected 0, 1 or all, found \"2\""],
+    ),
+    (
+        "parts.toml",
+        "[topic]\npartitions = 0\n",
+        &[],
+        &[":2: topic.partitions:", "found 0"],
+    ),
+    (
+        "rate.toml",
+        "[load]\nrate = \"-5/s\"\n",
+        &[],
+        &[":2: load.rate:", "\"-5/s\""],
+    ),
+    (
+        "size.toml",
+        "[message]\nsize = \"1KB!\"\n",
+        &[],
+        &[":2: message.size:", "\"1KB!\""],
+    ),
+    (
+        "codec.toml",
+        "[producer]\ncompression = \"brotli\"\n",
+        &[],
+        &[":2: producer.compression:", "brotli"],
+    ),
+    (
+        "unknown.toml",
+        "[producer]\nlinger = \"5ms\"\nackz = 1\n",
+        &[],
+        &[":3: producer.ackz: unknown key"],
+    ),
+    (
+        "section.toml",
+        "[producers]\nacks = 1\n",
+        &[],
+        &[":1: producers: unknown key"],
+    ),
+    (
+        "syntax.toml",
+        "[producer\nacks = 1\n",
+        &[],
+        &[":1: invalid TOML"],
+    ),
+    (
+        "type.toml",
+        "[topic]\nname = \"t\"\npartitions = \"six\"\n",
+        &[],
+        &[":3: topic.partitions:", "invalid type"],
+    ),
+    (
+        "both.toml",
+        "[load]\nduration = \"10s\"\nmessages = 5\n",
+        &[],
+        &[":3: load.messages:", "not both"],
+    ),
+    (
+        "dur.toml",
+        "[load]\nduration = 10\n",
+        &[],
+        &[":2: load.duration:", "with a unit"],
+    ),
+    (
+        "ff.toml",
+        "[producer]\nmode = \"fire-and-forget\"\nacks = \"all\"\n",
+        &[],
+        &["producer.acks:", "fire-and-forget"],
+    ),
+    (
+        "idem.toml",
+        "[producer]\nidempotence = true\nacks = 1\n",
+        &[],
+        &["producer.acks:", "idempotence requires acks = all"],
+    ),
+    (
+        "repl.toml",
+        "[topic]\nreplication = 5\n",
+        &[],
+        &[":2: topic.replication:", "3 brokers"],
+    ),
+    (
+        "inline.toml",
+        "producer = { acks = \"x\" }\n",
+        &[],
+        &[":1: producer.acks:"],
+    ),
+    (
+        "bad.json",
+        "{\n  \"load\": {\n    \"rate\": \"fast\"\n  }\n}\n",
+        &[],
+        &[":3: load.rate:"],
+    ),
+    ("json-syntax.json", "{\"load\": }", &[], &["invalid JSON"]),
+    (
+        "ok.toml",
+        "",
+        &["--set", "producer.acks=7"],
+        &["--set producer.acks=7: producer.acks: expected 0, 1 or all"],
+    ),
+    (
+        "ok.toml",
+        "",
+        &["--set", "nokey"],
+        &["--set nokey:", "key=value"],
+    ),
+    (
+        "rate5.toml",
+        "[load]\nrate = 5\n",
+        &["--set", "load.rate.x=1"],
+        &["--set load.rate.x=1", "load.rate is not a table"],
+    ),
+    (
+        "ok.toml",
+        "",
+        &["--set", "producer.nope=1"],
+        &["--set producer.nope=1: producer.nope: unknown key"],
+    ),
+];
+
+#[test]
+fn malformed_scenarios_exit_2_naming_line_and_key() {
+    for (name, text, args, fragments) in BAD {
+        let (_dir, path) = file(name, text);
+        for cmd in ["validate", "run"] {
+            let out = kbench()
+                .arg(cmd)
+                .arg(&path)
+                .args(*args)
+                .timeout(Duration::from_secs(20))
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{cmd} {name}: {stderr}");
+            assert!(
+                stderr.contains(&path.display().to_string()) || stderr.contains("--set"),
+                "{name}: {stderr}"
+            );
+            for f in *fragments {
+                assert!(
+                    stderr.contains(f),
+                    "{cmd} {name}: expected {f:?} in {stderr:?}"
+                );
+            }
+            assert!(!stderr.contains("panicked"), "{name}: {stderr}");
+        }
+    }
+}
+
+#[test]
+fn missing_file_and_bad_flags_exit_2() {
+    let out = kbench()
+        .args(["validate", "/nonexistent/x.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/x.toml"));
+    let out = kbench().args(["run"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = kbench()
+        .args(["broker", "--brokers", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn validate_prints_the_resolved_scenario_with_secrets_hidden() {
+    let (_dir, path) = file(
+        "v.toml",
+        "name = \"v\"\n[cluster.properties]\n\"sasl.password\" = \"hunter2\"\n",
+    );
+    let out = kbench()
+        .arg("validate")
+        .arg(&path)
+        .args(["--set", "load.rate=2k/s"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("rate = \"2k/s\""), "{stdout}");
+    assert!(
+        stdout.contains("acks = \"all\""),
+        "defaults are resolved: {stdout}"
+    );
+    assert!(!stdout.contains("hunter2"), "{stdout}");
+}
+
+#[test]
+fn run_json_prints_a_complete_result_and_hides_secrets() {
+    let (dir, path) = file(
+        "j.toml",
+        "name = \"j\"\n[cluster.properties]\n\"sasl.password\" = \"hunter2\"\n[load]\nmessages = 500\n",
+    );
+    let out_dir = dir.path().join("reports");
+    let out = kbench()
+        .arg("run")
+        .arg(&path)
+        .args(["--json", "--out"])
+        .arg(&out_dir)
+        .args(["--set", "producer.properties.\"ssl.key.password\"=s3cret"])
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).expect("stdout is the result JSON");
+    for key in [
+        "schema",
+        "scenario",
+        "spec",
+        "started_at",
+        "duration_s",
+        "counts",
+        "errors",
+        "throughput",
+        "target_rate",
+        "achieved_rate_ratio",
+        "latency_us",
+        "histograms",
+        "intervals",
+    ] {
+        assert!(v.get(key).is_some(), "missing {key}");
+    }
+    assert_eq!(v["schema"], "kbench.result/v1");
+    assert_eq!(v["counts"]["sent"], 500);
+    for stream in ["corrected", "service", "send_lag"] {
+        for stat in ["count", "min", "mean", "p50", "p90", "p99", "p999", "max"] {
+            assert!(
+                v["latency_us"][stream].get(stat).is_some(),
+                "{stream}.{stat}"
+            );
+        }
+    }
+    let written: Vec<_> = std::fs::read_dir(&out_dir).unwrap().collect();
+    assert_eq!(written.len(), 1);
+    let result_file = written[0].as_ref().unwrap().path().join("result.json");
+    let text = std::fs::read_to_string(result_file).unwrap();
+    for output in [&*stdout, &*stderr, &*text] {
+        assert!(
+            !output.contains("hunter2") && !output.contains("s3cret"),
+            "secret leaked"
+        );
+    }
+}
+
+#[test]
+fn unreachable_broker_exits_3_within_the_timeout() {
+    let (_dir, path) = file(
+        "u.toml",
+        "name = \"u\"\n[cluster]\nconnect_timeout = \"2s\"\n",
+    );
+    let start = std::time::Instant::now();
+    let out = kbench()
+        .arg("run")
+        .arg(&path)
+        .args(["--bootstrap", "127.0.0.1:1"])
+        .timeout(Duration::from_secs(30))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(start.elapsed() < Duration::from_secs(10));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("cannot reach the cluster at 127.0.0.1:1"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn broker_prints_bootstrap_first_and_serves_other_clients() {
+    let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("kbench"))
+        .args([
+            "broker",
+            "--brokers",
+            "2",
+            "--topic",
+            "shared:4",
+            "--seconds",
+            "30",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let bootstrap = first.trim().to_string();
+    assert!(
+        bootstrap.starts_with("127.0.0.1:") && bootstrap.contains(','),
+        "{bootstrap}"
+    );
+    // A second kbench produces to it as an external cluster.
+    let (dir, path) = file(
+        "b.toml",
+        "name = \"b\"\n[topic]\nname = \"shared\"\npartitions = 4\ncreate = false\n[load]\nmessages = 300\n",
+    );
+    let out = kbench()
+        .arg("run")
+        .arg(&path)
+        .args(["--json", "--bootstrap", &bootstrap, "--out"])
+        .arg(dir.path())
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["counts"]["acked"], 300);
+    assert_eq!(v["broker"]["kind"], "external");
+    assert_eq!(v["broker"]["partitions"], 4);
+    // create = false and a topic that does not exist: exit 3 before any load.
+    let out = kbench()
+        .arg("run")
+        .arg(&path)
+        .args([
+            "--bootstrap",
+            &bootstrap,
+            "--set",
+            "topic.name=missing",
+            "--set",
+            "cluster.connect_timeout=3s",
+        ])
+        .timeout(Duration::from_secs(30))
+        .output()
+        .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("\"missing\" does not exist"), "{stderr}");
+}

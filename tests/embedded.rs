@@ -1,0 +1,215 @@
+//! End-to-end runs on the embedded broker (librdkafka's mock cluster, in-process).
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{assert_accounted, run, run_in, scenario};
+use kbench::recorder::hist;
+use kbench::result::Status;
+use kbench::signal::Interrupts;
+
+const BASE: &str = r#"
+name = "e2e"
+[topic]
+name = "e2e"
+partitions = 3
+[producer]
+workers = 2
+linger = "1ms"
+[message]
+size = "100B"
+"#;
+
+#[test]
+fn async_run_by_count_accounts_for_every_message() {
+    let s = scenario(BASE, &["load.messages=20000", "message.keys=random"]);
+    let r = run(&s);
+    assert_accounted(&r);
+    assert_eq!(r.status, Status::Completed);
+    assert_eq!(r.counts.sent, 20_000);
+    assert_eq!(r.counts.acked, 20_000);
+    assert_eq!(r.counts.unresolved, 0);
+    assert!(r.errors.is_empty());
+    assert_eq!(r.latency_us.corrected.count, 20_000);
+    assert_eq!(r.latency_us.service.count, 20_000);
+    assert_eq!(r.latency_us.send_lag.count, 20_000);
+    assert!(r.throughput.msgs_per_sec > 0.0);
+    assert!(r.target_rate.is_none() && r.achieved_rate_ratio.is_none());
+    // Bytes: 100 B payload + 4-digit key (cardinality 10000).
+    let bytes_per_msg = r.throughput.bytes_per_sec / r.throughput.msgs_per_sec;
+    assert!((bytes_per_msg - 104.0).abs() < 0.01, "{bytes_per_msg}");
+    // The stored histogram is the one the summary came from.
+    let h = hist::decode(&r.histograms.corrected).unwrap();
+    assert_eq!(hist::LatencyStats::of(&h), r.latency_us.corrected);
+    // The interval series adds up to the totals.
+    let sent: u64 = r.intervals.iter().map(|i| i.sent).sum();
+    let acked: u64 = r.intervals.iter().map(|i| i.acked).sum();
+    assert_eq!((sent, acked), (20_000, 20_000));
+    assert_eq!(r.broker.kind, "embedded");
+    assert_eq!(r.broker.partitions, 3);
+    assert!(r.notes.iter().any(|n| n.contains("acks are not honoured")));
+}
+
+#[test]
+fn sync_run_has_one_message_in_flight_per_worker() {
+    let s = scenario(
+        BASE,
+        &[
+            "producer.mode=sync",
+            "producer.workers=3",
+            "load.messages=600",
+        ],
+    );
+    let r = run(&s);
+    assert_accounted(&r);
+    assert_eq!((r.counts.sent, r.counts.acked), (600, 600));
+    assert!(r.notes.iter().any(|n| n.contains("closed-loop")));
+    // Closed loop: throughput cannot exceed workers / mean service latency (plus noise).
+    let bound = 3.0 / (r.latency_us.service.mean / 1e6);
+    assert!(
+        r.throughput.msgs_per_sec <= bound * 1.2,
+        "{} msg/s > bound {bound}",
+        r.throughput.msgs_per_sec
+    );
+}
+
+#[test]
+fn fire_and_forget_sets_acks_zero() {
+    let s = scenario(
+        BASE,
+        &["producer.mode=fire-and-forget", "load.messages=5000"],
+    );
+    assert_eq!(s.producer.acks().as_rdkafka(), "0");
+    let r = run(&s);
+    assert_accounted(&r);
+    assert_eq!((r.counts.sent, r.counts.acked), (5_000, 5_000));
+    assert!(r.notes.iter().any(|n| n.contains("acks=0")));
+}
+
+#[test]
+fn every_compression_codec_works() {
+    for codec in ["none", "gzip", "snappy", "lz4", "zstd"] {
+        let set = format!("producer.compression={codec}");
+        let s = scenario(
+            BASE,
+            &[&set, "load.messages=2000", "message.compressibility=0.5"],
+        );
+        let r = run(&s);
+        assert_accounted(&r);
+        assert_eq!(r.counts.acked, 2_000, "codec {codec}: {:?}", r.errors);
+        assert_eq!(r.spec.producer.compression.as_rdkafka(), codec);
+    }
+}
+
+#[test]
+fn fixed_rate_is_delivered_within_two_percent() {
+    let s = scenario(
+        BASE,
+        &["load.rate=1000/s", "load.duration=3s", "load.warmup=500ms"],
+    );
+    let r = run(&s);
+    assert_accounted(&r);
+    let ratio = r.achieved_rate_ratio.expect("a target rate gives a ratio");
+    assert!((0.98..=1.02).contains(&ratio), "achieved ratio {ratio}");
+    // 3 s at 1000/s measured, 0.5 s warm-up: the schedule fixes the counts.
+    assert_eq!(r.counts.sent, 3_000);
+    assert_eq!(r.warmup_counts.sent, 500);
+    assert_eq!(r.counts.acked, 3_000);
+    assert_eq!(r.target_rate, Some(1000.0));
+    // Warm-up is excluded from latency, included in the interval series.
+    assert_eq!(r.latency_us.corrected.count, 3_000);
+    let series: u64 = r.intervals.iter().map(|i| i.sent).sum();
+    assert_eq!(series, 3_500);
+    // Corrected latency is never below service latency.
+    assert!(r.latency_us.corrected.p50 >= r.latency_us.service.p50);
+}
+
+#[test]
+fn interrupt_writes_a_partial_result() {
+    let s = scenario(BASE, &["load.rate=500/s", "load.duration=60s"]);
+    let dir = tempfile::tempdir().unwrap();
+    let interrupts = Interrupts::none();
+    let i2 = interrupts.clone();
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(1500));
+        i2.raise();
+    });
+    let start = Instant::now();
+    let (r, path) = run_in(&s, dir.path(), interrupts).unwrap();
+    assert!(
+        start.elapsed() < Duration::from_secs(15),
+        "stopped promptly"
+    );
+    assert_eq!(r.status, Status::Interrupted);
+    assert!(path.join("result.json").exists());
+    assert_accounted(&r);
+    assert!(
+        r.counts.sent > 300 && r.counts.sent < 2_000,
+        "{}",
+        r.counts.sent
+    );
+    assert!(r.events.iter().any(|e| e.kind == "interrupted"));
+}
+
+#[test]
+fn unreachable_cluster_fails_fast_with_a_broker_error() {
+    let s = scenario(
+        BASE,
+        &[
+            "cluster.bootstrap=127.0.0.1:1",
+            "cluster.connect_timeout=2s",
+        ],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let start = Instant::now();
+    let err = run_in(&s, dir.path(), Interrupts::none()).unwrap_err();
+    assert!(start.elapsed() < Duration::from_secs(6));
+    assert_eq!(kbench::exit_code_of(&err), kbench::exit::BROKER);
+    let msg = format!("{err:#}");
+    assert!(msg.contains("127.0.0.1:1") && msg.contains("2s"), "{msg}");
+}
+
+#[test]
+fn local_rejections_are_failures_by_kind() {
+    // A raw property bypasses the typed check: librdkafka rejects every send at once.
+    let toml = format!("{BASE}\n[producer.properties]\n\"message.max.bytes\" = \"1000\"\n");
+    let s = scenario(&toml, &["message.size=2000B", "load.messages=50"]);
+    let r = run(&s);
+    assert_accounted(&r);
+    assert_eq!(r.counts.sent, 50);
+    assert_eq!(r.counts.failed, 50);
+    assert_eq!(
+        r.errors.get("MSG_SIZE_TOO_LARGE"),
+        Some(&50),
+        "{:?}",
+        r.errors
+    );
+    assert_eq!(r.throughput.msgs_per_sec, 0.0);
+}
+
+#[test]
+fn result_matches_its_json_schema() {
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../schemas/result.v1.json")).unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("the schema itself is valid");
+    let s = scenario(
+        BASE,
+        &[
+            "load.rate=2000/s",
+            "load.messages=1000",
+            "load.warmup=200ms",
+        ],
+    );
+    let r = run(&s);
+    let value = serde_json::to_value(&r).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&value)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    // And the schema rejects a result that breaks it.
+    let mut broken = value.clone();
+    broken["counts"]["sent"] = serde_json::json!(-1);
+    assert!(!validator.is_valid(&broken));
+}
