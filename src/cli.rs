@@ -18,6 +18,10 @@ pub enum Command {
     Run(RunArgs),
     /// Check a scenario file without running it; prints the resolved scenario.
     Validate(ScenarioArgs),
+    /// Re-draw the charts and report.html of saved results (files or directories).
+    Report(ReportArgs),
+    /// Compare saved runs: ratio table, overlaid spectra, bars, throughput-vs-p99 scatter, HTML.
+    Compare(CompareArgs),
     /// Serve the embedded mock cluster for other tools until interrupted or --seconds elapse.
     Broker(BrokerArgs),
 }
@@ -47,6 +51,26 @@ pub struct RunArgs {
     /// Print the result JSON to stdout instead of the summary.
     #[arg(long)]
     pub json: bool,
+    /// Do not draw charts or report.html next to result.json.
+    #[arg(long)]
+    pub no_charts: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// result.json files, or directories holding them.
+    #[arg(required = true)]
+    pub results: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// result.json files, or directories of results; the first run is the reference.
+    #[arg(required = true)]
+    pub results: Vec<PathBuf>,
+    /// Directory for the comparison's charts, table and HTML (default: reports/<timestamp>-compare).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

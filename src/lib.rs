@@ -12,6 +12,7 @@
 
 pub mod broker;
 pub mod cli;
+pub mod compare;
 pub mod pacing;
 pub mod payload;
 pub mod producer;
@@ -28,7 +29,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
-use cli::{BrokerArgs, Cli, Command, RunArgs, ScenarioArgs};
+use cli::{BrokerArgs, Cli, Command, CompareArgs, ReportArgs, RunArgs, ScenarioArgs};
 use result::{RunResult, ScenarioInfo};
 use scenario::{Scenario, ScenarioError};
 use signal::Interrupts;
@@ -65,6 +66,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         Command::Run(args) => cmd_run(args).await,
         Command::Validate(args) => cmd_validate(args),
+        Command::Report(args) => cmd_report(args),
+        Command::Compare(args) => cmd_compare(args),
         Command::Broker(args) => cmd_broker(args).await,
     }
 }
@@ -109,6 +112,12 @@ async fn cmd_run(args: RunArgs) -> anyhow::Result<i32> {
     let interrupts = Interrupts::listen();
     let (result, dir) =
         run_scenario(&s, info, &args.out, &interrupts, !args.quiet && !args.json).await?;
+    if !args.no_charts {
+        // The result is already on disk: a drawing failure is reported, not fatal.
+        if let Err(e) = report::write_run_report(&result, &dir) {
+            eprintln!("warning: charts for {}: {e:#}", dir.display());
+        }
+    }
     if args.json {
         let mut out = std::io::stdout().lock();
         serde_json::to_writer_pretty(&mut out, &result)?;
@@ -147,6 +156,46 @@ pub async fn run_scenario(
         .write(&dir)
         .with_context(|| format!("writing the result into {}", dir.display()))?;
     Ok((result, dir))
+}
+
+fn cmd_report(args: ReportArgs) -> anyhow::Result<i32> {
+    for (path, r) in report::read_results(&args.results)? {
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let files = report::write_run_report(&r, dir)?;
+        println!("{}: {} files", dir.display(), files.len());
+        for f in files {
+            println!("  {}", f.display());
+        }
+    }
+    Ok(exit::OK)
+}
+
+fn cmd_compare(args: CompareArgs) -> anyhow::Result<i32> {
+    let results = report::read_results(&args.results)?;
+    if results.len() < 2 {
+        anyhow::bail!(result::ResultError::Invalid {
+            path: args.results[0].display().to_string(),
+            detail: "a comparison needs at least two results".into(),
+        });
+    }
+    let c = compare::Comparison::new(
+        results
+            .into_iter()
+            .map(|(p, r)| (p.display().to_string(), r))
+            .collect(),
+    );
+    print!("{}", compare::terminal(&c));
+    let out = args.out.unwrap_or_else(|| {
+        let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+        run_dir(Path::new("reports"), &now, "compare")
+    });
+    let files = report::write_comparison_report(&c, &out)?;
+    println!(
+        "\ncomparison written to {} ({} files)",
+        out.display(),
+        files.len()
+    );
+    Ok(exit::OK)
 }
 
 /// `<out>/<20261121T194033Z>-<name>`, with a numeric suffix if that exists already.

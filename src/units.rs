@@ -256,9 +256,10 @@ impl Dur {
 
 /// "1.23 ms", "45 µs", "2.50 s": a latency in microseconds for humans.
 pub fn human_us(us: f64) -> String {
-    if us >= 1e6 {
+    // Thresholds sit at the rounding boundary, so 999.7 µs reads "1.00 ms", not "1000 µs".
+    if us >= 999_995.0 {
         format!("{:.2} s", us / 1e6)
-    } else if us >= 1e3 {
+    } else if us >= 999.5 {
         format!("{:.2} ms", us / 1e3)
     } else {
         format!("{us:.0} µs")

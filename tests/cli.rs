@@ -367,3 +367,57 @@ fn broker_prints_bootstrap_first_and_serves_other_clients() {
     assert_eq!(out.status.code(), Some(3), "{stderr}");
     assert!(stderr.contains("\"missing\" does not exist"), "{stderr}");
 }
+
+#[cfg(unix)]
+#[test]
+fn sigint_writes_an_interrupted_result_and_exits_130() {
+    let (dir, path) = file(
+        "i.toml",
+        "name = \"i\"\n[load]\nrate = \"200/s\"\nduration = \"60s\"\n",
+    );
+    let out_dir = dir.path().join("reports");
+    let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("kbench"))
+        .arg("run")
+        .arg(&path)
+        .arg("--quiet")
+        .arg("--out")
+        .arg(&out_dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(2500));
+    // SAFETY: sending SIGINT to our own child process.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "kbench did not stop after SIGINT"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(130));
+    let run_dir = std::fs::read_dir(&out_dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run_dir.join("result.json")).unwrap())
+            .unwrap();
+    assert_eq!(v["status"], "interrupted");
+    let c = &v["counts"];
+    let sent = c["sent"].as_u64().unwrap();
+    assert!(sent > 100 && sent < 1000, "{sent}");
+    assert_eq!(
+        sent,
+        c["acked"].as_u64().unwrap()
+            + c["failed"].as_u64().unwrap()
+            + c["unresolved"].as_u64().unwrap()
+    );
+}

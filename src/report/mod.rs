@@ -1,5 +1,119 @@
-//! Writers of results: one result model, many views. The terminal summary lives here; every
-//! writer is a pure function of saved `result.json` data, so old runs re-render identically.
+//! Writers of results: one result model, many views (terminal summary, charts, Markdown, HTML).
+//! Every writer is a pure function of saved `result.json` data, so old runs re-render identically
+//! and nothing here needs a broker.
 
+pub mod chart;
+pub mod html;
 pub mod progress;
 pub mod terminal;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+
+use crate::compare::Comparison;
+use crate::result::{ResultError, RunResult};
+use chart::{render, Bars, LatencyHistogram, Rendered, Scatter, Spectrum, Timeline};
+
+/// Draws the three per-run charts and `report.html` into `dir` (next to `result.json`).
+pub fn write_run_report(r: &RunResult, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let decode = |name: &str, text: &str| {
+        crate::recorder::hist::decode(text).map_err(|e| anyhow::anyhow!("histograms.{name}: {e}"))
+    };
+    let corrected = decode("corrected", &r.histograms.corrected)?;
+    let service = decode("service", &r.histograms.service)?;
+    let spectrum = Spectrum {
+        stem: "latency-spectrum".into(),
+        title: format!("{}: latency by percentile", r.scenario.name),
+        series: vec![
+            ("corrected".into(), corrected.clone()),
+            ("service".into(), service),
+        ],
+    };
+    let rendered = vec![
+        render(&spectrum, "Latency percentile spectrum", dir)?,
+        render(&Timeline { result: r }, "Timeline", dir)?,
+        render(
+            &LatencyHistogram {
+                title: format!("{}: corrected latency histogram", r.scenario.name),
+                hist: &corrected,
+            },
+            "Latency histogram",
+            dir,
+        )?,
+    ];
+    finish(dir, &rendered, html::run_page(r, &rendered))
+}
+
+/// Draws the comparison views, the table (`comparison.md`) and `report.html` into `dir`.
+pub fn write_comparison_report(c: &Comparison, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut series = Vec::new();
+    for e in &c.entries {
+        let h = crate::recorder::hist::decode(&e.result.histograms.corrected)
+            .map_err(|err| anyhow::anyhow!("{}: histograms.corrected: {err}", e.source))?;
+        series.push((e.label.clone(), h));
+    }
+    let spectrum = Spectrum {
+        stem: "compare-spectrum".into(),
+        title: "corrected latency by percentile".into(),
+        series,
+    };
+    let rendered = vec![
+        render(&spectrum, "Latency percentile spectra", dir)?,
+        render(
+            &Bars { comparison: c },
+            "Throughput and latency per run",
+            dir,
+        )?,
+        render(&Scatter { comparison: c }, "Throughput vs p99", dir)?,
+    ];
+    let md = dir.join("comparison.md");
+    crate::result::write_atomic(&md, crate::compare::markdown(c).as_bytes())?;
+    let mut files = finish(dir, &rendered, html::comparison_page(c, &rendered))?;
+    files.push(md);
+    Ok(files)
+}
+
+fn finish(dir: &Path, rendered: &[Rendered], page: String) -> anyhow::Result<Vec<PathBuf>> {
+    let html = dir.join("report.html");
+    crate::result::write_atomic(&html, page.as_bytes())
+        .with_context(|| format!("writing {}", html.display()))?;
+    let mut files: Vec<PathBuf> = rendered.iter().flat_map(|r| r.files.clone()).collect();
+    files.push(html);
+    Ok(files)
+}
+
+/// Reads results given as files or directories. A directory contributes its own `result.json`,
+/// or else every `*/result.json` below it (sorted by start time).
+pub fn read_results(paths: &[PathBuf]) -> Result<Vec<(PathBuf, RunResult)>, ResultError> {
+    let mut out = Vec::new();
+    for p in paths {
+        let direct = p.join("result.json");
+        if p.is_dir() && !direct.is_file() {
+            let mut found = Vec::new();
+            let entries = std::fs::read_dir(p).map_err(|source| ResultError::Io {
+                path: p.display().to_string(),
+                source,
+            })?;
+            for entry in entries.flatten() {
+                let f = entry.path().join("result.json");
+                if f.is_file() {
+                    found.push((f.clone(), RunResult::read(&f)?));
+                }
+            }
+            if found.is_empty() {
+                return Err(ResultError::Invalid {
+                    path: p.display().to_string(),
+                    detail: "no result.json in this directory or its subdirectories".into(),
+                });
+            }
+            found.sort_by(|a, b| a.1.started_at.cmp(&b.1.started_at).then(a.0.cmp(&b.0)));
+            out.extend(found);
+        } else {
+            let f = if p.is_dir() { direct } else { p.clone() };
+            out.push((f.clone(), RunResult::read(&f)?));
+        }
+    }
+    Ok(out)
+}

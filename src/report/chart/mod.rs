@@ -1,0 +1,185 @@
+//! Charts, drawn with plotters from saved results only (so any old run re-renders identically).
+//!
+//! Each chart kind is a plain data type implementing [`Chart`]; [`render`] draws it twice, to SVG
+//! (kept as text for the HTML report) and to PNG. Text is rendered with DejaVu Sans embedded in the
+//! binary, so charts need no system fonts. Palette and size are constants; drawing errors are
+//! returned, never unwrapped.
+
+mod bars;
+mod histogram;
+mod scatter;
+mod spectrum;
+mod timeline;
+
+use std::path::{Path, PathBuf};
+use std::sync::Once;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+pub use bars::Bars;
+pub use histogram::LatencyHistogram;
+pub use scatter::Scatter;
+pub use spectrum::Spectrum;
+pub use timeline::Timeline;
+
+/// Pixel size of every chart.
+pub const SIZE: (u32, u32) = (1100, 620);
+/// Series colours, in order (colour-blind friendly, after Okabe and Ito).
+pub const PALETTE: [RGBColor; 8] = [
+    RGBColor(0, 114, 178),
+    RGBColor(213, 94, 0),
+    RGBColor(0, 158, 115),
+    RGBColor(204, 121, 167),
+    RGBColor(230, 159, 0),
+    RGBColor(86, 180, 233),
+    RGBColor(120, 120, 120),
+    RGBColor(240, 228, 66),
+];
+/// The font family every chart uses (registered from embedded bytes).
+pub const FONT: &str = "sans-serif";
+
+pub fn color(i: usize) -> RGBColor {
+    PALETTE[i % PALETTE.len()]
+}
+
+/// A drawing failure (plotters or file system).
+#[derive(Debug, thiserror::Error)]
+#[error("chart {chart}: {detail}")]
+pub struct ChartError {
+    pub chart: String,
+    pub detail: String,
+}
+
+/// Converts any plotters error into a message.
+pub fn err<E: std::fmt::Debug>(e: E) -> String {
+    format!("{e:?}")
+}
+
+/// A chart kind: draws itself on any plotters backend.
+pub trait Chart {
+    /// File stem, e.g. `latency-spectrum`.
+    fn stem(&self) -> &str;
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String>;
+}
+
+/// A rendered chart: the files written and the SVG text (for inlining into HTML).
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    pub title: String,
+    pub svg: String,
+    pub files: Vec<PathBuf>,
+}
+
+fn register_fonts() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let _ = plotters::style::register_font(FONT, FontStyle::Normal, dejavu::sans::regular());
+        let _ = plotters::style::register_font(FONT, FontStyle::Bold, dejavu::sans::bold());
+    });
+}
+
+/// Draws `chart` into `<dir>/<stem>.svg` and `<dir>/<stem>.png`.
+pub fn render(chart: &impl Chart, title: &str, dir: &Path) -> Result<Rendered, ChartError> {
+    register_fonts();
+    let fail = |detail: String| ChartError {
+        chart: chart.stem().to_string(),
+        detail,
+    };
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| fail(err(e)))?;
+        chart.draw(&root).map_err(fail)?;
+        root.present().map_err(|e| fail(err(e)))?;
+    }
+    let svg_path = dir.join(format!("{}.svg", chart.stem()));
+    let png_path = dir.join(format!("{}.png", chart.stem()));
+    std::fs::write(&svg_path, &svg).map_err(|e| fail(e.to_string()))?;
+    {
+        let root = BitMapBackend::new(&png_path, SIZE).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| fail(err(e)))?;
+        chart.draw(&root).map_err(fail)?;
+        root.present().map_err(|e| fail(err(e)))?;
+    }
+    Ok(Rendered {
+        title: title.to_string(),
+        svg,
+        files: vec![svg_path, png_path],
+    })
+}
+
+/// A caption style of the given size.
+pub fn font(size: u32) -> TextStyle<'static> {
+    (FONT, size).into_font().into()
+}
+
+/// Milliseconds for latency axes, from microseconds; never 0 (log axes).
+pub fn ms(us: u64) -> f64 {
+    (us as f64 / 1000.0).max(0.001)
+}
+
+/// Shades for p50 / p99 / p99.9 bars, apart from the run colours.
+pub const PERCENTILE_SHADES: [RGBColor; 3] = [
+    RGBColor(158, 202, 225),
+    RGBColor(66, 146, 198),
+    RGBColor(8, 69, 148),
+];
+
+/// A latency axis in milliseconds: linear when the values span less than `LOG_SPAN`, else
+/// logarithmic. Log axes are drawn as log10 values on a linear coordinate, so there are enough
+/// tick labels even within one decade (plotters' own log axis labels only powers of ten).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Scale {
+    pub log: bool,
+    lo: f64,
+    hi: f64,
+}
+
+/// Above this hi/lo ratio a latency axis becomes logarithmic.
+const LOG_SPAN: f64 = 30.0;
+
+impl Scale {
+    /// A scale for latencies from `lo` to `hi` ms (any order of magnitude; 0 is allowed).
+    pub fn new(lo: f64, hi: f64) -> Self {
+        let lo = lo.max(0.001);
+        let hi = hi.max(lo * 1.5);
+        Scale {
+            log: hi / lo > LOG_SPAN,
+            lo,
+            hi,
+        }
+    }
+    /// From a set of values (an empty set gives 0.01..1 ms).
+    pub fn of(values: impl IntoIterator<Item = f64>) -> Self {
+        let (lo, hi) = values
+            .into_iter()
+            .fold((f64::MAX, 0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
+        if hi == 0.0 && lo == f64::MAX {
+            Scale::new(0.01, 1.0)
+        } else {
+            Scale::new(lo, hi)
+        }
+    }
+    /// Axis position of a latency in ms.
+    pub fn pos(&self, ms: f64) -> f64 {
+        if self.log {
+            ms.max(0.001).log10()
+        } else {
+            ms
+        }
+    }
+    /// The axis range, with room around the data (linear axes start at 0).
+    pub fn range(&self) -> std::ops::Range<f64> {
+        if self.log {
+            (self.lo / 1.3).log10()..(self.hi * 1.3).log10()
+        } else {
+            0.0..self.hi * 1.15
+        }
+    }
+    /// Tick label of an axis position.
+    pub fn label(&self, y: &f64) -> String {
+        let ms = if self.log { 10f64.powf(*y) } else { *y };
+        crate::units::human_us(ms * 1000.0)
+    }
+}

@@ -1,0 +1,79 @@
+//! Throughput against p99 of corrected latency, one point per run: the view used to pick a
+//! configuration (right and low is better).
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::{color, err, font, ms, Chart, Scale};
+use crate::compare::Comparison;
+use crate::units::Rate;
+
+pub struct Scatter<'a> {
+    pub comparison: &'a Comparison,
+}
+
+impl Chart for Scatter<'_> {
+    fn stem(&self) -> &str {
+        "compare-scatter"
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+        let pts: Vec<(f64, f64, &str)> = self
+            .comparison
+            .entries
+            .iter()
+            .map(|e| {
+                (
+                    e.result.throughput.msgs_per_sec,
+                    ms(e.result.latency_us.corrected.p99),
+                    e.label.as_str(),
+                )
+            })
+            .collect();
+        let xmax = pts.iter().map(|p| p.0).fold(1.0, f64::max) * 1.2;
+        let scale = Scale::of(pts.iter().map(|p| p.1));
+        let mut chart = ChartBuilder::on(root)
+            .caption(
+                "throughput vs p99 latency (right and low is better)",
+                font(24),
+            )
+            .margin(16)
+            .margin_right(48)
+            .x_label_area_size(48)
+            .y_label_area_size(80)
+            .build_cartesian_2d(0f64..xmax, scale.range())
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .x_label_formatter(&|v| Rate::human(*v))
+            .y_labels(12)
+            .y_label_formatter(&|y| scale.label(y))
+            .x_desc("acked msg/s")
+            .y_desc("p99 corrected latency")
+            .label_style(font(15))
+            .axis_desc_style(font(16))
+            .draw()
+            .map_err(err)?;
+        for (i, (x, y, label)) in pts.into_iter().enumerate() {
+            let c = color(i);
+            chart
+                .draw_series(std::iter::once(Circle::new(
+                    (x, scale.pos(y)),
+                    8,
+                    c.filled(),
+                )))
+                .map_err(err)?
+                .label(label)
+                .legend(move |(x, y)| Circle::new((x + 8, y), 6, c.filled()));
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .label_font(font(15))
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.3))
+            .draw()
+            .map_err(err)?;
+        Ok(())
+    }
+}

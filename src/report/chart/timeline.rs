@@ -1,0 +1,163 @@
+//! The timeline: acked messages per second per interval (left axis) and p50/p99/max of corrected
+//! latency per interval (right axis, log scale), with the warm-up shaded, the target rate drawn as
+//! a line, and events (faults, client errors) marked.
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::{color, err, font, ms, Chart, Scale};
+use crate::result::RunResult;
+use crate::units::Rate;
+
+pub struct Timeline<'a> {
+    pub result: &'a RunResult,
+}
+
+impl Chart for Timeline<'_> {
+    fn stem(&self) -> &str {
+        "timeline"
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+        let r = self.result;
+        let step = r.spec.load.interval.0.as_secs_f64().max(1e-3);
+        let end = r
+            .intervals
+            .last()
+            .map_or(step, |i| i.t_s + step)
+            .max(r.warmup_s + step);
+        // Rates are plotted at the middle of their interval, over the part of it the run covered:
+        // the last interval usually holds only the final acks, and a full-length divisor would
+        // show a collapse that did not happen. Slivers under a fifth of an interval are left out.
+        let run_end = r.warmup_s + r.duration_s;
+        let rates: Vec<(f64, f64)> = r
+            .intervals
+            .iter()
+            .filter_map(|i| {
+                let covered = step.min(run_end - i.t_s);
+                (covered >= step / 5.0).then(|| (i.t_s + covered / 2.0, i.acked as f64 / covered))
+            })
+            .collect();
+        let top = rates
+            .iter()
+            .map(|(_, v)| *v)
+            .chain(r.target_rate)
+            .fold(1.0f64, f64::max)
+            * 1.15;
+        let lat: Vec<&crate::result::Interval> =
+            r.intervals.iter().filter(|i| i.acked > 0).collect();
+        let scale = Scale::of(lat.iter().flat_map(|i| [ms(i.p50_us), ms(i.max_us)]));
+
+        let mut chart = ChartBuilder::on(root)
+            .caption(
+                format!("{}: throughput and latency over time", r.scenario.name),
+                font(24),
+            )
+            .margin(16)
+            .margin_right(48)
+            .x_label_area_size(48)
+            .y_label_area_size(80)
+            .right_y_label_area_size(80)
+            .build_cartesian_2d(0f64..end, 0f64..top)
+            .map_err(err)?
+            .set_secondary_coord(0f64..end, scale.range());
+        chart
+            .configure_mesh()
+            .x_desc("seconds since start")
+            .y_desc("acked msg/s")
+            .y_label_formatter(&|v| Rate::human(*v))
+            .label_style(font(15))
+            .axis_desc_style(font(16))
+            .draw()
+            .map_err(err)?;
+        chart
+            .configure_secondary_axes()
+            .y_desc(if scale.log {
+                "corrected latency (log scale)"
+            } else {
+                "corrected latency"
+            })
+            .y_labels(10)
+            .y_label_formatter(&|y| scale.label(y))
+            .label_style(font(15))
+            .axis_desc_style(font(16))
+            .draw()
+            .map_err(err)?;
+
+        if r.warmup_s > 0.0 {
+            chart
+                .draw_series(std::iter::once(Rectangle::new(
+                    [(0.0, 0.0), (r.warmup_s, top)],
+                    RGBColor(200, 200, 200).mix(0.35).filled(),
+                )))
+                .map_err(err)?
+                .label("warm-up (excluded)")
+                .legend(|(x, y)| {
+                    Rectangle::new(
+                        [(x, y - 6), (x + 24, y + 6)],
+                        RGBColor(200, 200, 200).filled(),
+                    )
+                });
+        }
+        if let Some(t) = r.target_rate {
+            chart
+                .draw_series(DashedLineSeries::new(
+                    vec![(0.0, t), (end, t)],
+                    8,
+                    6,
+                    BLACK.stroke_width(2),
+                ))
+                .map_err(err)?
+                .label(format!("target {}/s", Rate::human(t)))
+                .legend(|(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 24, y)], BLACK.stroke_width(2))
+                });
+        }
+        let c0 = color(0);
+        chart
+            .draw_series(LineSeries::new(rates, c0.stroke_width(3)))
+            .map_err(err)?
+            .label("acked msg/s")
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], c0.stroke_width(3)));
+        type Pick = fn(&crate::result::Interval) -> u64;
+        let streams: [(&str, Pick, usize); 3] = [
+            ("p50 latency", |i| i.p50_us, 2),
+            ("p99 latency", |i| i.p99_us, 1),
+            ("max latency", |i| i.max_us, 3),
+        ];
+        for (label, pick, ci) in streams {
+            let c = color(ci);
+            let pts: Vec<(f64, f64)> = lat
+                .iter()
+                .map(|i| (i.t_s + step / 2.0, scale.pos(ms(pick(i)))))
+                .collect();
+            chart
+                .draw_secondary_series(LineSeries::new(pts.clone(), c.stroke_width(2)))
+                .map_err(err)?
+                .label(label)
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 24, y)], c.stroke_width(2))
+                });
+            chart
+                .draw_secondary_series(pts.into_iter().map(|p| Circle::new(p, 3, c.filled())))
+                .map_err(err)?;
+        }
+        for ev in r.events.iter().filter(|e| e.t_s > 0.0) {
+            chart
+                .draw_series(std::iter::once(PathElement::new(
+                    vec![(ev.t_s, 0.0), (ev.t_s, top)],
+                    RGBColor(200, 0, 0).stroke_width(1),
+                )))
+                .map_err(err)?;
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .label_font(font(15))
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.3))
+            .draw()
+            .map_err(err)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,212 @@
+//! `report.html`: one self-contained file (charts inlined as SVG, styles inline, no scripts, no
+//! fonts or anything else fetched), for one run or for a comparison.
+
+use std::fmt::Write;
+
+use super::chart::Rendered;
+use super::terminal::thousands;
+use crate::compare::{self, Comparison};
+use crate::result::RunResult;
+use crate::units::{human_us, Bytes, Rate};
+
+const STYLE: &str = "body{font-family:sans-serif;margin:24px auto;max-width:1160px;color:#222}\
+h1{font-size:24px}h2{font-size:19px;margin-top:28px}table{border-collapse:collapse;margin:8px 0}\
+td,th{border:1px solid #ccc;padding:4px 10px;text-align:right}td:first-child,th:first-child{text-align:left}\
+th{background:#f2f2f2}.chart{margin:12px 0;border:1px solid #ddd}.chart svg{display:block;width:100%;height:auto}\
+pre{background:#f7f7f7;padding:10px;overflow:auto;font-size:13px}.note{color:#7a4b00}";
+
+/// Escapes text for HTML.
+pub fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn page(title: &str, body: &str) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title><style>{STYLE}</style></head>\n<body>\n<h1>{}</h1>\n{body}</body></html>\n",
+        esc(title),
+        esc(title)
+    )
+}
+
+fn charts(out: &mut String, charts: &[Rendered]) {
+    for c in charts {
+        // The SVG's own XML declaration is not allowed inside HTML.
+        let svg = c.svg.trim_start_matches(|ch| ch != '<');
+        let svg = match svg.strip_prefix("<?xml") {
+            Some(rest) => rest.split_once("?>").map_or(rest, |(_, s)| s),
+            None => svg,
+        };
+        let _ = writeln!(
+            out,
+            "<h2>{}</h2>\n<div class=\"chart\">{svg}</div>",
+            esc(&c.title)
+        );
+    }
+}
+
+fn table(out: &mut String, rows: &[Vec<String>]) {
+    out.push_str("<table>\n");
+    for (i, row) in rows.iter().enumerate() {
+        let tag = if i == 0 { "th" } else { "td" };
+        out.push_str("<tr>");
+        for c in row {
+            let _ = write!(out, "<{tag}>{}</{tag}>", esc(c));
+        }
+        out.push_str("</tr>\n");
+    }
+    out.push_str("</table>\n");
+}
+
+fn errors_and_notes(out: &mut String, r: &RunResult) {
+    out.push_str("<h2>Errors</h2>\n");
+    if r.errors.is_empty() {
+        out.push_str("<p>none</p>\n");
+    } else {
+        let mut rows = vec![vec!["error".to_string(), "messages".to_string()]];
+        rows.extend(r.errors.iter().map(|(k, v)| vec![k.clone(), thousands(*v)]));
+        table(out, &rows);
+    }
+    if !r.events.is_empty() {
+        out.push_str("<h2>Events</h2>\n");
+        let mut rows = vec![vec![
+            "t (s)".into(),
+            "kind".into(),
+            "detail".into(),
+            "repeats".into(),
+        ]];
+        rows.extend(r.events.iter().map(|e| {
+            vec![
+                format!("{:.3}", e.t_s),
+                e.kind.clone(),
+                e.detail.clone(),
+                e.repeats.to_string(),
+            ]
+        }));
+        table(out, &rows);
+    }
+    for n in &r.notes {
+        let _ = writeln!(out, "<p class=\"note\">note: {}</p>", esc(n));
+    }
+}
+
+/// The report of one run.
+pub fn run_page(r: &RunResult, rendered: &[Rendered]) -> String {
+    let mut body = String::new();
+    let _ = writeln!(
+        body,
+        "<p>{} &middot; started {} &middot; status <b>{:?}</b> &middot; broker {} ({})</p>",
+        esc(&r.scenario.description),
+        esc(&r.started_at),
+        r.status,
+        esc(&r.broker.kind),
+        esc(&r.broker.bootstrap)
+    );
+    let c = &r.counts;
+    let mut rows = vec![
+        vec!["metric".to_string(), "value".to_string()],
+        vec![
+            "throughput".into(),
+            format!(
+                "{} msg/s, {}/s over {:.2} s",
+                Rate::human(r.throughput.msgs_per_sec),
+                Bytes::human(r.throughput.bytes_per_sec),
+                r.duration_s
+            ),
+        ],
+        vec![
+            "messages".into(),
+            format!(
+                "sent {} = acked {} + failed {} + unresolved {}",
+                thousands(c.sent),
+                thousands(c.acked),
+                thousands(c.failed),
+                thousands(c.unresolved)
+            ),
+        ],
+    ];
+    if let (Some(t), Some(ratio)) = (r.target_rate, r.achieved_rate_ratio) {
+        rows.push(vec![
+            "target rate".into(),
+            format!("{} msg/s, achieved {:.1}%", Rate::human(t), ratio * 100.0),
+        ]);
+    }
+    table(&mut body, &rows);
+    let mut lat = vec![["latency", "p50", "p90", "p99", "p99.9", "max", "mean"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect::<Vec<_>>()];
+    for (name, l) in [
+        ("corrected", &r.latency_us.corrected),
+        ("service", &r.latency_us.service),
+        ("send lag", &r.latency_us.send_lag),
+    ] {
+        let mut row = vec![name.to_string()];
+        row.extend(
+            [l.p50, l.p90, l.p99, l.p999, l.max]
+                .iter()
+                .map(|v| human_us(*v as f64)),
+        );
+        row.push(human_us(l.mean));
+        lat.push(row);
+    }
+    table(&mut body, &lat);
+    errors_and_notes(&mut body, r);
+    charts(&mut body, rendered);
+    let spec = toml::to_string_pretty(&r.spec).unwrap_or_default();
+    let _ = writeln!(body, "<h2>Spec</h2>\n<pre>{}</pre>", esc(&spec));
+    page(&format!("kbench run: {}", r.scenario.name), &body)
+}
+
+/// The report of a comparison.
+pub fn comparison_page(c: &Comparison, rendered: &[Rendered]) -> String {
+    let mut body = String::new();
+    let _ = writeln!(
+        body,
+        "<p>{} runs; the first is the reference. Latencies are corrected latency.</p>",
+        c.entries.len()
+    );
+    table(&mut body, &compare::table(c));
+    if !c.differing.is_empty() {
+        body.push_str("<h2>What differs</h2>\n");
+        let mut rows = vec![std::iter::once("key".to_string())
+            .chain(c.entries.iter().map(|e| e.label.clone()))
+            .collect::<Vec<_>>()];
+        let flat: Vec<_> = c
+            .entries
+            .iter()
+            .map(|e| compare::flatten(&serde_json::to_value(&e.result.spec).unwrap_or_default()))
+            .collect();
+        for k in &c.differing {
+            let mut row = vec![k.clone()];
+            row.extend(flat.iter().map(|f| f.get(k).cloned().unwrap_or_default()));
+            rows.push(row);
+        }
+        table(&mut body, &rows);
+    }
+    body.push_str("<h2>Errors</h2>\n");
+    let mut rows = vec![vec!["run".to_string(), "failed".into(), "by kind".into()]];
+    for e in &c.entries {
+        let kinds: Vec<String> = e
+            .result
+            .errors
+            .iter()
+            .map(|(k, v)| format!("{k} x{v}"))
+            .collect();
+        rows.push(vec![
+            e.label.clone(),
+            thousands(e.result.counts.failed),
+            kinds.join(", "),
+        ]);
+    }
+    table(&mut body, &rows);
+    charts(&mut body, rendered);
+    body.push_str("<h2>Sources</h2>\n<ul>\n");
+    for e in &c.entries {
+        let _ = writeln!(body, "<li>{}: {}</li>", esc(&e.label), esc(&e.source));
+    }
+    body.push_str("</ul>\n");
+    page("kbench comparison", &body)
+}

@@ -1,0 +1,215 @@
+//! Charts, comparison tables and HTML from literal results: no broker needed.
+
+use std::path::Path;
+
+use kbench::compare::{self, Comparison};
+use kbench::recorder::hist::{self, LatencyStats};
+use kbench::report;
+use kbench::result::*;
+use kbench::scenario::{Acks, Scenario};
+
+/// A result with the given corrected latencies (µs), `intervals` one-second intervals and
+/// `failed` failures.
+fn literal(latencies: &[u64], intervals: usize, failed: u64) -> RunResult {
+    let mut h = hist::new_hist();
+    for &us in latencies {
+        hist::record(&mut h, us);
+    }
+    let stats = LatencyStats::of(&h);
+    let acked = latencies.len() as u64;
+    let per = (acked / intervals.max(1) as u64).max(1);
+    let mut spec = Scenario::default();
+    spec.producer.acks = Some(Acks::Leader);
+    spec.producer.workers = Some(2);
+    RunResult {
+        schema: SCHEMA.into(),
+        kbench_version: "test".into(),
+        status: Status::Completed,
+        scenario: ScenarioInfo {
+            name: "lit".into(),
+            file: None,
+            description: "literal".into(),
+            overrides: vec![],
+        },
+        spec,
+        started_at: "2026-11-21T00:00:00Z".into(),
+        duration_s: intervals as f64,
+        warmup_s: if intervals > 2 { 1.0 } else { 0.0 },
+        wall_s: intervals as f64,
+        broker: BrokerInfo {
+            kind: "embedded".into(),
+            bootstrap: "127.0.0.1:1".into(),
+            partitions: 6,
+            librdkafka: "2.12.1".into(),
+        },
+        counts: Counts {
+            sent: acked + failed,
+            acked,
+            failed,
+            unresolved: 0,
+        },
+        warmup_counts: Counts::default(),
+        errors: if failed > 0 {
+            [("_MSG_TIMED_OUT".to_string(), failed)].into()
+        } else {
+            Default::default()
+        },
+        backpressure: Backpressure::default(),
+        throughput: Throughput {
+            msgs_per_sec: acked as f64 / intervals.max(1) as f64,
+            bytes_per_sec: 100.0 * acked as f64 / intervals.max(1) as f64,
+        },
+        target_rate: Some(1000.0),
+        achieved_rate_ratio: Some(0.99),
+        latency_us: Streams {
+            corrected: stats,
+            service: stats,
+            send_lag: LatencyStats::default(),
+        },
+        histograms: Streams {
+            corrected: hist::encode(&h),
+            service: hist::encode(&h),
+            send_lag: hist::encode(&hist::new_hist()),
+        },
+        clamped_samples: 0,
+        intervals: (0..intervals)
+            .map(|i| Interval {
+                t_s: i as f64,
+                sent: per,
+                acked: if latencies.is_empty() { 0 } else { per },
+                failed: failed / intervals.max(1) as u64,
+                bytes: per * 100,
+                p50_us: stats.p50,
+                p99_us: stats.p99,
+                max_us: stats.max,
+                hist: None,
+            })
+            .collect(),
+        events: vec![Event {
+            t_s: 0.5,
+            kind: "client-error".into(),
+            detail: "a <tagged> & quoted \"event\"".into(),
+            repeats: 2,
+        }],
+        notes: vec!["a note".into()],
+        process: ProcessStats::default(),
+    }
+}
+
+fn assert_chart_files(dir: &Path, stems: &[&str]) {
+    for stem in stems {
+        let png = std::fs::read(dir.join(format!("{stem}.png"))).unwrap();
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{stem}.png is a PNG");
+        assert!(
+            png.len() > 10_000,
+            "{stem}.png has content: {} bytes",
+            png.len()
+        );
+        let svg = std::fs::read_to_string(dir.join(format!("{stem}.svg"))).unwrap();
+        assert!(
+            svg.contains("<svg") && svg.trim_end().ends_with("</svg>"),
+            "{stem}.svg"
+        );
+        assert!(svg.contains("<text"), "{stem}.svg has text");
+    }
+}
+
+#[test]
+fn run_charts_render_for_edge_cases() {
+    let spanning: Vec<u64> = (0..2000).map(|i| 3 + (i * i * 997) % 4_000_000).collect();
+    let cases = [
+        ("one interval", literal(&[100, 200, 300], 1, 0)),
+        ("only failures", literal(&[], 3, 40)),
+        ("µs to seconds", literal(&spanning, 12, 0)),
+        ("many", literal(&(1..50_000).collect::<Vec<u64>>(), 5, 3)),
+    ];
+    for (name, r) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let files =
+            report::write_run_report(&r, dir.path()).unwrap_or_else(|e| panic!("{name}: {e:#}"));
+        assert_eq!(files.len(), 7, "{name}: 3 charts x 2 formats + html");
+        assert_chart_files(
+            dir.path(),
+            &["latency-spectrum", "timeline", "latency-histogram"],
+        );
+        let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
+        assert_eq!(html.matches("<svg").count(), 3, "{name}: charts inlined");
+        assert!(!html.contains("<?xml"), "no XML declaration inside HTML");
+        for fetch in ["src=", "href=", "@import", "url("] {
+            assert!(!html.contains(fetch), "{name}: nothing fetched ({fetch})");
+        }
+        assert!(!html.contains("<script"), "no scripts");
+        assert!(
+            html.contains("a &lt;tagged&gt; &amp; quoted"),
+            "{name}: text escaped"
+        );
+    }
+}
+
+#[test]
+fn comparison_labels_by_differing_keys_and_tables_ratios() {
+    let a = literal(&[1000, 2000, 3000, 4000], 2, 0);
+    let mut b = literal(&[2000, 4000, 6000, 8000], 2, 1);
+    b.spec.producer.acks = Some(Acks::All);
+    b.spec.cluster.bootstrap = Some("other:1".into()); // ignored: not part of the experiment
+    let c = Comparison::new(vec![("a".into(), a), ("b".into(), b)]);
+    assert_eq!(c.differing, vec!["producer.acks"]);
+    assert_eq!(c.entries[0].label, "acks=1");
+    assert_eq!(c.entries[1].label, "acks=all");
+    let md = compare::markdown(&c);
+    let expected = "\
+| run | throughput | p50 | p99 | p99.9 | max | failed |
+|---|---|---|---|---|---|---|
+| acks=1 (reference) | 2 msg/s | 2.00 ms | 4.00 ms | 4.00 ms | 4.00 ms | 0 |
+| acks=all | 2 msg/s (1.00x) | 4.00 ms (2.00x) | 8.00 ms (2.00x) | 8.00 ms (2.00x) | 8.00 ms (2.00x) | 1 |
+
+Latencies are corrected latency (from each message's due time). Ratios are to the reference run.
+Differing keys: producer.acks.
+";
+    assert_eq!(md, expected);
+    let dir = tempfile::tempdir().unwrap();
+    let files = report::write_comparison_report(&c, dir.path()).unwrap();
+    assert_eq!(files.len(), 8);
+    assert_chart_files(
+        dir.path(),
+        &["compare-spectrum", "compare-bars", "compare-scatter"],
+    );
+    let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
+    assert_eq!(html.matches("<svg").count(), 3);
+    assert!(html.contains("acks=all"));
+}
+
+#[test]
+fn results_are_read_from_files_and_directories_and_bad_ones_are_named() {
+    let root = tempfile::tempdir().unwrap();
+    for (i, name) in ["r1", "r2"].iter().enumerate() {
+        let mut r = literal(&[100, 200], 1, 0);
+        r.started_at = format!("2026-11-21T00:00:0{i}Z");
+        r.write(&root.path().join(name)).unwrap();
+    }
+    let all = report::read_results(&[root.path().to_path_buf()]).unwrap();
+    assert_eq!(all.len(), 2);
+    assert!(all[0].0.ends_with("r1/result.json"));
+    let one = report::read_results(&[root.path().join("r2")]).unwrap();
+    assert_eq!(one.len(), 1);
+
+    let bad = root.path().join("bad.json");
+    std::fs::write(&bad, "{\"schema\": \"kbench.result/v0\"}").unwrap();
+    let e = report::read_results(std::slice::from_ref(&bad))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("bad.json") && e.contains("unsupported result schema"),
+        "{e}"
+    );
+    std::fs::write(&bad, "not json").unwrap();
+    let e = report::read_results(std::slice::from_ref(&bad))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("not a kbench result"), "{e}");
+    std::fs::write(&bad, "{\"schema\": \"kbench.result/v1\", \"counts\": 5}").unwrap();
+    let e = report::read_results(&[bad]).unwrap_err().to_string();
+    assert!(e.contains("not a kbench result"), "{e}");
+    let empty = tempfile::tempdir().unwrap();
+    assert!(report::read_results(&[empty.path().to_path_buf()]).is_err());
+}
