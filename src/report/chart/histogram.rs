@@ -70,7 +70,7 @@ impl Chart for LatencyHistogram<'_> {
             .draw_series(buckets.into_iter().map(|((from, to), n)| {
                 Rectangle::new(
                     [(scale.pos(from), 0.0), (scale.pos(to), n as f64)],
-                    c.mix(0.75).filled(),
+                    c.filled(),
                 )
             }))
             .map_err(err)?;
