@@ -22,6 +22,8 @@ pub enum Command {
     Report(ReportArgs),
     /// Compare saved runs: ratio table, overlaid spectra, bars, throughput-vs-p99 scatter, HTML.
     Compare(CompareArgs),
+    /// Judge saved results against a gate and/or baseline results, without running anything.
+    Gate(GateArgs),
     /// Serve the embedded mock cluster for other tools until interrupted or --seconds elapse.
     Broker(BrokerArgs),
 }
@@ -54,6 +56,34 @@ pub struct RunArgs {
     /// Do not draw charts or report.html next to result.json.
     #[arg(long)]
     pub no_charts: bool,
+    #[command(flatten)]
+    pub gate: GateFlags,
+}
+
+/// Flags shared by `run` and `gate`.
+#[derive(Debug, Args, Default)]
+pub struct GateFlags {
+    /// Baseline result(s) to judge against ([gate.baseline]); several are repeats.
+    #[arg(long, num_args = 1..)]
+    pub baseline: Vec<PathBuf>,
+    /// Write the verdict as Markdown here (also appended to $GITHUB_STEP_SUMMARY when set).
+    #[arg(long, value_name = "FILE")]
+    pub summary: Option<PathBuf>,
+    /// Write the verdict as JUnit XML here, one test case per checked metric.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct GateArgs {
+    /// Result(s) to judge (files or directories); several are repeats.
+    #[arg(required = true)]
+    pub results: Vec<PathBuf>,
+    /// A scenario file whose [gate] to use (default: the [gate] stored in the first result).
+    #[arg(long, value_name = "SCENARIO")]
+    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub gate: GateFlags,
 }
 
 #[derive(Debug, Args)]

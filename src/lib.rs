@@ -13,6 +13,7 @@
 pub mod broker;
 pub mod cli;
 pub mod compare;
+pub mod gate;
 pub mod pacing;
 pub mod payload;
 pub mod producer;
@@ -29,7 +30,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
-use cli::{BrokerArgs, Cli, Command, CompareArgs, ReportArgs, RunArgs, ScenarioArgs};
+use cli::{BrokerArgs, Cli, Command, CompareArgs, GateArgs, ReportArgs, RunArgs, ScenarioArgs};
 use result::{RunResult, ScenarioInfo};
 use scenario::{Scenario, ScenarioError};
 use signal::Interrupts;
@@ -40,10 +41,15 @@ pub mod exit {
     pub const OK: i32 = 0;
     /// Anything unexpected.
     pub const FAILURE: i32 = 1;
+    /// A gate check failed (same code as an unexpected failure: CI fails either way).
+    pub const GATE_FAILED: i32 = 1;
     /// Bad input: scenario, `--set`, command line, result file.
     pub const BAD_INPUT: i32 = 2;
     /// The cluster could not be used: unreachable, topic missing, client creation failed.
     pub const BROKER: i32 = 3;
+    /// The run cannot be judged: the load generator itself fell behind, or it was interrupted
+    /// under a gate.
+    pub const INVALID: i32 = 4;
     /// Interrupted by Ctrl-C / SIGTERM (the partial result was written).
     pub const INTERRUPTED: i32 = 130;
 }
@@ -68,6 +74,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Validate(args) => cmd_validate(args),
         Command::Report(args) => cmd_report(args),
         Command::Compare(args) => cmd_compare(args),
+        Command::Gate(args) => cmd_gate(args),
         Command::Broker(args) => cmd_broker(args).await,
     }
 }
@@ -109,6 +116,8 @@ fn cmd_validate(args: ScenarioArgs) -> anyhow::Result<i32> {
 
 async fn cmd_run(args: RunArgs) -> anyhow::Result<i32> {
     let (s, info) = load_scenario(&args.scenario)?;
+    // Read the baseline before the load, so a bad file fails fast (exit 2).
+    let baseline = read_plain(&args.gate.baseline)?;
     let interrupts = Interrupts::listen();
     let (result, dir) =
         run_scenario(&s, info, &args.out, &interrupts, !args.quiet && !args.json).await?;
@@ -126,10 +135,60 @@ async fn cmd_run(args: RunArgs) -> anyhow::Result<i32> {
         print!("{}", report::terminal::summary(&result));
         println!("  result     {}", dir.join("result.json").display());
     }
-    Ok(match result.status {
-        result::Status::Interrupted => exit::INTERRUPTED,
-        result::Status::Completed => exit::OK,
-    })
+    if result.status == result::Status::Interrupted {
+        return Ok(exit::INTERRUPTED);
+    }
+    if s.gate.is_empty() && baseline.is_empty() {
+        return Ok(exit::OK);
+    }
+    if !args.quiet && !args.json {
+        println!();
+    }
+    let outputs = gate::apply::GateOutputs {
+        summary: args.gate.summary,
+        junit: args.gate.junit,
+        quiet: args.quiet || args.json,
+    };
+    gate::apply::apply(&[result], &baseline, &s.gate, &s.name, &outputs)
+}
+
+/// Results from files or directories, without their paths.
+fn read_plain(paths: &[PathBuf]) -> anyhow::Result<Vec<RunResult>> {
+    Ok(report::read_results(paths)?
+        .into_iter()
+        .map(|(_, r)| r)
+        .collect())
+}
+
+fn cmd_gate(args: GateArgs) -> anyhow::Result<i32> {
+    let current = read_plain(&args.results)?;
+    let baseline = read_plain(&args.gate.baseline)?;
+    let spec = match &args.config {
+        Some(path) => scenario::load(path, &[])?.0.gate,
+        None => current[0].spec.gate.clone(),
+    };
+    if spec.thresholds.is_empty() && baseline.is_empty() {
+        anyhow::bail!(ScenarioError {
+            location: args
+                .config
+                .as_ref()
+                .map_or("the result's spec".into(), |p| p.display().to_string()),
+            key: Some("gate".into()),
+            message: "nothing to judge: no [gate] thresholds and no --baseline".into(),
+        });
+    }
+    let outputs = gate::apply::GateOutputs {
+        summary: args.gate.summary,
+        junit: args.gate.junit,
+        quiet: false,
+    };
+    gate::apply::apply(
+        &current,
+        &baseline,
+        &spec,
+        &current[0].scenario.name,
+        &outputs,
+    )
 }
 
 /// Runs one scenario and writes its result under `out`; returns the result and its directory.

@@ -40,6 +40,9 @@ pub struct Scenario {
     pub producer: Producer,
     pub message: Message,
     pub load: Load,
+    /// CI gate thresholds and baseline allowances (see `gate`).
+    #[serde(skip_serializing_if = "crate::gate::GateSpec::is_empty")]
+    pub gate: crate::gate::GateSpec,
 }
 
 impl Default for Scenario {
@@ -52,6 +55,7 @@ impl Default for Scenario {
             producer: Producer::default(),
             message: Message::default(),
             load: Load::default(),
+            gate: crate::gate::GateSpec::default(),
         }
     }
 }

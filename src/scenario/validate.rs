@@ -222,6 +222,10 @@ pub fn validate(s: &mut Scenario, src: &Source) -> Result<(), ScenarioError> {
         );
     }
 
+    if let Err((key, message)) = crate::gate::check_spec(&s.gate) {
+        return err(&key, message);
+    }
+
     // load
     let l = &s.load;
     if l.duration.is_some() && l.messages.is_some() {

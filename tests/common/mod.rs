@@ -3,7 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use kbench::result::{RunResult, ScenarioInfo};
+use kbench::recorder::hist::{self, LatencyStats};
+use kbench::result::*;
+use kbench::scenario::Acks;
 use kbench::scenario::{self, Format, Scenario};
 use kbench::signal::Interrupts;
 
@@ -57,4 +59,92 @@ pub fn assert_accounted(r: &RunResult) {
     }
     let failed: u64 = r.errors.values().sum();
     assert_eq!(failed, r.counts.failed, "errors by kind add up to failed");
+}
+
+/// A result with the given corrected latencies (µs), `intervals` one-second intervals and
+/// `failed` failures.
+pub fn literal(latencies: &[u64], intervals: usize, failed: u64) -> RunResult {
+    let mut h = hist::new_hist();
+    for &us in latencies {
+        hist::record(&mut h, us);
+    }
+    let stats = LatencyStats::of(&h);
+    let acked = latencies.len() as u64;
+    let per = (acked / intervals.max(1) as u64).max(1);
+    let mut spec = Scenario::default();
+    spec.producer.acks = Some(Acks::Leader);
+    spec.producer.workers = Some(2);
+    RunResult {
+        schema: SCHEMA.into(),
+        kbench_version: "test".into(),
+        status: Status::Completed,
+        scenario: ScenarioInfo {
+            name: "lit".into(),
+            file: None,
+            description: "literal".into(),
+            overrides: vec![],
+        },
+        spec,
+        started_at: "2026-11-21T00:00:00Z".into(),
+        duration_s: intervals as f64,
+        warmup_s: if intervals > 2 { 1.0 } else { 0.0 },
+        wall_s: intervals as f64,
+        broker: BrokerInfo {
+            kind: "embedded".into(),
+            bootstrap: "127.0.0.1:1".into(),
+            partitions: 6,
+            librdkafka: "2.12.1".into(),
+        },
+        counts: Counts {
+            sent: acked + failed,
+            acked,
+            failed,
+            unresolved: 0,
+        },
+        warmup_counts: Counts::default(),
+        errors: if failed > 0 {
+            [("_MSG_TIMED_OUT".to_string(), failed)].into()
+        } else {
+            Default::default()
+        },
+        backpressure: Backpressure::default(),
+        throughput: Throughput {
+            msgs_per_sec: acked as f64 / intervals.max(1) as f64,
+            bytes_per_sec: 100.0 * acked as f64 / intervals.max(1) as f64,
+        },
+        target_rate: Some(1000.0),
+        achieved_rate_ratio: Some(0.99),
+        latency_us: Streams {
+            corrected: stats,
+            service: stats,
+            send_lag: LatencyStats::default(),
+        },
+        histograms: Streams {
+            corrected: hist::encode(&h),
+            service: hist::encode(&h),
+            send_lag: hist::encode(&hist::new_hist()),
+        },
+        clamped_samples: 0,
+        intervals: (0..intervals)
+            .map(|i| Interval {
+                t_s: i as f64,
+                sent: per,
+                acked: if latencies.is_empty() { 0 } else { per },
+                failed: failed / intervals.max(1) as u64,
+                bytes: per * 100,
+                p50_us: stats.p50,
+                p99_us: stats.p99,
+                max_us: stats.max,
+                hist: None,
+            })
+            .collect(),
+        events: vec![Event {
+            t_s: 0.5,
+            kind: "client-error".into(),
+            detail: "a <tagged> & quoted \"event\"".into(),
+            repeats: 2,
+        }],
+        notes: vec!["a note".into()],
+        process: ProcessStats::default(),
+    }
 }
