@@ -61,6 +61,29 @@ impl Embedded {
         &self.bootstrap
     }
 
+    /// Makes a broker (-1: all) refuse connections.
+    pub fn broker_down(&self, id: i32) -> Result<(), String> {
+        self.cluster.broker_down(id).map_err(|e| e.to_string())
+    }
+
+    /// Makes a broker (-1: all) accept connections again.
+    pub fn broker_up(&self, id: i32) -> Result<(), String> {
+        self.cluster.broker_up(id).map_err(|e| e.to_string())
+    }
+
+    /// Sets the added round-trip time of a broker (-1: all); zero removes it.
+    pub fn round_trip(&self, id: i32, rtt: Duration) -> Result<(), String> {
+        self.cluster
+            .broker_round_trip_time(id, rtt)
+            .map_err(|e| e.to_string())
+    }
+
+    /// Makes the next `count` produce requests fail with `code`.
+    pub fn produce_errors(&self, code: rdkafka::types::RDKafkaRespErr, count: usize) {
+        self.cluster
+            .request_errors(rdkafka::types::RDKafkaApiKey::Produce, &vec![code; count]);
+    }
+
     pub fn create_topic(
         &self,
         name: &str,
@@ -191,4 +214,50 @@ async fn wait_for_topic(
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+/// The sum of the topic's high watermarks: how many messages its partitions ever received. Read
+/// before and after a run, the difference is what landed (duplicates included). `None` when the
+/// cluster does not answer within `timeout`.
+pub async fn high_watermarks(
+    config: &ClientConfig,
+    topic: &str,
+    partitions: u32,
+    timeout: Duration,
+) -> Option<u64> {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    let consumer: BaseConsumer = config.create().ok()?;
+    let topic = topic.to_string();
+    tokio::task::spawn_blocking(move || {
+        let mut sum = 0u64;
+        for p in 0..partitions as i32 {
+            let (_, high) = consumer.fetch_watermarks(&topic, p, timeout).ok()?;
+            sum += high.max(0) as u64;
+        }
+        Some(sum)
+    })
+    .await
+    .ok()
+    .flatten()
+}
+
+/// [`high_watermarks`] once they stop moving: a broker may advance its high watermark a moment
+/// after the ack (followers catching up), so this re-reads every 100 ms until three reads agree,
+/// for at most 2 s. It waits for stability, never for a particular value.
+pub async fn settled_high_watermarks(
+    config: &ClientConfig,
+    topic: &str,
+    partitions: u32,
+    timeout: Duration,
+) -> Option<u64> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+    let mut last = high_watermarks(config, topic, partitions, timeout).await?;
+    let mut same = 1;
+    while same < 3 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let now = high_watermarks(config, topic, partitions, timeout).await?;
+        same = if now == last { same + 1 } else { 1 };
+        last = now;
+    }
+    Some(last)
 }

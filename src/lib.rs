@@ -13,6 +13,7 @@
 pub mod broker;
 pub mod cli;
 pub mod compare;
+pub mod fault;
 pub mod gate;
 pub mod pacing;
 pub mod payload;

@@ -71,6 +71,8 @@ pub struct RunOutput {
     pub interrupted: bool,
     pub wall: Duration,
     pub cpu_s: Option<f64>,
+    /// Messages the topic's partitions received during the run (high watermarks after - before).
+    pub landed: Option<u64>,
 }
 
 /// Runs one scenario. `on_start` receives live counters once the load starts (progress line).
@@ -119,6 +121,9 @@ pub async fn execute(
     .await
     .map_err(|e| with_client_events(e, &clients))?;
 
+    let watermark_timeout = s.cluster.connect_timeout.0.min(Duration::from_secs(5));
+    let before =
+        broker::high_watermarks(&config, &s.topic.name, topic.partitions, watermark_timeout).await;
     let pool = Arc::new(PayloadPool::new(
         s.message.size.0 as usize,
         s.message.compressibility,
@@ -163,21 +168,50 @@ pub async fn execute(
     });
 
     let guard = spawn_stoppers(s, &stop, interrupts, clock);
-    let mut send = SendStats::default();
-    for h in handles {
-        match h.await {
-            Ok(stats) => send.merge(&stats),
-            Err(e) => tracing::error!("worker task failed: {e}"),
+    let fault_events = std::cell::RefCell::new(Vec::new());
+    let send = {
+        // The fault schedule runs beside the workers and the drain, in this (non-Send) future,
+        // which owns the mock cluster; it is dropped when the drain ends.
+        let mut faults = std::pin::pin!(async {
+            if let Some(e) = &embedded {
+                crate::fault::drive(e, &s.faults, clock, &fault_events).await;
+            }
+            std::future::pending::<()>().await
+        });
+        let join = async {
+            let mut send = SendStats::default();
+            for h in handles {
+                match h.await {
+                    Ok(stats) => send.merge(&stats),
+                    Err(e) => tracing::error!("worker task failed: {e}"),
+                }
+            }
+            send
+        };
+        let send = tokio::select! {
+            send = join => send,
+            _ = faults.as_mut() => unreachable!("the fault future never completes"),
+        };
+        guard.abort();
+        pacer.shutdown_background();
+        let enqueued = send.sent + send.warmup_sent
+            - send.local_failures.failed
+            - send.local_failures_warmup.failed;
+        tokio::select! {
+            _ = drain(&clients, enqueued, s.load.grace.0, interrupts) => {},
+            _ = faults.as_mut() => unreachable!("the fault future never completes"),
         }
-    }
-    guard.abort();
-    pacer.shutdown_background();
+        send
+    };
     let interrupted = interrupts.count() > 0;
-
-    let enqueued = send.sent + send.warmup_sent
-        - send.local_failures.failed
-        - send.local_failures_warmup.failed;
-    drain(&clients, enqueued, s.load.grace.0, interrupts).await;
+    let after = broker::settled_high_watermarks(
+        &config,
+        &s.topic.name,
+        topic.partitions,
+        watermark_timeout,
+    )
+    .await;
+    let landed = before.zip(after).map(|(b, a)| a.saturating_sub(b));
 
     let mut shards = Vec::new();
     let mut events = Vec::new();
@@ -188,6 +222,7 @@ pub async fn execute(
         }));
         events.extend(c.context().take_events());
     }
+    events.extend(fault_events.into_inner());
     if interrupted {
         events.push(Event {
             t_s: 0.0,
@@ -216,6 +251,7 @@ pub async fn execute(
         interrupted,
         wall,
         cpu_s,
+        landed,
     })
 }
 

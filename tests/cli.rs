@@ -21,6 +21,18 @@ fn file(name: &str, text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
 /// (file name, contents, extra args, expected fragments of the error message)
 const BAD: &[(&str, &str, &[&str], &[&str])] = &[
     (
+        "extfault.toml",
+        "[cluster]\nbootstrap = \"127.0.0.1:1\"\n[[faults]]\nat = \"1s\"\naction = \"broker-down\"\n",
+        &[],
+        &[":5: faults[0].action:", "embedded broker"],
+    ),
+    (
+        "faultkey.toml",
+        "[[faults]]\nat = \"1s\"\naction = \"errors\"\nerror = \"NOPE\"\ncount = 1\n",
+        &[],
+        &[":4: faults[0].error: unknown Kafka error name"],
+    ),
+    (
         "acks.toml",
         "name = \"x\"\n\n[producer]\nacks = \"2\"\n",
         &[],

@@ -115,7 +115,12 @@ fn baseline_regressions_respect_allowances_and_spread() {
     let base = healthy();
     let mut slower = healthy();
     slower.throughput.msgs_per_sec = base.throughput.msgs_per_sec * 0.9;
-    let rep = judge(std::slice::from_ref(&slower), std::slice::from_ref(&base), &g).unwrap();
+    let rep = judge(
+        std::slice::from_ref(&slower),
+        std::slice::from_ref(&base),
+        &g,
+    )
+    .unwrap();
     assert_eq!(rep.verdict, Verdict::Fail);
     assert_eq!(verdict_of(&rep, "throughput"), Verdict::Fail);
     let c = rep

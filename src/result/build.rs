@@ -88,6 +88,7 @@ pub fn build(s: &Scenario, info: ScenarioInfo, started_at: String, out: RunOutpu
             send_lag: hist::encode(&r.send.send_lag),
         },
         clamped_samples: r.clamped,
+        landed_messages: out.landed,
         intervals: intervals(r),
         events: out.events.clone(),
         notes: notes(s, &out),
@@ -163,6 +164,19 @@ fn notes(s: &Scenario, out: &RunOutput) -> Vec<String> {
             r.unresolved(),
             s.load.grace
         ));
+    }
+    if let Some(landed) = out.landed {
+        let acked = r.measured.acked + r.warmup.acked;
+        if landed != acked {
+            notes.push(format!(
+                "the topic received {landed} messages during the run but {acked} were acked: {}",
+                if landed > acked {
+                    "duplicates (retries without idempotence) or another producer"
+                } else {
+                    "messages acked but not in the topic"
+                }
+            ));
+        }
     }
     if r.clamped > 0 {
         notes.push(format!(

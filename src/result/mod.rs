@@ -64,6 +64,10 @@ pub struct RunResult {
     pub histograms: Streams<String>,
     /// Latencies beyond the histograms' 24 h range, recorded as 24 h.
     pub clamped_samples: u64,
+    /// Messages that landed in the topic during the run, from its high watermarks after - before
+    /// (duplicates included, other producers too); null when the cluster did not say. Compare
+    /// with `counts.acked + warmup_counts.acked`: more means duplicates, fewer means loss.
+    pub landed_messages: Option<u64>,
     /// Interval time series, warm-up included (see `warmup_s`).
     pub intervals: Vec<Interval>,
     /// Things that happened during the run: client errors, interruptions.

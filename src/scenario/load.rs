@@ -245,6 +245,9 @@ fn parse_tree(source: &Source) -> Result<Value, ScenarioError> {
     }
 }
 
+/// Keys of which a scenario may set only one; `--set` of one removes the other.
+const EXCLUSIVE: [(&str, &str); 1] = [("load.messages", "load.duration")];
+
 /// Applies one `key.path=value` override to the tree. The value is read as a TOML value when it is
 /// one (`3`, `true`, `"x"`, `["a","b"]`), otherwise as a plain string (`20k/s`, `all`).
 pub fn set_override(tree: &mut Value, over: &str) -> Result<(), String> {
@@ -266,6 +269,13 @@ pub fn set_override(tree: &mut Value, over: &str) -> Result<(), String> {
             }
         };
         if i + 1 == segments.len() {
+            // An override of one stop condition replaces the other one from the file.
+            if let Some(other) = EXCLUSIVE
+                .iter()
+                .find_map(|(a, b)| (key == *a).then_some(b).or((key == *b).then_some(a)))
+            {
+                map.remove(other.rsplit('.').next().unwrap_or(other));
+            }
             map.insert(seg.clone(), value);
             return Ok(());
         }
@@ -374,6 +384,9 @@ mod tests {
         assert!(set_override(&mut tree, "a..b=1").is_err());
         assert!(set_override(&mut tree, "load.rate.x=1").is_err());
         assert!(set_override(&mut tree, "\"open=1").is_err());
+        let mut tree = serde_json::json!({"load": {"duration": "10s"}});
+        set_override(&mut tree, "load.messages=5").unwrap();
+        assert_eq!(tree["load"], serde_json::json!({"messages": 5}));
     }
 
     #[test]

@@ -43,6 +43,9 @@ pub struct Scenario {
     /// CI gate thresholds and baseline allowances (see `gate`).
     #[serde(skip_serializing_if = "crate::gate::GateSpec::is_empty")]
     pub gate: crate::gate::GateSpec,
+    /// Faults injected into the embedded broker (see `fault`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub faults: Vec<crate::fault::Fault>,
 }
 
 impl Default for Scenario {
@@ -56,6 +59,7 @@ impl Default for Scenario {
             message: Message::default(),
             load: Load::default(),
             gate: crate::gate::GateSpec::default(),
+            faults: Vec::new(),
         }
     }
 }

@@ -225,6 +225,11 @@ pub fn validate(s: &mut Scenario, src: &Source) -> Result<(), ScenarioError> {
     if let Err((key, message)) = crate::gate::check_spec(&s.gate) {
         return err(&key, message);
     }
+    if let Err((key, message)) =
+        crate::fault::check(&s.faults, s.cluster.is_embedded(), s.cluster.brokers)
+    {
+        return err(&key, message);
+    }
 
     // load
     let l = &s.load;

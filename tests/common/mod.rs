@@ -125,6 +125,7 @@ pub fn literal(latencies: &[u64], intervals: usize, failed: u64) -> RunResult {
             send_lag: hist::encode(&hist::new_hist()),
         },
         clamped_samples: 0,
+        landed_messages: None,
         intervals: (0..intervals)
             .map(|i| Interval {
                 t_s: i as f64,

@@ -57,7 +57,7 @@ impl Chart for Timeline<'_> {
             .margin_right(48)
             .x_label_area_size(48)
             .y_label_area_size(80)
-            .right_y_label_area_size(80)
+            .right_y_label_area_size(110)
             .build_cartesian_2d(0f64..end, 0f64..top)
             .map_err(err)?
             .set_secondary_coord(0f64..end, scale.range());
@@ -142,13 +142,31 @@ impl Chart for Timeline<'_> {
                 .draw_secondary_series(pts.into_iter().map(|p| Circle::new(p, 3, c.filled())))
                 .map_err(err)?;
         }
+        // Injected faults: bold dark red; client errors (often many): faint red.
         for ev in r.events.iter().filter(|e| e.t_s > 0.0) {
+            let style = if ev.kind == "fault" {
+                RGBColor(150, 0, 0).stroke_width(3)
+            } else {
+                RGBColor(220, 0, 0).mix(0.25).stroke_width(1)
+            };
             chart
                 .draw_series(std::iter::once(PathElement::new(
                     vec![(ev.t_s, 0.0), (ev.t_s, top)],
-                    RGBColor(200, 0, 0).stroke_width(1),
+                    style,
                 )))
                 .map_err(err)?;
+        }
+        if r.events.iter().any(|e| e.kind == "fault") {
+            chart
+                .draw_series(std::iter::empty::<PathElement<(f64, f64)>>())
+                .map_err(err)?
+                .label("injected fault")
+                .legend(|(x, y)| {
+                    PathElement::new(
+                        vec![(x, y), (x + 24, y)],
+                        RGBColor(150, 0, 0).stroke_width(3),
+                    )
+                });
         }
         chart
             .configure_series_labels()
