@@ -22,6 +22,8 @@ pub enum Command {
     Report(ReportArgs),
     /// Compare saved runs: ratio table, overlaid spectra, bars, throughput-vs-p99 scatter, HTML.
     Compare(CompareArgs),
+    /// Find the highest rate that meets the [capacity] SLO (ramp, bisect, confirm).
+    Capacity(CapacityArgs),
     /// Judge saved results against a gate and/or baseline results, without running anything.
     Gate(GateArgs),
     /// Serve the embedded mock cluster for other tools until interrupted or --seconds elapse.
@@ -72,6 +74,46 @@ pub struct GateFlags {
     /// Write the verdict as JUnit XML here, one test case per checked metric.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CapacityArgs {
+    #[command(flatten)]
+    pub scenario: ScenarioArgs,
+    /// Directory for the search: <out>/<timestamp>-<name>-capacity/ (probes, capacity.json, chart).
+    #[arg(long, default_value = "reports")]
+    pub out: PathBuf,
+    /// Print only the answer line.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Fail (exit 1) when the capacity is below this rate, e.g. 40k/s.
+    #[arg(long, value_parser = parse_rate)]
+    pub floor: Option<f64>,
+    /// Fail (exit 1) when the capacity drops below a saved capacity.json by more than --max-drop.
+    #[arg(long, value_name = "CAPACITY_JSON")]
+    pub baseline: Option<PathBuf>,
+    /// Largest allowed drop against --baseline.
+    #[arg(long, default_value = "10%", requires = "baseline", value_parser = parse_percent)]
+    pub max_drop: f64,
+}
+
+fn parse_rate(s: &str) -> Result<f64, String> {
+    match s.parse::<crate::units::Rate>() {
+        Ok(crate::units::Rate::PerSec(r)) => Ok(r),
+        Ok(crate::units::Rate::Max) => {
+            Err("a floor must be a number of messages per second".into())
+        }
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+fn parse_percent(s: &str) -> Result<f64, String> {
+    s.trim()
+        .strip_suffix('%')
+        .and_then(|n| n.trim().parse::<f64>().ok())
+        .filter(|v| (0.0..=100.0).contains(v))
+        .map(|v| v / 100.0)
+        .ok_or_else(|| format!("expected a percentage like 10%, found {s:?}"))
 }
 
 #[derive(Debug, Args)]

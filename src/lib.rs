@@ -11,6 +11,7 @@
 //! it directly.
 
 pub mod broker;
+pub mod capacity;
 pub mod cli;
 pub mod compare;
 pub mod fault;
@@ -31,7 +32,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
-use cli::{BrokerArgs, Cli, Command, CompareArgs, GateArgs, ReportArgs, RunArgs, ScenarioArgs};
+use cli::{
+    BrokerArgs, CapacityArgs, Cli, Command, CompareArgs, GateArgs, ReportArgs, RunArgs,
+    ScenarioArgs,
+};
 use result::{RunResult, ScenarioInfo};
 use scenario::{Scenario, ScenarioError};
 use signal::Interrupts;
@@ -76,6 +80,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Report(args) => cmd_report(args),
         Command::Compare(args) => cmd_compare(args),
         Command::Gate(args) => cmd_gate(args),
+        Command::Capacity(args) => cmd_capacity(args).await,
         Command::Broker(args) => cmd_broker(args).await,
     }
 }
@@ -117,6 +122,16 @@ fn cmd_validate(args: ScenarioArgs) -> anyhow::Result<i32> {
 
 async fn cmd_run(args: RunArgs) -> anyhow::Result<i32> {
     let (s, info) = load_scenario(&args.scenario)?;
+    if s.capacity.is_some() {
+        return capacity_search(
+            s,
+            info,
+            &args.out,
+            args.quiet,
+            capacity::drive::CapacityGate::default(),
+        )
+        .await;
+    }
     // Read the baseline before the load, so a bad file fails fast (exit 2).
     let baseline = read_plain(&args.gate.baseline)?;
     let interrupts = Interrupts::listen();
@@ -151,6 +166,56 @@ async fn cmd_run(args: RunArgs) -> anyhow::Result<i32> {
         quiet: args.quiet || args.json,
     };
     gate::apply::apply(&[result], &baseline, &s.gate, &s.name, &outputs)
+}
+
+async fn cmd_capacity(args: CapacityArgs) -> anyhow::Result<i32> {
+    let (s, info) = load_scenario(&args.scenario)?;
+    if s.capacity.is_none() {
+        anyhow::bail!(ScenarioError {
+            location: args.scenario.scenario.display().to_string(),
+            key: Some("capacity".into()),
+            message: "the scenario has no [capacity] section (see scenarios/capacity.toml)".into(),
+        });
+    }
+    // Read the baseline before searching, so a bad file fails fast (exit 2).
+    let baseline = args
+        .baseline
+        .as_deref()
+        .map(capacity::drive::read_answer)
+        .transpose()?;
+    let gate = capacity::drive::CapacityGate {
+        floor: args.floor,
+        baseline,
+        max_drop: args.max_drop,
+    };
+    capacity_search(s, info, &args.out, args.quiet, gate).await
+}
+
+async fn capacity_search(
+    s: Scenario,
+    info: ScenarioInfo,
+    out: &Path,
+    quiet: bool,
+    gate: capacity::drive::CapacityGate,
+) -> anyhow::Result<i32> {
+    let interrupts = Interrupts::listen();
+    let (report, dir) = capacity::drive::run(&s, &info, out, &interrupts, quiet).await?;
+    let a = &report.answer;
+    println!("{}", a.line);
+    if !quiet {
+        println!("  written to {}", dir.display());
+    }
+    if a.interrupted {
+        return Ok(exit::INTERRUPTED);
+    }
+    if a.limited_by_generator {
+        return Ok(exit::INVALID);
+    }
+    if let Err(msg) = capacity::drive::check_gate(a, &gate) {
+        println!("FAIL: {msg}");
+        return Ok(exit::GATE_FAILED);
+    }
+    Ok(exit::OK)
 }
 
 /// Results from files or directories, without their paths.
@@ -200,6 +265,25 @@ pub async fn run_scenario(
     interrupts: &Interrupts,
     progress: bool,
 ) -> anyhow::Result<(RunResult, PathBuf)> {
+    run_into(s, info, Dir::Under(out), interrupts, progress).await
+}
+
+/// Where a run's result goes.
+pub enum Dir<'a> {
+    /// `<out>/<timestamp>-<name>`.
+    Under(&'a Path),
+    /// Exactly this directory.
+    Exactly(PathBuf),
+}
+
+/// Runs one scenario and writes its result into `dir`; returns the result and its directory.
+pub async fn run_into(
+    s: &Scenario,
+    info: ScenarioInfo,
+    dir: Dir<'_>,
+    interrupts: &Interrupts,
+    progress: bool,
+) -> anyhow::Result<(RunResult, PathBuf)> {
     let started_at = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
     let mut bar = None;
     let output = run::execute(s, interrupts, |live| {
@@ -211,7 +295,10 @@ pub async fn run_scenario(
     }
     let output = output?;
     let result = result::build::build(s, info, started_at.clone(), output);
-    let dir = run_dir(out, &started_at, &s.name);
+    let dir = match dir {
+        Dir::Under(out) => run_dir(out, &started_at, &s.name),
+        Dir::Exactly(d) => d,
+    };
     result
         .write(&dir)
         .with_context(|| format!("writing the result into {}", dir.display()))?;
@@ -259,7 +346,7 @@ fn cmd_compare(args: CompareArgs) -> anyhow::Result<i32> {
 }
 
 /// `<out>/<20261121T194033Z>-<name>`, with a numeric suffix if that exists already.
-fn run_dir(out: &Path, started_at: &str, name: &str) -> PathBuf {
+pub fn run_dir(out: &Path, started_at: &str, name: &str) -> PathBuf {
     let stamp: String = started_at
         .chars()
         .filter(|c| !matches!(c, '-' | ':'))

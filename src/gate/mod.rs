@@ -23,8 +23,9 @@
 //!
 //! **Invalid runs.** A run is invalid when the generator could not keep its schedule while the
 //! client showed no back-pressure: send-lag p99 over `max_send_lag_p99`, or a duration run that
-//! sent fewer than `min_sent_ratio` of its scheduled messages. (With `QueueFull` back-pressure the
-//! cluster is what fell behind, and that is a real result.) Interrupted runs are invalid too.
+//! sent fewer than `min_sent_ratio` of its scheduled messages. (With `QueueFull` back-pressure, or
+//! in sync mode where each worker waits for its ack, the cluster is what fell behind, and that is
+//! a real result.) Interrupted runs are invalid too.
 
 pub mod apply;
 pub mod output;
@@ -405,7 +406,10 @@ pub fn invalid_reasons(r: &RunResult, v: &Validity) -> Vec<String> {
     if r.status == Status::Interrupted {
         out.push("the run was interrupted".to_string());
     }
-    let backpressure = r.backpressure.queue_full > 0;
+    // Back-pressure (the client's queue was full) or a sync worker waiting for its ack (closed
+    // loop) mean the cluster set the pace: a late schedule then says nothing about the generator.
+    let backpressure =
+        r.backpressure.queue_full > 0 || r.spec.producer.mode == crate::scenario::Mode::Sync;
     let lag = r.latency_us.send_lag.p99 as f64;
     let limit = v.max_send_lag_p99.0.as_secs_f64() * 1e6;
     if !backpressure && r.latency_us.send_lag.count > 0 && lag > limit {

@@ -46,6 +46,9 @@ pub struct Scenario {
     /// Faults injected into the embedded broker (see `fault`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub faults: Vec<crate::fault::Fault>,
+    /// A capacity search instead of one run (see `capacity`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<crate::capacity::CapacitySpec>,
 }
 
 impl Default for Scenario {
@@ -60,6 +63,7 @@ impl Default for Scenario {
             load: Load::default(),
             gate: crate::gate::GateSpec::default(),
             faults: Vec::new(),
+            capacity: None,
         }
     }
 }

@@ -230,6 +230,9 @@ pub fn validate(s: &mut Scenario, src: &Source) -> Result<(), ScenarioError> {
     {
         return err(&key, message);
     }
+    if let Some(Err((key, message))) = s.capacity.as_ref().map(|c| c.check()) {
+        return err(&key, message);
+    }
 
     // load
     let l = &s.load;

@@ -7,6 +7,7 @@
 
 mod bars;
 mod histogram;
+mod knee;
 mod scatter;
 mod spectrum;
 mod timeline;
@@ -19,6 +20,7 @@ use plotters::prelude::*;
 
 pub use bars::Bars;
 pub use histogram::LatencyHistogram;
+pub use knee::Knee;
 pub use scatter::Scatter;
 pub use spectrum::Spectrum;
 pub use timeline::Timeline;

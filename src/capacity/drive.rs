@@ -1,0 +1,318 @@
+//! Running a capacity search: probes one after another (each an ordinary fixed-rate run with its
+//! own result.json), then `capacity.json`, the knee chart and the answer line.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Context as _;
+use serde::{Deserialize, Serialize};
+
+use super::{judge, Probe, Search};
+use crate::result::ScenarioInfo;
+use crate::scenario::Scenario;
+use crate::signal::Interrupts;
+use crate::units::Rate;
+
+pub const SCHEMA: &str = "kbench.capacity/v1";
+
+/// The search's outcome.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Answer {
+    /// The highest confirmed (or, if stopped early, highest) passing rate in msg/s; null when
+    /// even `start_rate` failed.
+    pub rate: Option<f64>,
+    /// [highest pass, lowest fail] in msg/s.
+    pub bracket: [Option<f64>; 2],
+    /// The final passing rate passed a second probe.
+    pub confirmed: bool,
+    /// The search stopped because the load generator fell behind: the capacity is at least `rate`.
+    pub limited_by_generator: bool,
+    /// The search stopped at `max_total`.
+    pub budget_exhausted: bool,
+    /// Stopped by Ctrl-C.
+    pub interrupted: bool,
+    pub probes: usize,
+    pub elapsed_s: f64,
+    /// The answer in words.
+    pub line: String,
+}
+
+/// `capacity.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CapacityReport {
+    pub schema: String,
+    pub scenario: String,
+    /// e.g. "p99 <= 50ms".
+    pub slo: String,
+    pub answer: Answer,
+    pub probes: Vec<Probe>,
+}
+
+fn elapsed_text(secs: f64) -> String {
+    let s = secs.round() as u64;
+    if s >= 60 {
+        format!("{}m{:02}s", s / 60, s % 60)
+    } else {
+        format!("{s}s")
+    }
+}
+
+/// The answer line, e.g. `capacity 41.2k msg/s at p99 <= 50ms (bracket 41.2k..43.3k, 11 probes, 4m10s)`.
+pub fn answer_line(a: &Answer, slo: &str, max_rate: f64) -> String {
+    let h = |v: f64| Rate::human(v);
+    let tail = format!("{} probes, {}", a.probes, elapsed_text(a.elapsed_s));
+    match (a.rate, a.bracket[1]) {
+        (None, _) => format!("capacity below {} msg/s at {slo}: the first probe failed ({tail})", h(a.bracket[1].unwrap_or(0.0))),
+        (Some(r), _) if a.limited_by_generator => format!(
+            "capacity >= {} msg/s at {slo}: limited by this load generator; add producer instances or run on more machines ({tail})",
+            h(r)
+        ),
+        (Some(r), None) if r >= max_rate => format!("capacity >= {} msg/s at {slo}: max_rate reached ({tail})", h(r)),
+        (Some(r), fail) => {
+            let mut line = format!("capacity {} msg/s at {slo} (bracket {}..{}, {tail})", h(r), h(r), fail.map_or("?".into(), h));
+            if a.budget_exhausted {
+                line.push_str("; stopped by max_total");
+            }
+            if a.interrupted {
+                line.push_str("; interrupted");
+            }
+            if !a.confirmed {
+                line.push_str("; not confirmed by a second probe");
+            }
+            line
+        }
+    }
+}
+
+/// Runs the search for scenario `s` (which has a `[capacity]` section) and writes everything
+/// under `<out>/<timestamp>-<name>-capacity/`.
+pub async fn run(
+    s: &Scenario,
+    info: &ScenarioInfo,
+    out: &Path,
+    interrupts: &Interrupts,
+    quiet: bool,
+) -> anyhow::Result<(CapacityReport, PathBuf)> {
+    let spec = s
+        .capacity
+        .clone()
+        .context("the scenario has no [capacity] section")?;
+    let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    let dir = crate::run_dir(out, &now, &format!("{}-capacity", s.name));
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let started = Instant::now();
+    let per_probe = (s.load.warmup.0 + spec.step_duration.0).as_secs_f64() + 1.0;
+    let mut search = Search::from_spec(&spec);
+    let mut probes: Vec<Probe> = Vec::new();
+    let (mut limited, mut budget, mut interrupted) = (false, false, false);
+    while let Some(rate) = search.next_rate() {
+        if started.elapsed().as_secs_f64() + per_probe > spec.max_total.0.as_secs_f64() {
+            budget = true;
+            search.stop();
+            break;
+        }
+        let mut probe_s = s.clone();
+        probe_s.load.rate = Rate::PerSec(rate);
+        probe_s.load.duration = Some(spec.step_duration);
+        probe_s.load.messages = None;
+        probe_s.capacity = None;
+        let probe_dir = dir.join(format!("probe-{:02}-{}", probes.len() + 1, rate.round()));
+        let (result, _) = crate::run_into(
+            &probe_s,
+            info.clone(),
+            crate::Dir::Exactly(probe_dir.clone()),
+            interrupts,
+            false,
+        )
+        .await?;
+        let probe = judge(
+            &spec,
+            &s.gate.validity,
+            &result,
+            probe_dir.join("result.json").display().to_string(),
+        );
+        if !quiet {
+            println!(
+                "probe {:>2}: {:>8} msg/s  p50 {:>9}  p99 {:>9}  achieved {:>6}  {}{}",
+                probes.len() + 1,
+                Rate::human(rate),
+                crate::units::human_us(probe.p50_us as f64),
+                crate::units::human_us(probe.p99_us as f64),
+                probe
+                    .achieved_rate_ratio
+                    .map_or("-".into(), |a| format!("{a:.3}")),
+                probe.verdict,
+                if probe.reasons.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", probe.reasons.join("; "))
+                }
+            );
+        }
+        let verdict = probe.verdict.clone();
+        probes.push(probe);
+        if result.status == crate::result::Status::Interrupted {
+            interrupted = true;
+            search.stop();
+            break;
+        }
+        if verdict == "limited" {
+            limited = true;
+            search.stop();
+            break;
+        }
+        search.record(rate, verdict == "pass");
+    }
+    let mut answer = Answer {
+        rate: search.pass,
+        bracket: [search.pass, search.fail],
+        confirmed: search.confirmed,
+        limited_by_generator: limited,
+        budget_exhausted: budget,
+        interrupted,
+        probes: probes.len(),
+        elapsed_s: (started.elapsed().as_secs_f64() * 10.0).round() / 10.0,
+        line: String::new(),
+    };
+    answer.line = answer_line(
+        &answer,
+        &spec.slo_text(),
+        spec.max_rate.per_sec().unwrap_or(f64::MAX),
+    );
+    let report = CapacityReport {
+        schema: SCHEMA.into(),
+        scenario: s.name.clone(),
+        slo: spec.slo_text(),
+        answer,
+        probes,
+    };
+    let json = serde_json::to_vec_pretty(&report)?;
+    crate::result::write_atomic(&dir.join("capacity.json"), &json)?;
+    let knee = crate::report::chart::Knee {
+        report: &report,
+        slo_ms: spec
+            .slo
+            .values()
+            .map(|d| d.0.as_secs_f64() * 1e3)
+            .fold(f64::MAX, f64::min),
+    };
+    if let Err(e) = crate::report::chart::render(&knee, "Capacity knee", &dir) {
+        eprintln!("warning: knee chart: {e}");
+    }
+    Ok((report, dir))
+}
+
+/// A capacity floor or a baseline, for `--floor` / `--baseline` on `kbench capacity`.
+#[derive(Debug, Clone, Default)]
+pub struct CapacityGate {
+    pub floor: Option<f64>,
+    pub baseline: Option<f64>,
+    /// Largest allowed drop against the baseline (fraction).
+    pub max_drop: f64,
+}
+
+/// Judges an answer: `Err(message)` when it breaks the floor or drops too far below the baseline.
+pub fn check_gate(a: &Answer, g: &CapacityGate) -> Result<(), String> {
+    let found = a.rate.unwrap_or(0.0);
+    if let Some(floor) = g.floor {
+        if found < floor {
+            return Err(format!(
+                "capacity {} msg/s is below the floor {} msg/s",
+                Rate::human(found),
+                Rate::human(floor)
+            ));
+        }
+    }
+    if let Some(base) = g.baseline {
+        if base > 0.0 && (base - found) / base > g.max_drop {
+            return Err(format!(
+                "capacity {} msg/s is {:.1}% below the baseline {} msg/s (allowed {:.1}%)",
+                Rate::human(found),
+                (base - found) / base * 100.0,
+                Rate::human(base),
+                g.max_drop * 100.0
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Reads the answer of a saved `capacity.json` (a file or its directory).
+pub fn read_answer(path: &Path) -> anyhow::Result<f64> {
+    let file = if path.is_dir() {
+        path.join("capacity.json")
+    } else {
+        path.to_path_buf()
+    };
+    let text =
+        std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+    let r: CapacityReport =
+        serde_json::from_str(&text).map_err(|e| crate::result::ResultError::Invalid {
+            path: file.display().to_string(),
+            detail: e.to_string(),
+        })?;
+    if r.schema != SCHEMA {
+        return Err(crate::result::ResultError::Schema {
+            path: file.display().to_string(),
+            found: r.schema,
+        }
+        .into());
+    }
+    r.answer
+        .rate
+        .context("the baseline capacity search found no capacity")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(rate: Option<f64>, fail: Option<f64>) -> Answer {
+        Answer {
+            rate,
+            bracket: [rate, fail],
+            confirmed: true,
+            limited_by_generator: false,
+            budget_exhausted: false,
+            interrupted: false,
+            probes: 11,
+            elapsed_s: 250.0,
+            line: String::new(),
+        }
+    }
+
+    #[test]
+    fn answer_lines_say_what_was_found() {
+        let slo = "p99 <= 50ms";
+        assert_eq!(
+            answer_line(&answer(Some(41_200.0), Some(43_300.0)), slo, 2e6),
+            "capacity 41.2k msg/s at p99 <= 50ms (bracket 41.2k..43.3k, 11 probes, 4m10s)"
+        );
+        let mut limited = answer(Some(80_000.0), None);
+        limited.limited_by_generator = true;
+        assert!(answer_line(&limited, slo, 2e6)
+            .contains(">= 80.0k msg/s at p99 <= 50ms: limited by this load generator"));
+        assert!(answer_line(&answer(Some(2e6), None), slo, 2e6)
+            .contains(">= 2.00M msg/s at p99 <= 50ms: max_rate reached"));
+        assert!(answer_line(&answer(None, Some(1000.0)), slo, 2e6)
+            .starts_with("capacity below 1000 msg/s"));
+    }
+
+    #[test]
+    fn capacity_gates_check_floor_and_baseline() {
+        let a = answer(Some(900.0), Some(1000.0));
+        let g = |floor, baseline| CapacityGate {
+            floor,
+            baseline,
+            max_drop: 0.1,
+        };
+        assert!(check_gate(&a, &g(Some(800.0), None)).is_ok());
+        assert!(check_gate(&a, &g(Some(1000.0), None))
+            .unwrap_err()
+            .contains("below the floor"));
+        assert!(check_gate(&a, &g(None, Some(990.0))).is_ok());
+        assert!(check_gate(&a, &g(None, Some(1100.0)))
+            .unwrap_err()
+            .contains("18.2% below the baseline"));
+    }
+}

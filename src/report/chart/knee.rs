@@ -1,0 +1,158 @@
+//! The knee chart of a capacity search: offered rate on x (log scale), p50 and p99 of corrected
+//! latency (left axis) and the achieved share of the offered rate (right axis) for every probe,
+//! with the SLO as a horizontal line and the answer as a vertical one.
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::{color, err, font, ms, Chart, Scale};
+use crate::capacity::drive::CapacityReport;
+use crate::units::Rate;
+
+pub struct Knee<'a> {
+    pub report: &'a CapacityReport,
+    /// The tightest SLO limit, in ms.
+    pub slo_ms: f64,
+}
+
+impl Chart for Knee<'_> {
+    fn stem(&self) -> &str {
+        "capacity-knee"
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+        let mut probes: Vec<_> = self.report.probes.iter().filter(|p| p.rate > 0.0).collect();
+        probes.sort_by(|a, b| a.rate.total_cmp(&b.rate));
+        let x = |rate: f64| rate.log10();
+        let (lo, hi) = probes.iter().fold((f64::MAX, 0f64), |(lo, hi), p| {
+            (lo.min(p.rate), hi.max(p.rate))
+        });
+        let (lo, hi) = if probes.is_empty() {
+            (100.0, 1000.0)
+        } else {
+            (lo, hi)
+        };
+        let xr = (x(lo) - 0.1)..(x(hi) + 0.1);
+        let slo = if self.slo_ms.is_finite() {
+            Some(self.slo_ms)
+        } else {
+            None
+        };
+        let scale = Scale::of(
+            probes
+                .iter()
+                .flat_map(|p| [ms(p.p50_us), ms(p.p99_us)])
+                .chain(slo),
+        );
+        let mut chart = ChartBuilder::on(root)
+            .caption(
+                format!("{}: capacity at {}", self.report.scenario, self.report.slo),
+                font(24),
+            )
+            .margin(16)
+            .margin_right(48)
+            .x_label_area_size(48)
+            .y_label_area_size(80)
+            .right_y_label_area_size(90)
+            .build_cartesian_2d(xr.clone(), scale.range())
+            .map_err(err)?
+            .set_secondary_coord(xr, 0f64..1.2);
+        chart
+            .configure_mesh()
+            .x_labels(10)
+            .x_label_formatter(&|v| Rate::human(10f64.powf(*v)))
+            .y_labels(12)
+            .y_label_formatter(&|y| scale.label(y))
+            .x_desc("offered rate, msg/s (log scale)")
+            .y_desc("corrected latency")
+            .label_style(font(15))
+            .axis_desc_style(font(16))
+            .draw()
+            .map_err(err)?;
+        chart
+            .configure_secondary_axes()
+            .y_desc("achieved / offered")
+            .y_label_formatter(&|v| format!("{v:.1}"))
+            .label_style(font(15))
+            .axis_desc_style(font(16))
+            .draw()
+            .map_err(err)?;
+        type Pick = fn(&crate::capacity::Probe) -> u64;
+        let lines: [(&str, Pick, usize); 2] = [("p50", |p| p.p50_us, 2), ("p99", |p| p.p99_us, 1)];
+        for (name, pick, ci) in lines {
+            let c = color(ci);
+            let pts: Vec<(f64, f64)> = probes
+                .iter()
+                .map(|p| (x(p.rate), scale.pos(ms(pick(p)))))
+                .collect();
+            chart
+                .draw_series(LineSeries::new(pts.clone(), c.stroke_width(3)))
+                .map_err(err)?
+                .label(format!("{name} latency"))
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 24, y)], c.stroke_width(3))
+                });
+            chart
+                .draw_series(pts.into_iter().map(|p| Circle::new(p, 4, c.filled())))
+                .map_err(err)?;
+        }
+        let c = color(0);
+        let achieved: Vec<(f64, f64)> = probes
+            .iter()
+            .filter_map(|p| p.achieved_rate_ratio.map(|a| (x(p.rate), a.min(1.2))))
+            .collect();
+        chart
+            .draw_secondary_series(LineSeries::new(achieved, c.stroke_width(2)))
+            .map_err(err)?
+            .label("achieved / offered")
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], c.stroke_width(2)));
+        // Failing probes are marked with a cross on the p99 line.
+        chart
+            .draw_series(
+                probes.iter().filter(|p| p.verdict != "pass").map(|p| {
+                    Cross::new((x(p.rate), scale.pos(ms(p.p99_us))), 8, RED.stroke_width(2))
+                }),
+            )
+            .map_err(err)?;
+        if let Some(slo) = slo {
+            let y = scale.pos(slo);
+            chart
+                .draw_series(DashedLineSeries::new(
+                    vec![(x(lo) - 0.1, y), (x(hi) + 0.1, y)],
+                    8,
+                    6,
+                    BLACK.stroke_width(2),
+                ))
+                .map_err(err)?
+                .label(format!("SLO {}", self.report.slo))
+                .legend(|(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 24, y)], BLACK.stroke_width(2))
+                });
+        }
+        if let Some(rate) = self.report.answer.rate {
+            let r = scale.range();
+            chart
+                .draw_series(std::iter::once(PathElement::new(
+                    vec![(x(rate), r.start), (x(rate), r.end)],
+                    RGBColor(0, 140, 60).stroke_width(3),
+                )))
+                .map_err(err)?
+                .label(format!("capacity {} msg/s", Rate::human(rate)))
+                .legend(|(x, y)| {
+                    PathElement::new(
+                        vec![(x, y), (x + 24, y)],
+                        RGBColor(0, 140, 60).stroke_width(3),
+                    )
+                });
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .label_font(font(15))
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.3))
+            .draw()
+            .map_err(err)?;
+        Ok(())
+    }
+}
