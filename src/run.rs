@@ -73,6 +73,8 @@ pub struct RunOutput {
     pub cpu_s: Option<f64>,
     /// Messages the topic's partitions received during the run (high watermarks after - before).
     pub landed: Option<u64>,
+    /// librdkafka's latest statistics, summed over instances (at most 500 ms old).
+    pub client: Option<producer::ClientStats>,
 }
 
 /// Runs one scenario. `on_start` receives live counters once the load starts (progress line).
@@ -222,6 +224,16 @@ pub async fn execute(
         }));
         events.extend(c.context().take_events());
     }
+    let client = clients
+        .iter()
+        .filter_map(|c| c.context().stats())
+        .reduce(|a, b| producer::ClientStats {
+            tx_bytes: a.tx_bytes + b.tx_bytes,
+            txmsg_bytes: a.txmsg_bytes + b.txmsg_bytes,
+            txmsgs: a.txmsgs + b.txmsgs,
+            tx: a.tx + b.tx,
+            msg_cnt: a.msg_cnt + b.msg_cnt,
+        });
     events.extend(fault_events.into_inner());
     if interrupted {
         events.push(Event {
@@ -252,6 +264,7 @@ pub async fn execute(
         wall,
         cpu_s,
         landed,
+        client,
     })
 }
 

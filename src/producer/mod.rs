@@ -65,6 +65,23 @@ pub struct Context {
     /// Failed delivery reports so far (warm-up included).
     pub failed: AtomicU64,
     events: Mutex<Vec<Event>>,
+    /// The latest librdkafka statistics (every `statistics.interval.ms`).
+    stats: Mutex<Option<ClientStats>>,
+}
+
+/// What kbench keeps of librdkafka's statistics: the numbers that explain the results.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ClientStats {
+    /// Bytes written to brokers (all requests, after compression).
+    pub tx_bytes: i64,
+    /// Message bytes produced, with framing, before compression.
+    pub txmsg_bytes: i64,
+    /// Messages produced.
+    pub txmsgs: i64,
+    /// Produce requests sent.
+    pub tx: i64,
+    /// Messages waiting in the client's queues.
+    pub msg_cnt: u64,
 }
 
 impl Context {
@@ -77,6 +94,7 @@ impl Context {
             acked: AtomicU64::new(0),
             failed: AtomicU64::new(0),
             events: Mutex::new(Vec::new()),
+            stats: Mutex::new(None),
         }
     }
 
@@ -98,6 +116,11 @@ impl Context {
     pub fn with_shard<T>(&self, f: impl FnOnce(&mut Shard) -> T) -> T {
         let mut guard = self.shard.lock().unwrap_or_else(|p| p.into_inner());
         f(&mut guard)
+    }
+
+    /// The latest statistics librdkafka reported, if any.
+    pub fn stats(&self) -> Option<ClientStats> {
+        *self.stats.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Takes the client events recorded so far.
@@ -146,6 +169,17 @@ impl ClientContext for Context {
     /// librdkafka's own log lines go to `KBENCH_LOG=debug`; its errors are kept as events.
     fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, message: &str) {
         tracing::debug!(target: "librdkafka", "{level:?} {fac}: {message}");
+    }
+
+    fn stats(&self, s: rdkafka::Statistics) {
+        let keep = ClientStats {
+            tx_bytes: s.tx_bytes,
+            txmsg_bytes: s.txmsg_bytes,
+            txmsgs: s.txmsgs,
+            tx: s.tx,
+            msg_cnt: s.msg_cnt,
+        };
+        *self.stats.lock().unwrap_or_else(|p| p.into_inner()) = Some(keep);
     }
 
     fn error(&self, error: KafkaError, reason: &str) {

@@ -68,6 +68,9 @@ pub struct RunResult {
     /// (duplicates included, other producers too); null when the cluster did not say. Compare
     /// with `counts.acked + warmup_counts.acked`: more means duplicates, fewer means loss.
     pub landed_messages: Option<u64>,
+    /// What librdkafka itself counted (from its statistics, which lag up to 500 ms: null for
+    /// runs shorter than that).
+    pub client: Option<ClientSummary>,
     /// Interval time series, warm-up included (see `warmup_s`).
     pub intervals: Vec<Interval>,
     /// Things that happened during the run: client errors, interruptions.
@@ -168,6 +171,23 @@ pub struct Event {
     /// How many more times the same event followed immediately.
     #[serde(default)]
     pub repeats: u64,
+}
+
+/// librdkafka's own counters for the run.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ClientSummary {
+    /// Messages librdkafka transmitted.
+    pub txmsgs: i64,
+    /// Message bytes before compression (with framing).
+    pub txmsg_bytes: i64,
+    /// Bytes written to the brokers (after compression, all requests).
+    pub tx_bytes: i64,
+    /// Requests sent to brokers.
+    pub requests: i64,
+    /// `txmsg_bytes / tx_bytes`: about 1 without compression, N for N:1 compression.
+    pub compression_ratio: Option<f64>,
+    /// Messages per request: how well batching worked.
+    pub msgs_per_request: Option<f64>,
 }
 
 /// The load generator's own cost.

@@ -126,6 +126,7 @@ pub fn literal(latencies: &[u64], intervals: usize, failed: u64) -> RunResult {
         },
         clamped_samples: 0,
         landed_messages: None,
+        client: None,
         intervals: (0..intervals)
             .map(|i| Interval {
                 t_s: i as f64,
