@@ -58,6 +58,15 @@ pub struct RunArgs {
     /// Do not draw charts or report.html next to result.json.
     #[arg(long)]
     pub no_charts: bool,
+    /// Print the plan (one row per run, with the keys that vary, and the estimated time) and stop.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Run a sweep even when its plan has more runs than experiment.max_runs.
+    #[arg(long)]
+    pub yes: bool,
+    /// Continue the sweep in this directory, skipping the runs that finished.
+    #[arg(long, value_name = "DIR")]
+    pub resume: Option<PathBuf>,
     #[command(flatten)]
     pub gate: GateFlags,
 }

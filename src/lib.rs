@@ -18,6 +18,7 @@ pub mod fault;
 pub mod gate;
 pub mod pacing;
 pub mod payload;
+pub mod plan;
 pub mod producer;
 pub mod recorder;
 pub mod report;
@@ -25,6 +26,7 @@ pub mod result;
 pub mod run;
 pub mod scenario;
 pub mod signal;
+pub mod sweep;
 pub mod units;
 
 use std::io::Write;
@@ -85,12 +87,105 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
     }
 }
 
-/// Loads a scenario with the command line's overrides.
-pub fn load_scenario(args: &ScenarioArgs) -> Result<(Scenario, ScenarioInfo), ScenarioError> {
+/// Loads a scenario's cells (one without `[matrix]`) with the command line's overrides.
+pub fn load_cells(
+    args: &ScenarioArgs,
+) -> Result<(Vec<scenario::Cell>, ScenarioInfo), ScenarioError> {
+    let overrides = overrides_of(args);
+    let (cells, _source) = scenario::load_cells(&args.scenario, &overrides)?;
+    let s = &cells[0].scenario;
+    let info = ScenarioInfo {
+        name: s.name.clone(),
+        file: Some(args.scenario.display().to_string()),
+        description: s.description.clone(),
+        overrides: overrides.iter().map(|o| redact_override(o)).collect(),
+    };
+    Ok((cells, info))
+}
+
+fn overrides_of(args: &ScenarioArgs) -> Vec<String> {
     let mut overrides = args.set.clone();
     if let Some(b) = &args.bootstrap {
         overrides.push(format!("cluster.bootstrap={b}"));
     }
+    overrides
+}
+
+async fn sweep_run(
+    args: &RunArgs,
+    runs: &[plan::RunSpec],
+    exp: &scenario::Experiment,
+    info: &ScenarioInfo,
+) -> anyhow::Result<i32> {
+    if runs.len() > exp.max_runs as usize && !args.yes {
+        anyhow::bail!(ScenarioError {
+            location: args.scenario.scenario.display().to_string(),
+            key: Some("experiment.max_runs".into()),
+            message: format!(
+                "the plan has {} runs, more than max_runs = {}: check it with --dry-run, then pass --yes",
+                runs.len(),
+                exp.max_runs
+            ),
+        });
+    }
+    let name = runs[0].scenario.name.clone();
+    let interrupts = Interrupts::listen();
+    let opts = sweep::run::SweepOptions {
+        out: &args.out,
+        resume: args.resume.as_deref(),
+        charts: !args.no_charts,
+        quiet: args.quiet,
+    };
+    let outcome = sweep::run::run(&name, runs, exp, info, opts, &interrupts).await?;
+    if !args.quiet {
+        println!();
+        print!(
+            "{}",
+            compare_table_text(&sweep::ranked_rows(&outcome.summary))
+        );
+        println!("\nsweep written to {}", outcome.dir.display());
+    }
+    Ok(if outcome.interrupted {
+        exit::INTERRUPTED
+    } else {
+        exit::OK
+    })
+}
+
+/// Aligned columns for a terminal (first column left-aligned).
+fn compare_table_text(rows: &[Vec<String>]) -> String {
+    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..cols)
+        .map(|j| {
+            rows.iter()
+                .map(|r| r.get(j).map_or(0, |c| c.chars().count()))
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for row in rows {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .enumerate()
+            .map(|(j, (c, w))| {
+                if j == 1 {
+                    format!("{c:<w$}")
+                } else {
+                    format!("{c:>w$}")
+                }
+            })
+            .collect();
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// Loads a scenario with the command line's overrides.
+pub fn load_scenario(args: &ScenarioArgs) -> Result<(Scenario, ScenarioInfo), ScenarioError> {
+    let overrides = overrides_of(args);
     let (scenario, _source) = scenario::load(&args.scenario, &overrides)?;
     let info = ScenarioInfo {
         name: scenario.name.clone(),
@@ -110,9 +205,17 @@ fn redact_override(o: &str) -> String {
 }
 
 fn cmd_validate(args: ScenarioArgs) -> anyhow::Result<i32> {
-    let (s, _) = load_scenario(&args)?;
-    let shown = scenario::redact(&s);
-    println!("{}: ok", args.scenario.display());
+    let (cells, _) = load_cells(&args)?;
+    let shown = scenario::redact(&cells[0].scenario);
+    if cells.len() > 1 {
+        println!(
+            "{}: ok, a sweep of {} cells (every cell checked); the first cell resolves to:",
+            args.scenario.display(),
+            cells.len()
+        );
+    } else {
+        println!("{}: ok", args.scenario.display());
+    }
     println!(
         "{}",
         toml::to_string_pretty(&shown).context("rendering the scenario")?
@@ -121,7 +224,21 @@ fn cmd_validate(args: ScenarioArgs) -> anyhow::Result<i32> {
 }
 
 async fn cmd_run(args: RunArgs) -> anyhow::Result<i32> {
-    let (s, info) = load_scenario(&args.scenario)?;
+    let (cells, info) = load_cells(&args.scenario)?;
+    let exp = cells[0].scenario.experiment.clone().unwrap_or_default();
+    let runs = plan::plan(&cells, &exp);
+    if args.dry_run {
+        print!("{}", plan::describe(&runs, &exp));
+        return Ok(exit::OK);
+    }
+    if runs.len() > 1 || args.resume.is_some() {
+        return sweep_run(&args, &runs, &exp, &info).await;
+    }
+    let s = cells
+        .into_iter()
+        .next()
+        .map(|c| c.scenario)
+        .context("a scenario has one cell")?;
     if s.capacity.is_some() {
         return capacity_search(
             s,

@@ -160,6 +160,28 @@ pub fn run_page(r: &RunResult, rendered: &[Rendered]) -> String {
     page(&format!("kbench run: {}", r.scenario.name), &body)
 }
 
+/// The report of a sweep: the ranked table first, then the comparison and the charts.
+pub fn sweep_page(s: &crate::sweep::Summary, c: &Comparison, rendered: &[Rendered]) -> String {
+    let mut body = String::new();
+    let _ = writeln!(
+        body,
+        "<p>{} of {} runs{}. Cells are ranked by median throughput among those within the SLO, then by p99.</p>",
+        s.runs_done,
+        s.runs_planned,
+        if s.complete { "" } else { " (interrupted)" }
+    );
+    let title = match s.slo_p99_us {
+        Some(slo) => format!("Best throughput with p99 under {}", human_us(slo as f64)),
+        None => "Cells by throughput".to_string(),
+    };
+    let _ = writeln!(body, "<h2>{}</h2>", esc(&title));
+    table(&mut body, &crate::sweep::ranked_rows(s));
+    body.push_str("<h2>Median runs against the first cell</h2>\n");
+    table(&mut body, &compare::table(c));
+    charts(&mut body, rendered);
+    page(&format!("kbench sweep: {}", s.scenario), &body)
+}
+
 /// The report of a comparison.
 pub fn comparison_page(c: &Comparison, rendered: &[Rendered]) -> String {
     let mut body = String::new();

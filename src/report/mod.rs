@@ -66,13 +66,88 @@ pub fn write_comparison_report(c: &Comparison, dir: &Path) -> anyhow::Result<Vec
             "Throughput and latency per run",
             dir,
         )?,
-        render(&Scatter { comparison: c }, "Throughput vs p99", dir)?,
+        render(
+            &Scatter {
+                comparison: c,
+                spreads: None,
+            },
+            "Throughput vs p99",
+            dir,
+        )?,
     ];
     let md = dir.join("comparison.md");
     crate::result::write_atomic(&md, crate::compare::markdown(c).as_bytes())?;
     let mut files = finish(dir, &rendered, html::comparison_page(c, &rendered))?;
     files.push(md);
     Ok(files)
+}
+
+/// A sweep's report: the comparison views over the cells' median runs (with the repeats' spread
+/// on the scatter), one effect chart per varied key, comparison.md and report.html.
+pub fn write_sweep_report(
+    s: &crate::sweep::Summary,
+    c: &Comparison,
+    dir: &Path,
+) -> anyhow::Result<Vec<PathBuf>> {
+    let mut series = Vec::new();
+    for e in &c.entries {
+        let h = crate::recorder::hist::decode(&e.result.histograms.corrected)
+            .map_err(|err| anyhow::anyhow!("{}: histograms.corrected: {err}", e.source))?;
+        series.push((e.label.clone(), h));
+    }
+    let spreads = s
+        .cells
+        .iter()
+        .map(|cell| (cell.throughput, cell.p99_us))
+        .collect();
+    let mut rendered = vec![
+        render(
+            &Scatter {
+                comparison: c,
+                spreads: Some(spreads),
+            },
+            "Throughput vs p99 per cell (medians; bars: min..max over repeats)",
+            dir,
+        )?,
+        render(
+            &Spectrum {
+                stem: "compare-spectrum".into(),
+                title: "corrected latency by percentile (median run of each cell)".into(),
+                series,
+            },
+            "Latency percentile spectra",
+            dir,
+        )?,
+        render(
+            &Bars { comparison: c },
+            "Throughput and latency per cell",
+            dir,
+        )?,
+    ];
+    let keys: Vec<&String> = s
+        .cells
+        .first()
+        .map(|c| c.vars.keys().collect())
+        .unwrap_or_default();
+    for key in keys {
+        let mut values: Vec<String> = Vec::new();
+        for cell in &s.cells {
+            if let Some(v) = cell.vars.get(key) {
+                if !values.contains(v) {
+                    values.push(v.clone());
+                }
+            }
+        }
+        if values.len() > 1 {
+            let effect = chart::Effect::new(key, values, &s.cells);
+            rendered.push(render(&effect, &format!("Effect of {key}"), dir)?);
+        }
+    }
+    crate::result::write_atomic(
+        &dir.join("comparison.md"),
+        crate::compare::markdown(c).as_bytes(),
+    )?;
+    finish(dir, &rendered, html::sweep_page(s, c, &rendered))
 }
 
 fn finish(dir: &Path, rendered: &[Rendered], page: String) -> anyhow::Result<Vec<PathBuf>> {

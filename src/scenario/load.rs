@@ -52,6 +52,8 @@ pub struct Source {
     pub format: Format,
     /// `--set` overrides applied on top, as given (`key=value`).
     pub overrides: Vec<String>,
+    /// Keys varied by `[matrix]`: errors about them point at their line in `[matrix]`.
+    pub matrix_keys: Vec<String>,
 }
 
 impl Source {
@@ -60,7 +62,13 @@ impl Source {
         let location = match key {
             Some(k) => match self.overrides.iter().rev().find(|o| covers(o, k)) {
                 Some(o) => format!("--set {o}"),
-                None => match self.line_of(k) {
+                None => match self
+                    .matrix_keys
+                    .iter()
+                    .find(|m| covers(m, k))
+                    .and_then(|m| self.line_of(&format!("matrix.{m}")))
+                    .or_else(|| self.line_of(k))
+                {
                     Some(line) => format!("{file}:{line}"),
                     None => file,
                 },
@@ -184,18 +192,54 @@ pub fn load(path: &Path, overrides: &[String]) -> Result<(Scenario, Source), Sce
     load_str(path, &text, format, overrides)
 }
 
-/// [`load`] from text already in memory (tests, embedded scenarios).
+/// [`load`] from text already in memory (tests, embedded scenarios). For a sweep, this is the
+/// first cell; [`load_cells_str`] gives them all.
 pub fn load_str(
     path: &Path,
     text: &str,
     format: Format,
     overrides: &[String],
 ) -> Result<(Scenario, Source), ScenarioError> {
-    let source = Source {
+    let (mut cells, source) = load_cells_str(path, text, format, overrides)?;
+    Ok((cells.swap_remove(0).scenario, source))
+}
+
+/// One cell of a sweep: the values of its matrix keys, and the scenario they give.
+#[derive(Debug, Clone)]
+pub struct Cell {
+    /// (dotted key, value) for every matrix key, in key order.
+    pub vars: Vec<(String, String)>,
+    pub scenario: Scenario,
+}
+
+/// Reads a scenario file into its cells (one cell when there is no `[matrix]`).
+pub fn load_cells(path: &Path, overrides: &[String]) -> Result<(Vec<Cell>, Source), ScenarioError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+        location: path.display().to_string(),
+        key: None,
+        message: format!("cannot read scenario file: {e}"),
+    })?;
+    let format = match path.extension().and_then(|e| e.to_str()) {
+        Some("json") => Format::Json,
+        _ => Format::Toml,
+    };
+    load_cells_str(path, &text, format, overrides)
+}
+
+/// Expands `[matrix]` on the value tree (after `--set`, which fixes a key for every cell), then
+/// types and validates every cell like a plain scenario.
+pub fn load_cells_str(
+    path: &Path,
+    text: &str,
+    format: Format,
+    overrides: &[String],
+) -> Result<(Vec<Cell>, Source), ScenarioError> {
+    let mut source = Source {
         path: path.to_path_buf(),
         text: text.to_string(),
         format,
         overrides: overrides.to_vec(),
+        matrix_keys: Vec::new(),
     };
     let mut tree = parse_tree(&source)?;
     for over in overrides {
@@ -205,9 +249,87 @@ pub fn load_str(
             message,
         })?;
     }
-    let mut scenario = typed(&source, tree)?;
-    validate(&mut scenario, &source)?;
-    Ok((scenario, source))
+    let matrix = take_matrix(&source, &mut tree)?;
+    source.matrix_keys = matrix.iter().map(|(k, _)| k.clone()).collect();
+    let mut cells = Vec::new();
+    for combo in cartesian(&matrix) {
+        let mut cell_tree = tree.clone();
+        let mut vars = Vec::new();
+        for (k, v) in combo {
+            set_path(&mut cell_tree, k, v.clone())
+                .map_err(|m| source.key_error(&format!("matrix.{k}"), m))?;
+            vars.push((k.clone(), value_text(v)));
+        }
+        let mut scenario = typed(&source, cell_tree)?;
+        validate(&mut scenario, &source)?;
+        cells.push(Cell { vars, scenario });
+    }
+    Ok((cells, source))
+}
+
+/// A value as shown in labels: strings bare, the rest as JSON.
+fn value_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Removes `matrix` from the tree and checks it: every key a non-empty list. Keys fixed by
+/// `--set` leave the matrix (their override is already in the tree).
+fn take_matrix(
+    source: &Source,
+    tree: &mut Value,
+) -> Result<Vec<(String, Vec<Value>)>, ScenarioError> {
+    let Some(Value::Object(map)) = tree.as_object_mut().and_then(|t| t.remove("matrix")) else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for (k, v) in map {
+        let key = format!("matrix.{k}");
+        let values = match v {
+            Value::Array(a) if !a.is_empty() => a,
+            _ => {
+                return Err(source.key_error(
+                    &key,
+                    "expected a non-empty list of values, e.g. [\"1\", \"all\"]",
+                ))
+            }
+        };
+        if k.starts_with("matrix") || k.starts_with("experiment") || k.is_empty() {
+            return Err(source.key_error(
+                &key,
+                "a matrix key names a scenario key, like \"producer.acks\"",
+            ));
+        }
+        if source
+            .overrides
+            .iter()
+            .any(|o| o.split('=').next().map(str::trim) == Some(k.as_str()))
+        {
+            continue;
+        }
+        out.push((k, values));
+    }
+    Ok(out)
+}
+
+/// Every combination of the matrix values, the last key varying fastest.
+fn cartesian(matrix: &[(String, Vec<Value>)]) -> Vec<Vec<(&String, &Value)>> {
+    let mut combos: Vec<Vec<(&String, &Value)>> = vec![Vec::new()];
+    for (k, values) in matrix {
+        combos = combos
+            .into_iter()
+            .flat_map(|c| {
+                values.iter().map(move |v| {
+                    let mut c = c.clone();
+                    c.push((k, v));
+                    c
+                })
+            })
+            .collect();
+    }
+    combos
 }
 
 /// Parses the text into a JSON value tree (syntax errors carry the line).
@@ -254,9 +376,12 @@ pub fn set_override(tree: &mut Value, over: &str) -> Result<(), String> {
     let (key, raw) = over
         .split_once('=')
         .ok_or_else(|| "expected key=value, e.g. producer.acks=1".to_string())?;
-    let key = key.trim();
+    set_path(tree, key.trim(), parse_set_value(raw.trim()))
+}
+
+/// Sets the dotted `key` (segments may be quoted) to `value`, creating tables on the way.
+pub fn set_path(tree: &mut Value, key: &str, value: Value) -> Result<(), String> {
     let segments = split_set_key(key).ok_or_else(|| format!("invalid key {key:?}"))?;
-    let value = parse_set_value(raw.trim());
     let mut node = tree;
     for (i, seg) in segments.iter().enumerate() {
         let map = match node {
@@ -366,6 +491,7 @@ mod tests {
             text: text.into(),
             format: Format::Toml,
             overrides: vec![],
+            matrix_keys: vec![],
         }
     }
 

@@ -24,7 +24,10 @@ use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::units::{Bytes, Dur, Rate};
 
-pub use load::{load, load_str, set_override, Format, ScenarioError, Source};
+pub use load::{
+    load, load_cells, load_cells_str, load_str, set_override, set_path, Cell, Format,
+    ScenarioError, Source,
+};
 pub use render::{client_config, redact, redacted_properties};
 
 /// A fully resolved benchmark scenario.
@@ -49,6 +52,50 @@ pub struct Scenario {
     /// A capacity search instead of one run (see `capacity`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub capacity: Option<crate::capacity::CapacitySpec>,
+    /// Sweep: dotted key -> values; the runs are the cartesian product (see `plan`). Expanded
+    /// away when the cells are loaded, so a run's spec never holds a matrix.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub matrix: BTreeMap<String, Vec<serde_json::Value>>,
+    /// How a sweep runs: repeats, cooldown, order, the SLO of its ranking.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub experiment: Option<Experiment>,
+}
+
+/// The `[experiment]` section of a sweep.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Experiment {
+    /// Runs per cell; results report the median and the spread.
+    pub repeat: u32,
+    /// Pause between runs.
+    pub cooldown: Dur,
+    pub order: Order,
+    /// The ranking lists the best throughput among cells whose median p99 is under this.
+    pub slo_p99: Option<Dur>,
+    /// Plans with more runs than this need --yes.
+    pub max_runs: u32,
+}
+
+impl Default for Experiment {
+    fn default() -> Self {
+        Experiment {
+            repeat: 1,
+            cooldown: Dur::from_secs(0),
+            order: Order::Interleaved,
+            slo_p99: None,
+            max_runs: 200,
+        }
+    }
+}
+
+/// The order of a sweep's runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Order {
+    /// Every cell once, then every cell again: machine noise spreads across cells.
+    Interleaved,
+    /// All repeats of a cell, then the next cell.
+    Grouped,
 }
 
 impl Default for Scenario {
@@ -64,6 +111,8 @@ impl Default for Scenario {
             gate: crate::gate::GateSpec::default(),
             faults: Vec::new(),
             capacity: None,
+            matrix: BTreeMap::new(),
+            experiment: None,
         }
     }
 }

@@ -233,6 +233,11 @@ pub fn validate(s: &mut Scenario, src: &Source) -> Result<(), ScenarioError> {
     if let Some(Err((key, message))) = s.capacity.as_ref().map(|c| c.check()) {
         return err(&key, message);
     }
+    if let Some(e) = &s.experiment {
+        if e.repeat == 0 {
+            return err("experiment.repeat", "expected at least 1, found 0".into());
+        }
+    }
 
     // load
     let l = &s.load;

@@ -6,6 +6,7 @@
 //! returned, never unwrapped.
 
 mod bars;
+mod effect;
 mod histogram;
 mod knee;
 mod scatter;
@@ -19,6 +20,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 pub use bars::Bars;
+pub use effect::Effect;
 pub use histogram::LatencyHistogram;
 pub use knee::Knee;
 pub use scatter::Scatter;

@@ -10,6 +10,9 @@ use crate::units::Rate;
 
 pub struct Scatter<'a> {
     pub comparison: &'a Comparison,
+    /// Per entry (same order): throughput (msg/s) and p99 (µs) over repeats. When given, points
+    /// are drawn at the medians with min..max bars.
+    pub spreads: Option<Vec<(crate::sweep::Stat, crate::sweep::Stat)>>,
 }
 
 impl Chart for Scatter<'_> {
@@ -31,7 +34,18 @@ impl Chart for Scatter<'_> {
             })
             .collect();
         let xmax = pts.iter().map(|p| p.0).fold(1.0, f64::max) * 1.2;
-        let scale = Scale::of(pts.iter().map(|p| p.1));
+        let spread_ms = self
+            .spreads
+            .iter()
+            .flatten()
+            .flat_map(|(_, p99)| [ms(p99.min as u64), ms(p99.max as u64)]);
+        let scale = Scale::of(pts.iter().map(|p| p.1).chain(spread_ms));
+        let xmax = self
+            .spreads
+            .iter()
+            .flatten()
+            .map(|(tp, _)| tp.max * 1.2)
+            .fold(xmax, f64::max);
         let mut chart = ChartBuilder::on(root)
             .caption(
                 "throughput vs p99 latency (right and low is better)",
@@ -56,6 +70,23 @@ impl Chart for Scatter<'_> {
             .map_err(err)?;
         for (i, (x, y, label)) in pts.into_iter().enumerate() {
             let c = color(i);
+            let (x, y) = match self.spreads.as_ref().and_then(|s| s.get(i)) {
+                Some((tp, p99)) => {
+                    let at = |us: f64| scale.pos(ms(us as u64));
+                    let (xm, ym) = (tp.median, at(p99.median));
+                    chart
+                        .draw_series([
+                            PathElement::new(vec![(tp.min, ym), (tp.max, ym)], c.stroke_width(2)),
+                            PathElement::new(
+                                vec![(xm, at(p99.min)), (xm, at(p99.max))],
+                                c.stroke_width(2),
+                            ),
+                        ])
+                        .map_err(err)?;
+                    (xm, ms(p99.median as u64))
+                }
+                None => (x, y),
+            };
             chart
                 .draw_series(std::iter::once(Circle::new(
                     (x, scale.pos(y)),

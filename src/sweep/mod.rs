@@ -1,0 +1,291 @@
+//! Sweeps: many runs from one scenario file (`[matrix]` x `[experiment] repeat`), and what a
+//! performance engineer wants from them: per-cell medians and spread, a ranked table ("best
+//! throughput with p99 under the SLO"), and charts of each varied key's effect.
+//!
+//! `summary.json` is a pure function of the runs' result files.
+
+pub mod run;
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use serde::{Deserialize, Serialize};
+
+use crate::result::RunResult;
+use crate::units::{human_us, Rate};
+
+pub const SCHEMA: &str = "kbench.sweep/v1";
+
+/// Median and spread of one metric over a cell's runs.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Stat {
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+impl Stat {
+    pub fn of(values: &[f64]) -> Option<Stat> {
+        if values.is_empty() {
+            return None;
+        }
+        let mut v = values.to_vec();
+        v.sort_by(f64::total_cmp);
+        let n = v.len();
+        let median = if n % 2 == 1 {
+            v[n / 2]
+        } else {
+            (v[n / 2 - 1] + v[n / 2]) / 2.0
+        };
+        Some(Stat {
+            median,
+            min: v[0],
+            max: v[n - 1],
+        })
+    }
+}
+
+/// One cell of a sweep.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CellSummary {
+    /// The matrix values of the cell, e.g. {"producer.acks": "all"}.
+    pub vars: BTreeMap<String, String>,
+    /// The cell's result.json files.
+    pub runs: Vec<String>,
+    /// Acked msg/s.
+    pub throughput: Stat,
+    /// Corrected latency (µs).
+    pub p50_us: Stat,
+    pub p99_us: Stat,
+    pub p999_us: Stat,
+    /// Achieved compression ratio (librdkafka statistics), when known.
+    pub compression_ratio: Option<Stat>,
+    /// Failed messages over all runs.
+    pub failed: u64,
+    /// Median p99 within `slo_p99`, when the experiment has one.
+    pub within_slo: Option<bool>,
+}
+
+/// `summary.json` of a sweep.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    pub schema: String,
+    pub scenario: String,
+    pub slo_p99_us: Option<u64>,
+    pub runs_planned: usize,
+    pub runs_done: usize,
+    /// False when the sweep was interrupted.
+    pub complete: bool,
+    pub cells: Vec<CellSummary>,
+    /// Cell indexes, best first: within the SLO by throughput, then the rest by p99.
+    pub ranking: Vec<usize>,
+}
+
+/// A finished run of a sweep.
+#[derive(Debug, Clone)]
+pub struct DoneRun {
+    /// Its cell in the plan.
+    pub cell: usize,
+    pub vars: Vec<(String, String)>,
+    /// Its result.json.
+    pub path: String,
+    pub result: RunResult,
+}
+
+/// Summarizes finished runs.
+pub fn summarize(
+    scenario: &str,
+    slo_p99_us: Option<u64>,
+    runs_planned: usize,
+    complete: bool,
+    done: &[DoneRun],
+) -> Summary {
+    let mut by_cell: BTreeMap<usize, Vec<&DoneRun>> = BTreeMap::new();
+    for d in done {
+        by_cell.entry(d.cell).or_default().push(d);
+    }
+    let cells: Vec<CellSummary> = by_cell
+        .values()
+        .filter_map(|runs| {
+            let pick = |f: fn(&RunResult) -> f64| {
+                Stat::of(&runs.iter().map(|r| f(&r.result)).collect::<Vec<_>>())
+            };
+            let p99 = pick(|r| r.latency_us.corrected.p99 as f64)?;
+            let ratios: Vec<f64> = runs
+                .iter()
+                .filter_map(|r| r.result.client.and_then(|c| c.compression_ratio))
+                .collect();
+            Some(CellSummary {
+                vars: runs[0].vars.iter().cloned().collect(),
+                runs: runs.iter().map(|r| r.path.clone()).collect(),
+                throughput: pick(|r| r.throughput.msgs_per_sec)?,
+                p50_us: pick(|r| r.latency_us.corrected.p50 as f64)?,
+                p99_us: p99,
+                p999_us: pick(|r| r.latency_us.corrected.p999 as f64)?,
+                compression_ratio: Stat::of(&ratios),
+                failed: runs.iter().map(|r| r.result.counts.failed).sum(),
+                within_slo: slo_p99_us.map(|slo| p99.median <= slo as f64),
+            })
+        })
+        .collect();
+    let mut ranking: Vec<usize> = (0..cells.len()).collect();
+    ranking.sort_by(|&a, &b| rank_cmp(&cells[a], &cells[b]));
+    Summary {
+        schema: SCHEMA.into(),
+        scenario: scenario.into(),
+        slo_p99_us,
+        runs_planned,
+        runs_done: done.len(),
+        complete,
+        cells,
+        ranking,
+    }
+}
+
+/// The ranking order: cells within the SLO first; among them the higher throughput (within 1%
+/// is a tie: at a fixed rate every cell delivers the target), then the lower p99; cells over the
+/// SLO by p99.
+fn rank_cmp(ca: &CellSummary, cb: &CellSummary) -> std::cmp::Ordering {
+    let ok = |c: &CellSummary| c.within_slo.unwrap_or(true);
+    let (ta, tb) = (ca.throughput.median, cb.throughput.median);
+    let tie = (ta - tb).abs() <= 0.01 * ta.max(tb);
+    ok(cb).cmp(&ok(ca)).then_with(|| {
+        if ok(ca) && !tie {
+            tb.total_cmp(&ta)
+        } else {
+            ca.p99_us.median.total_cmp(&cb.p99_us.median)
+        }
+    })
+}
+
+/// A cell's label: "acks=all, linger=5ms" (last key segments).
+pub fn label(c: &CellSummary) -> String {
+    if c.vars.is_empty() {
+        return "all runs".into();
+    }
+    c.vars
+        .iter()
+        .map(|(k, v)| format!("{}={v}", k.rsplit('.').next().unwrap_or(k)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn spread(s: &Stat, show: fn(f64) -> String) -> String {
+    let (lo, hi) = (show(s.min), show(s.max));
+    if lo == hi {
+        show(s.median)
+    } else {
+        format!("{} ({lo}..{hi})", show(s.median))
+    }
+}
+
+/// The ranked table as rows (header first).
+pub fn ranked_rows(s: &Summary) -> Vec<Vec<String>> {
+    let mut rows = vec![[
+        "rank",
+        "cell",
+        "throughput",
+        "p99",
+        "p99.9",
+        "compression",
+        "runs",
+        "failed",
+        "SLO",
+    ]
+    .iter()
+    .map(|h| h.to_string())
+    .collect::<Vec<_>>()];
+    let tp = |v: f64| format!("{} msg/s", Rate::human(v));
+    for (rank, &i) in s.ranking.iter().enumerate() {
+        let c = &s.cells[i];
+        rows.push(vec![
+            (rank + 1).to_string(),
+            label(c),
+            spread(&c.throughput, tp),
+            spread(&c.p99_us, human_us),
+            spread(&c.p999_us, human_us),
+            c.compression_ratio
+                .map_or("-".into(), |r| format!("{:.2}:1", r.median)),
+            c.runs.len().to_string(),
+            c.failed.to_string(),
+            match c.within_slo {
+                Some(true) => "ok".into(),
+                Some(false) => "over".into(),
+                None => "-".into(),
+            },
+        ]);
+    }
+    rows
+}
+
+/// The ranked table in Markdown, with its title.
+pub fn ranked_markdown(s: &Summary) -> String {
+    let mut out = match s.slo_p99_us {
+        Some(slo) => format!(
+            "### {}: best throughput with p99 under {}\n\n",
+            s.scenario,
+            human_us(slo as f64)
+        ),
+        None => format!("### {}: cells by throughput\n\n", s.scenario),
+    };
+    for (i, row) in ranked_rows(s).iter().enumerate() {
+        let _ = writeln!(out, "| {} |", row.join(" | "));
+        if i == 0 {
+            let _ = writeln!(out, "|{}", "---|".repeat(row.len()));
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\nMedians over repeats, (min..max) when runs differ; latency is corrected latency. {} of {} runs{}.",
+        s.runs_done,
+        s.runs_planned,
+        if s.complete { "" } else { " (interrupted: resume with --resume)" }
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cell(tp: f64, p99: f64, slo: Option<bool>) -> CellSummary {
+        let st = |v: f64| Stat {
+            median: v,
+            min: v,
+            max: v,
+        };
+        CellSummary {
+            vars: BTreeMap::new(),
+            runs: vec![],
+            throughput: st(tp),
+            p50_us: st(p99 / 2.0),
+            p99_us: st(p99),
+            p999_us: st(p99),
+            compression_ratio: None,
+            failed: 0,
+            within_slo: slo,
+        }
+    }
+
+    #[test]
+    fn ranking_prefers_slo_then_throughput_then_p99() {
+        let cells = [
+            cell(1000.0, 5.0, Some(true)),
+            cell(5000.0, 50.0, Some(false)),
+            cell(2000.0, 9.0, Some(true)),
+            cell(2010.0, 3.0, Some(true)), // a tie with the previous: lower p99 first
+            cell(4000.0, 40.0, Some(false)),
+        ];
+        let mut ranking: Vec<usize> = (0..5).collect();
+        ranking.sort_by(|&a, &b| rank_cmp(&cells[a], &cells[b]));
+        assert_eq!(ranking, vec![3, 2, 0, 4, 1]);
+    }
+
+    #[test]
+    fn stats_take_median_and_range() {
+        let s = Stat::of(&[3.0, 1.0, 2.0, 10.0]).unwrap();
+        assert_eq!((s.median, s.min, s.max), (2.5, 1.0, 10.0));
+        assert_eq!(Stat::of(&[5.0]).unwrap().median, 5.0);
+        assert!(Stat::of(&[]).is_none());
+    }
+}
