@@ -235,27 +235,7 @@ pub fn markdown(c: &Comparison) -> String {
 
 /// The table for a terminal: aligned columns.
 pub fn terminal(c: &Comparison) -> String {
-    let rows = table(c);
-    let widths: Vec<usize> = (0..rows[0].len())
-        .map(|j| rows.iter().map(|r| r[j].chars().count()).max().unwrap_or(0))
-        .collect();
-    let mut out = String::new();
-    for row in &rows {
-        let line: Vec<String> = row
-            .iter()
-            .zip(&widths)
-            .enumerate()
-            .map(|(j, (c, w))| {
-                if j == 0 {
-                    format!("{c:<w$}")
-                } else {
-                    format!("{c:>w$}")
-                }
-            })
-            .collect();
-        let _ = writeln!(out, "{}", line.join("  ").trim_end());
-    }
-    out
+    crate::report::terminal::columns(&table(c), 0, "")
 }
 
 #[cfg(test)]

@@ -141,7 +141,7 @@ async fn sweep_run(
         println!();
         print!(
             "{}",
-            compare_table_text(&sweep::ranked_rows(&outcome.summary))
+            report::terminal::columns(&sweep::ranked_rows(&outcome.summary), 1, "")
         );
         println!("\nsweep written to {}", outcome.dir.display());
     }
@@ -150,37 +150,6 @@ async fn sweep_run(
     } else {
         exit::OK
     })
-}
-
-/// Aligned columns for a terminal (first column left-aligned).
-fn compare_table_text(rows: &[Vec<String>]) -> String {
-    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let widths: Vec<usize> = (0..cols)
-        .map(|j| {
-            rows.iter()
-                .map(|r| r.get(j).map_or(0, |c| c.chars().count()))
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let mut out = String::new();
-    for row in rows {
-        let cells: Vec<String> = row
-            .iter()
-            .zip(&widths)
-            .enumerate()
-            .map(|(j, (c, w))| {
-                if j == 1 {
-                    format!("{c:<w$}")
-                } else {
-                    format!("{c:>w$}")
-                }
-            })
-            .collect();
-        out.push_str(cells.join("  ").trim_end());
-        out.push('\n');
-    }
-    out
 }
 
 /// Loads a scenario with the command line's overrides.

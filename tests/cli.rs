@@ -433,3 +433,44 @@ fn sigint_writes_an_interrupted_result_and_exits_130() {
             + c["unresolved"].as_u64().unwrap()
     );
 }
+
+#[test]
+fn tls_to_a_plaintext_port_fails_fast_with_exit_3() {
+    // A real broker on a plaintext port, spoken to with TLS: the handshake fails; kbench must
+    // give up within the connect timeout with a clear message, not hang.
+    let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("kbench"))
+        .args(["broker", "--brokers", "1", "--seconds", "60"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let (_dir, path) = file(
+        "tls.toml",
+        "name = \"tls\"\n[cluster]\nconnect_timeout = \"3s\"\n[cluster.properties]\n\"security.protocol\" = \"SSL\"\n",
+    );
+    let start = std::time::Instant::now();
+    let out = kbench()
+        .arg("run")
+        .arg(&path)
+        .args(["--bootstrap", first.trim()])
+        .timeout(Duration::from_secs(30))
+        .output()
+        .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        start.elapsed()
+    );
+    assert!(
+        stderr.contains("cannot reach the cluster") && stderr.contains("within 3s"),
+        "{stderr}"
+    );
+}

@@ -66,30 +66,7 @@ pub fn terminal(r: &GateReport) -> String {
     let rows: Vec<[String; 6]> = std::iter::once(HEADER.map(String::from))
         .chain(r.checks.iter().map(row))
         .collect();
-    let widths: Vec<usize> = (0..6)
-        .map(|j| {
-            rows.iter()
-                .map(|row| row[j].chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let mut out = String::new();
-    for row in &rows {
-        let cells: Vec<String> = row
-            .iter()
-            .zip(&widths)
-            .enumerate()
-            .map(|(j, (c, w))| {
-                if j == 0 {
-                    format!("{c:<w$}")
-                } else {
-                    format!("{c:>w$}")
-                }
-            })
-            .collect();
-        let _ = writeln!(out, "  {}", cells.join("  ").trim_end());
-    }
+    let mut out = crate::report::terminal::columns(&rows, 0, "  ");
     for c in r.checks.iter().filter(|c| c.verdict == Verdict::Fail) {
         let _ = writeln!(out, "  FAIL: {}", c.detail);
     }

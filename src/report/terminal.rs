@@ -20,6 +20,38 @@ pub fn thousands(v: u64) -> String {
     out
 }
 
+/// Rows as aligned columns for a terminal: column `left` is left-aligned, the others right-aligned;
+/// every line starts with `indent`.
+pub fn columns<R: AsRef<[String]>>(rows: &[R], left: usize, indent: &str) -> String {
+    let cols = rows.iter().map(|r| r.as_ref().len()).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..cols)
+        .map(|j| {
+            rows.iter()
+                .map(|r| r.as_ref().get(j).map_or(0, |c| c.chars().count()))
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for row in rows {
+        let cells: Vec<String> = row
+            .as_ref()
+            .iter()
+            .zip(&widths)
+            .enumerate()
+            .map(|(j, (c, w))| {
+                if j == left {
+                    format!("{c:<w$}")
+                } else {
+                    format!("{c:>w$}")
+                }
+            })
+            .collect();
+        let _ = writeln!(out, "{indent}{}", cells.join("  ").trim_end());
+    }
+    out
+}
+
 fn accounting(c: &Counts) -> String {
     format!(
         "sent {} = acked {} + failed {} + unresolved {}",

@@ -223,8 +223,14 @@ impl RunResult {
             path: p.clone(),
             source,
         })?;
+        RunResult::parse(&text, &p)
+    }
+
+    /// Parses and checks result text; `p` names its origin in errors.
+    pub fn parse(text: &str, p: &str) -> Result<RunResult, ResultError> {
+        let p = p.to_string();
         let value: serde_json::Value =
-            serde_json::from_str(&text).map_err(|e| ResultError::Invalid {
+            serde_json::from_str(text).map_err(|e| ResultError::Invalid {
                 path: p.clone(),
                 detail: e.to_string(),
             })?;

@@ -178,18 +178,10 @@ fn json_offset(text: &str, segments: &[String]) -> Option<usize> {
     found
 }
 
-/// Reads, overrides, types and validates a scenario file.
+/// Reads, overrides, types and validates a scenario file (for a sweep: its first cell).
 pub fn load(path: &Path, overrides: &[String]) -> Result<(Scenario, Source), ScenarioError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
-        location: path.display().to_string(),
-        key: None,
-        message: format!("cannot read scenario file: {e}"),
-    })?;
-    let format = match path.extension().and_then(|e| e.to_str()) {
-        Some("json") => Format::Json,
-        _ => Format::Toml,
-    };
-    load_str(path, &text, format, overrides)
+    let (mut cells, source) = load_cells(path, overrides)?;
+    Ok((cells.swap_remove(0).scenario, source))
 }
 
 /// [`load`] from text already in memory (tests, embedded scenarios). For a sweep, this is the

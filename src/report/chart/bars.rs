@@ -4,7 +4,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{color, err, font, ms, Chart, Scale, PERCENTILE_SHADES};
+use super::{color, err, font, legend, ms, Chart, Scale, PERCENTILE_SHADES};
 use crate::compare::Comparison;
 use crate::units::Rate;
 
@@ -119,14 +119,7 @@ impl Chart for Bars<'_> {
                 .label(*name)
                 .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 16, y + 6)], c.filled()));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .label_font(font(15))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .draw()
-            .map_err(err)?;
+        legend(&mut chart, SeriesLabelPosition::UpperLeft, 15)?;
         Ok(())
     }
 }

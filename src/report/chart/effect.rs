@@ -5,7 +5,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{color, err, font, ms, Chart, Scale};
+use super::{color, err, font, legend, ms, Chart, Scale};
 use crate::sweep::{CellSummary, Stat};
 use crate::units::Rate;
 
@@ -158,14 +158,7 @@ impl Chart for Effect<'_> {
                     .map_err(err)?;
             }
             if latency && !series.is_empty() {
-                chart
-                    .configure_series_labels()
-                    .position(SeriesLabelPosition::UpperLeft)
-                    .label_font(font(14))
-                    .background_style(WHITE.mix(0.85))
-                    .border_style(BLACK.mix(0.3))
-                    .draw()
-                    .map_err(err)?;
+                legend(&mut chart, SeriesLabelPosition::UpperLeft, 14)?;
             }
         }
         Ok(())

@@ -5,7 +5,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{color, err, font, ms, Chart, Scale};
+use super::{color, err, font, legend, ms, Chart, Scale};
 use crate::capacity::drive::CapacityReport;
 use crate::units::Rate;
 
@@ -145,14 +145,7 @@ impl Chart for Knee<'_> {
                     )
                 });
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .label_font(font(15))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .draw()
-            .map_err(err)?;
+        legend(&mut *chart, SeriesLabelPosition::UpperLeft, 15)?;
         Ok(())
     }
 }

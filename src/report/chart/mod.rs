@@ -113,6 +113,22 @@ pub fn render(chart: &impl Chart, title: &str, dir: &Path) -> Result<Rendered, C
     })
 }
 
+/// The legend every chart uses: a light box at `position`.
+pub fn legend<'a, DB: DrawingBackend + 'a, CT: plotters::coord::CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    position: SeriesLabelPosition,
+    size: u32,
+) -> Result<(), String> {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .label_font(font(size))
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.3))
+        .draw()
+        .map_err(err)
+}
+
 /// A caption style of the given size.
 pub fn font(size: u32) -> TextStyle<'static> {
     (FONT, size).into_font().into()

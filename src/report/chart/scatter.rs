@@ -4,7 +4,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{color, err, font, ms, Chart, Scale};
+use super::{color, err, font, legend, ms, Chart, Scale};
 use crate::compare::Comparison;
 use crate::units::Rate;
 
@@ -97,14 +97,7 @@ impl Chart for Scatter<'_> {
                 .label(label)
                 .legend(move |(x, y)| Circle::new((x + 8, y), 6, c.filled()));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .label_font(font(15))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .draw()
-            .map_err(err)?;
+        legend(&mut chart, SeriesLabelPosition::UpperRight, 15)?;
         Ok(())
     }
 }

@@ -5,7 +5,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{color, err, font, ms, Chart, Scale};
+use super::{color, err, font, legend, ms, Chart, Scale};
 use crate::recorder::hist::Hist;
 
 /// One line per (label, histogram).
@@ -119,14 +119,7 @@ impl Chart for Spectrum {
                     PathElement::new(vec![(x, y), (x + 24, y)], c.stroke_width(3))
                 });
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .label_font(font(16))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .draw()
-            .map_err(err)?;
+        legend(&mut chart, SeriesLabelPosition::UpperLeft, 16)?;
         Ok(())
     }
 }
