@@ -184,7 +184,7 @@ pub async fn execute(
             let mut send = SendStats::default();
             for h in handles {
                 match h.await {
-                    Ok(stats) => send.merge(&stats),
+                    Ok(stats) => send.merge(stats),
                     Err(e) => tracing::error!("worker task failed: {e}"),
                 }
             }
@@ -218,10 +218,10 @@ pub async fn execute(
     let mut shards = Vec::new();
     let mut events = Vec::new();
     for c in &clients {
-        shards.push(c.context().with_shard(|sh| {
-            sh.finish();
-            std::mem::replace(sh, Shard::new(interval_us, warmup_end_us))
-        }));
+        shards.push(
+            c.context()
+                .with_shard(|sh| std::mem::replace(sh, Shard::new(interval_us, warmup_end_us))),
+        );
         events.extend(c.context().take_events());
     }
     let client = clients

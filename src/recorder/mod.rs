@@ -18,10 +18,12 @@
 //! delivery-callback thread (so in time order and uncontended). Shards merge exactly at the end.
 
 pub mod hist;
+pub mod series;
 
 use std::collections::BTreeMap;
 
 use hist::{new_hist, Hist};
+pub use series::{Encoded, Series};
 
 /// The outcome of one message as seen by a delivery report.
 #[derive(Debug, Clone, Copy)]
@@ -69,14 +71,12 @@ impl Outcomes {
     }
 }
 
-/// One finished interval of one shard.
-#[derive(Debug, Clone, Default)]
+/// Counters of one interval.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct IntervalCounts {
     pub acked: u64,
     pub failed: u64,
     pub acked_bytes: u64,
-    /// Corrected latencies of messages acked in this interval (warm-up included).
-    pub corrected: Option<Hist>,
 }
 
 /// The recorder state of one producer instance.
@@ -94,11 +94,11 @@ pub struct Shard {
     pub clamped: u64,
     /// Done instant of the last measured outcome.
     pub last_measured_done_us: u64,
-    /// Finished intervals, indexed by `done_us / interval_us`.
+    /// Counters by interval (`done_us / interval_us`), warm-up included.
     pub intervals: Vec<IntervalCounts>,
-    current: IntervalCounts,
-    current_index: usize,
-    current_hist: Hist,
+    /// Corrected and service latency by interval, warm-up included.
+    pub corrected_series: Series,
+    pub service_series: Series,
 }
 
 impl Shard {
@@ -113,9 +113,8 @@ impl Shard {
             clamped: 0,
             last_measured_done_us: 0,
             intervals: Vec::new(),
-            current: IntervalCounts::default(),
-            current_index: 0,
-            current_hist: new_hist(),
+            corrected_series: Series::default(),
+            service_series: Series::default(),
         }
     }
 
@@ -128,23 +127,25 @@ impl Shard {
     /// Records one outcome.
     pub fn record(&mut self, s: &Sample) {
         let index = (s.done_us / self.interval_us) as usize;
-        if index > self.current_index {
-            self.roll_to(index);
+        if index >= self.intervals.len() {
+            self.intervals.resize(index + 1, IntervalCounts::default());
         }
         let corrected = s.done_us.saturating_sub(s.due_us);
+        let service = s.done_us.saturating_sub(s.enqueue_us);
+        let counts = &mut self.intervals[index];
         match s.error {
             None => {
-                self.current.acked += 1;
-                self.current.acked_bytes += s.bytes;
-                hist::record(&mut self.current_hist, corrected);
+                counts.acked += 1;
+                counts.acked_bytes += s.bytes;
+                self.corrected_series.record(index, corrected);
+                self.service_series.record(index, service);
             }
-            Some(_) => self.current.failed += 1,
+            Some(_) => counts.failed += 1,
         }
         if self.is_measured(s.due_us) {
             self.measured.count(s);
             self.last_measured_done_us = self.last_measured_done_us.max(s.done_us);
             if s.error.is_none() {
-                let service = s.done_us.saturating_sub(s.enqueue_us);
                 let c1 = hist::record(&mut self.corrected, corrected);
                 let c2 = hist::record(&mut self.service, service);
                 self.clamped += c1 as u64 + c2 as u64;
@@ -154,30 +155,9 @@ impl Shard {
         }
     }
 
-    fn roll_to(&mut self, index: usize) {
-        let mut done = std::mem::take(&mut self.current);
-        if !self.current_hist.is_empty() {
-            done.corrected = Some(self.current_hist.clone());
-            self.current_hist.reset();
-        }
-        self.intervals
-            .resize_with(self.current_index, IntervalCounts::default);
-        self.intervals.push(done);
-        self.current_index = index;
-    }
-
-    /// Closes the current interval; the shard takes no more samples after this.
-    pub fn finish(&mut self) {
-        let next = self.current_index + 1;
-        self.roll_to(next);
-    }
-
     /// The p99 of corrected latency in the last finished interval, for the live progress line.
     pub fn last_interval_p99(&self) -> Option<u64> {
-        self.intervals
-            .last()
-            .and_then(|i| i.corrected.as_ref())
-            .map(|h| h.value_at_quantile(0.99))
+        self.corrected_series.last_p99()
     }
 }
 
@@ -200,6 +180,10 @@ pub struct SendStats {
     /// Sent messages per interval (by enqueue instant), warm-up included.
     pub interval_sent: Vec<u64>,
     pub interval_sent_bytes: Vec<u64>,
+    /// This worker's send lag by interval, warm-up included.
+    pub lag_series: Series,
+    /// Finished lag series of the workers merged into this one.
+    pub lag_parts: Vec<Encoded>,
     /// Enqueue instant of the last measured message.
     pub last_send_us: u64,
 }
@@ -217,6 +201,8 @@ impl Default for SendStats {
             clamped: 0,
             interval_sent: Vec::new(),
             interval_sent_bytes: Vec::new(),
+            lag_series: Series::default(),
+            lag_parts: Vec::new(),
             last_send_us: 0,
         }
     }
@@ -240,6 +226,7 @@ impl SendStats {
         }
         self.interval_sent[index] += 1;
         self.interval_sent_bytes[index] += bytes;
+        self.lag_series.record(index, lag_us);
         if measured {
             self.sent += 1;
             self.sent_bytes += bytes;
@@ -250,7 +237,8 @@ impl SendStats {
         }
     }
 
-    pub fn merge(&mut self, o: &SendStats) {
+    /// Adds a finished worker's statistics.
+    pub fn merge(&mut self, o: SendStats) {
         self.sent += o.sent;
         self.warmup_sent += o.warmup_sent;
         self.sent_bytes += o.sent_bytes;
@@ -262,6 +250,8 @@ impl SendStats {
         add_series(&mut self.interval_sent, &o.interval_sent);
         add_series(&mut self.interval_sent_bytes, &o.interval_sent_bytes);
         self.last_send_us = self.last_send_us.max(o.last_send_us);
+        self.lag_parts.push(o.lag_series.finish());
+        self.lag_parts.extend(o.lag_parts);
     }
 }
 
@@ -272,6 +262,17 @@ fn add_series(into: &mut Vec<u64>, from: &[u64]) {
     for (a, b) in into.iter_mut().zip(from) {
         *a += b;
     }
+}
+
+/// One interval of a run, all shards and workers merged.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct IntervalRow {
+    pub sent: u64,
+    pub counts: IntervalCounts,
+    /// Encoded histograms (µs) of the interval; `None` without samples.
+    pub corrected: Option<String>,
+    pub service: Option<String>,
+    pub send_lag: Option<String>,
 }
 
 /// Everything recorded in one run: all shards and workers merged.
@@ -286,11 +287,12 @@ pub struct Recorded {
     pub service: Hist,
     pub clamped: u64,
     pub last_measured_done_us: u64,
-    pub intervals: Vec<IntervalCounts>,
+    pub intervals: Vec<IntervalRow>,
 }
 
 impl Recorded {
-    /// Merges finished shards and the workers' send statistics.
+    /// Merges finished shards and the workers' send statistics. Interval histograms are merged
+    /// one interval at a time, so only a few are ever decoded at once.
     pub fn merge(
         interval_us: u64,
         warmup_end_us: u64,
@@ -303,12 +305,14 @@ impl Recorded {
             measured: send.local_failures.clone(),
             warmup: send.local_failures_warmup.clone(),
             clamped: send.clamped,
-            send,
             corrected: new_hist(),
             service: new_hist(),
             last_measured_done_us: 0,
             intervals: Vec::new(),
+            send,
         };
+        let mut counts: Vec<IntervalCounts> = Vec::new();
+        let (mut corrected, mut service) = (Vec::new(), Vec::new());
         for shard in shards {
             r.measured.merge(&shard.measured);
             r.warmup.merge(&shard.warmup);
@@ -316,33 +320,30 @@ impl Recorded {
             hist::add(&mut r.service, &shard.service);
             r.clamped += shard.clamped;
             r.last_measured_done_us = r.last_measured_done_us.max(shard.last_measured_done_us);
-            if shard.intervals.len() > r.intervals.len() {
-                r.intervals
-                    .resize_with(shard.intervals.len(), IntervalCounts::default);
+            if shard.intervals.len() > counts.len() {
+                counts.resize(shard.intervals.len(), IntervalCounts::default());
             }
-            for (into, from) in r.intervals.iter_mut().zip(shard.intervals) {
+            for (into, from) in counts.iter_mut().zip(&shard.intervals) {
                 into.acked += from.acked;
                 into.failed += from.failed;
                 into.acked_bytes += from.acked_bytes;
-                match (&mut into.corrected, from.corrected) {
-                    (Some(a), Some(b)) => hist::add(a, &b),
-                    (slot @ None, b) => *slot = b,
-                    (_, None) => {}
-                }
             }
+            corrected.push(shard.corrected_series.finish());
+            service.push(shard.service_series.finish());
         }
-        // Local send failures count in their interval too.
-        let n = r.send.interval_sent.len().max(r.intervals.len());
-        r.intervals.resize_with(n, IntervalCounts::default);
-        // Trailing empty intervals (after the last event) carry no information.
-        while r
-            .intervals
-            .last()
-            .is_some_and(|i| i.acked == 0 && i.failed == 0 && i.corrected.is_none())
-            && r.intervals.len() > r.send.interval_sent.len()
-        {
-            r.intervals.pop();
-        }
+        let mut lag = std::mem::take(&mut r.send.lag_parts);
+        lag.push(std::mem::take(&mut r.send.lag_series).finish());
+        // Every interval that saw a send or an outcome; trailing empty ones carry nothing.
+        let n = counts.len().max(r.send.interval_sent.len());
+        r.intervals = (0..n)
+            .map(|i| IntervalRow {
+                sent: r.send.interval_sent.get(i).copied().unwrap_or(0),
+                counts: counts.get(i).copied().unwrap_or_default(),
+                corrected: series::merged_at(&corrected, i),
+                service: series::merged_at(&service, i),
+                send_lag: series::merged_at(&lag, i),
+            })
+            .collect();
         r
     }
 
@@ -375,7 +376,7 @@ mod tests {
     }
 
     #[test]
-    fn shard_separates_warmup_and_rolls_intervals() {
+    fn shard_separates_warmup_and_counts_intervals() {
         let mut s = Shard::new(1_000_000, 1_000_000);
         s.record(&ack(500_000, 500_010, 501_000)); // warm-up
         s.record(&ack(1_000_000, 1_000_100, 1_002_000));
@@ -384,7 +385,6 @@ mod tests {
             error: Some("MessageTimedOut"),
             ..ack(3_000_000, 3_000_000, 3_100_000)
         });
-        s.finish();
         assert_eq!(s.warmup.acked, 1);
         assert_eq!(s.measured.acked, 2);
         assert_eq!(s.measured.failed, 1);
@@ -395,7 +395,8 @@ mod tests {
         assert_eq!(s.intervals.len(), 4);
         assert_eq!(s.intervals[0].acked, 1);
         assert_eq!(s.intervals[3].failed, 1);
-        assert!(s.intervals[3].corrected.is_none());
+        let corrected = s.corrected_series.finish();
+        assert!(corrected[0].is_some() && corrected.get(3).map_or(true, Option::is_none));
     }
 
     #[test]
@@ -405,19 +406,26 @@ mod tests {
         a.record(&ack(0, 0, 1_000));
         b.record(&ack(0, 0, 3_000));
         b.record(&ack(1_500_000, 1_500_000, 1_600_000));
-        a.finish();
-        b.finish();
+        let mut w1 = SendStats::default();
+        let mut w2 = SendStats::default();
+        w1.count_sent(true, 0, 0, 100, 1_000_000);
+        w2.count_sent(true, 0, 5, 100, 1_000_000);
+        w1.count_sent(true, 1_500_000, 0, 100, 1_000_000);
+        w2.count_sent(true, 1_700_000, 0, 100, 1_000_000);
         let mut send = SendStats::default();
-        for (t, lag) in [(0, 0), (0, 5), (1_500_000, 0), (1_700_000, 0)] {
-            send.count_sent(true, t, lag, 100, 1_000_000);
-        }
+        send.merge(w1);
+        send.merge(w2);
         let r = Recorded::merge(1_000_000, 0, vec![a, b], send);
         assert_eq!(r.send.sent, 4);
         assert_eq!(r.measured.acked, 3);
         assert_eq!(r.unresolved(), 1);
-        assert_eq!(r.intervals[0].acked, 2);
-        assert_eq!(r.intervals[0].corrected.as_ref().unwrap().len(), 2);
-        assert_eq!(r.intervals[1].acked, 1);
-        assert_eq!(r.send.interval_sent, vec![2, 2]);
+        assert_eq!(r.intervals.len(), 2);
+        assert_eq!(r.intervals[0].counts.acked, 2);
+        assert_eq!(r.intervals[0].sent, 2);
+        let h = hist::decode(r.intervals[0].corrected.as_ref().unwrap()).unwrap();
+        assert_eq!(h.len(), 2);
+        let lag = hist::decode(r.intervals[0].send_lag.as_ref().unwrap()).unwrap();
+        assert_eq!((lag.len(), lag.max()), (2, 5));
+        assert_eq!(r.intervals[1].counts.acked, 1);
     }
 }

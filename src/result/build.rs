@@ -122,22 +122,25 @@ fn intervals(r: &Recorded) -> Vec<Interval> {
     r.intervals
         .iter()
         .enumerate()
-        .map(|(i, c)| {
-            let stats = c
+        .map(|(i, row)| {
+            let stats = row
                 .corrected
-                .as_ref()
-                .map(LatencyStats::of)
+                .as_deref()
+                .and_then(|text| hist::decode(text).ok())
+                .map(|h| LatencyStats::of(&h))
                 .unwrap_or_default();
             Interval {
                 t_s: round(i as f64 * secs, 6),
-                sent: r.send.interval_sent.get(i).copied().unwrap_or(0),
-                acked: c.acked,
-                failed: c.failed,
-                bytes: c.acked_bytes,
+                sent: row.sent,
+                acked: row.counts.acked,
+                failed: row.counts.failed,
+                bytes: row.counts.acked_bytes,
                 p50_us: stats.p50,
                 p99_us: stats.p99,
                 max_us: stats.max,
-                hist: c.corrected.as_ref().map(hist::encode),
+                hist: row.corrected.clone(),
+                service_hist: row.service.clone(),
+                send_lag_hist: row.send_lag.clone(),
             }
         })
         .collect()

@@ -155,9 +155,14 @@ pub struct Interval {
     pub p50_us: u64,
     pub p99_us: u64,
     pub max_us: u64,
-    /// That interval's corrected-latency histogram (base64 V2 + deflate), absent when empty.
+    /// That interval's histograms (base64 V2 + deflate, µs) of corrected latency, service latency
+    /// and send lag, each absent when empty: what `.hlog` files and merges are made from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hist: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_hist: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send_lag_hist: Option<String>,
 }
 
 /// Something that happened during a run.

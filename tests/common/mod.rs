@@ -138,6 +138,8 @@ pub fn literal(latencies: &[u64], intervals: usize, failed: u64) -> RunResult {
                 p99_us: stats.p99,
                 max_us: stats.max,
                 hist: None,
+                service_hist: None,
+                send_lag_hist: None,
             })
             .collect(),
         events: vec![Event {
