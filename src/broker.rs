@@ -34,6 +34,8 @@ pub enum BrokerError {
     Embedded(String),
     #[error("cannot create the producer client: {0}")]
     Client(String),
+    #[error("the start time passed {0:?} ago, more than the 5 s a shard may be late")]
+    StartPassed(Duration),
 }
 
 /// What the summary must say about the embedded broker.

@@ -22,6 +22,8 @@ pub enum Command {
     Report(ReportArgs),
     /// Compare saved runs: ratio table, overlaid spectra, bars, throughput-vs-p99 scatter, HTML.
     Compare(CompareArgs),
+    /// Merge the shards of one run (kbench run --shard I/N) into one result, exactly.
+    Merge(MergeArgs),
     /// Find the highest rate that meets the [capacity] SLO (ramp, bisect, confirm).
     Capacity(CapacityArgs),
     /// Judge saved results against a gate and/or baseline results, without running anything.
@@ -67,6 +69,19 @@ pub struct RunArgs {
     /// Continue the sweep in this directory, skipping the runs that finished.
     #[arg(long, value_name = "DIR")]
     pub resume: Option<PathBuf>,
+    /// Run as shard I of N (I from 0, like Kubernetes' JOB_COMPLETION_INDEX): 1/N of the rate and
+    /// messages, on a schedule that interleaves with the other shards'. E.g. --shard 2/8.
+    #[arg(long, value_name = "I/N", value_parser = parse_shard, conflicts_with = "shards")]
+    pub shard: Option<(u32, u32)>,
+    /// Number of shards; this shard's index comes from JOB_COMPLETION_INDEX.
+    #[arg(long, env = "KBENCH_SHARDS", value_name = "N")]
+    pub shards: Option<u32>,
+    /// Start the schedule at this wall-clock time (RFC 3339), so shards start together.
+    #[arg(long, env = "KBENCH_START_AT", value_name = "TIME", value_parser = parse_time)]
+    pub start_at: Option<std::time::SystemTime>,
+    /// Start the schedule this long from now (e.g. 30s).
+    #[arg(long, value_name = "DURATION", conflicts_with = "start_at")]
+    pub start_after: Option<crate::units::Dur>,
     #[command(flatten)]
     pub gate: GateFlags,
 }
@@ -83,6 +98,19 @@ pub struct GateFlags {
     /// Write the verdict as JUnit XML here, one test case per checked metric.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Shard results: result.json files or directories holding them.
+    #[arg(required = true)]
+    pub results: Vec<PathBuf>,
+    /// Directory for the merged result.json, latency.hlog, charts and report.html.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Merge even when shards are missing (the result says which).
+    #[arg(long)]
+    pub allow_partial: bool,
 }
 
 #[derive(Debug, Args)]
@@ -104,6 +132,25 @@ pub struct CapacityArgs {
     /// Largest allowed drop against --baseline.
     #[arg(long, default_value = "10%", requires = "baseline", value_parser = parse_percent)]
     pub max_drop: f64,
+}
+
+fn parse_shard(s: &str) -> Result<(u32, u32), String> {
+    let err = || format!("expected I/N with 0 <= I < N, like 2/8, found {s:?}");
+    let (i, n) = s.split_once('/').ok_or_else(err)?;
+    let (i, n): (u32, u32) = (
+        i.trim().parse().map_err(|_| err())?,
+        n.trim().parse().map_err(|_| err())?,
+    );
+    if n == 0 || i >= n {
+        return Err(err());
+    }
+    Ok((i, n))
+}
+
+fn parse_time(s: &str) -> Result<std::time::SystemTime, String> {
+    humantime::parse_rfc3339_weak(s.trim()).map_err(|e| {
+        format!("expected an RFC 3339 time like 2026-11-21T20:30:00Z, found {s:?}: {e}")
+    })
 }
 
 fn parse_rate(s: &str) -> Result<f64, String> {
@@ -192,6 +239,17 @@ mod tests {
     #[test]
     fn cli_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn shards_and_times_parse() {
+        assert_eq!(parse_shard("2/8").unwrap(), (2, 8));
+        assert_eq!(parse_shard("0/1").unwrap(), (0, 1));
+        for bad in ["8/8", "1/0", "x/2", "3"] {
+            assert!(parse_shard(bad).is_err(), "{bad}");
+        }
+        assert!(parse_time("2026-11-21T20:30:00Z").is_ok());
+        assert!(parse_time("tomorrow").is_err());
     }
 
     #[test]

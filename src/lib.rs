@@ -16,6 +16,7 @@ pub mod cli;
 pub mod compare;
 pub mod fault;
 pub mod gate;
+pub mod merge;
 pub mod pacing;
 pub mod payload;
 pub mod plan;
@@ -35,7 +36,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 
 use cli::{
-    BrokerArgs, CapacityArgs, Cli, Command, CompareArgs, GateArgs, ReportArgs, RunArgs,
+    BrokerArgs, CapacityArgs, Cli, Command, CompareArgs, GateArgs, MergeArgs, ReportArgs, RunArgs,
     ScenarioArgs,
 };
 use result::{RunResult, ScenarioInfo};
@@ -64,7 +65,10 @@ pub mod exit {
 /// The exit code for an error, from the first typed cause in its chain.
 pub fn exit_code_of(err: &anyhow::Error) -> i32 {
     for cause in err.chain() {
-        if cause.is::<ScenarioError>() || cause.is::<result::ResultError>() {
+        if cause.is::<ScenarioError>()
+            || cause.is::<result::ResultError>()
+            || cause.is::<merge::MergeError>()
+        {
             return exit::BAD_INPUT;
         }
         if cause.is::<broker::BrokerError>() {
@@ -83,6 +87,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Compare(args) => cmd_compare(args),
         Command::Gate(args) => cmd_gate(args),
         Command::Capacity(args) => cmd_capacity(args).await,
+        Command::Merge(args) => cmd_merge(args),
         Command::Broker(args) => cmd_broker(args).await,
     }
 }
@@ -200,7 +205,15 @@ async fn cmd_run(args: RunArgs) -> anyhow::Result<i32> {
         print!("{}", plan::describe(&runs, &exp));
         return Ok(exit::OK);
     }
+    let opts = run_opts(&args)?;
     if runs.len() > 1 || args.resume.is_some() {
+        if opts.shard.is_some() {
+            anyhow::bail!(ScenarioError {
+                location: args.scenario.scenario.display().to_string(),
+                key: Some("matrix".into()),
+                message: "--shard applies to plain runs, not sweeps".into(),
+            });
+        }
         return sweep_run(&args, &runs, &exp, &info).await;
     }
     let s = cells
@@ -221,8 +234,15 @@ async fn cmd_run(args: RunArgs) -> anyhow::Result<i32> {
     // Read the baseline before the load, so a bad file fails fast (exit 2).
     let baseline = read_plain(&args.gate.baseline)?;
     let interrupts = Interrupts::listen();
-    let (result, dir) =
-        run_scenario(&s, info, &args.out, &interrupts, !args.quiet && !args.json).await?;
+    let (result, dir) = run_into(
+        &s,
+        info,
+        Dir::Under(&args.out),
+        &interrupts,
+        !args.quiet && !args.json,
+        opts,
+    )
+    .await?;
     if !args.no_charts {
         // The result is already on disk: a drawing failure is reported, not fatal.
         if let Err(e) = report::write_run_report(&result, &dir) {
@@ -252,6 +272,25 @@ async fn cmd_run(args: RunArgs) -> anyhow::Result<i32> {
         quiet: args.quiet || args.json,
     };
     gate::apply::apply(&[result], &baseline, &s.gate, &s.name, &outputs)
+}
+
+fn cmd_merge(args: MergeArgs) -> anyhow::Result<i32> {
+    // A merged result found among the shards (an earlier merge) is not a shard: skip it.
+    let results: Vec<(String, RunResult)> = report::read_results(&args.results)?
+        .into_iter()
+        .filter(|(_, r)| r.merge.is_none())
+        .map(|(p, r)| (p.display().to_string(), r))
+        .collect();
+    let merged = merge::merge(&results, args.allow_partial)?;
+    let path = merged
+        .write(&args.out)
+        .with_context(|| format!("writing the merged result into {}", args.out.display()))?;
+    if let Err(e) = report::write_run_report(&merged, &args.out) {
+        eprintln!("warning: charts for {}: {e:#}", args.out.display());
+    }
+    print!("{}", report::terminal::summary(&merged));
+    println!("  result     {}", path.display());
+    Ok(exit::OK)
 }
 
 async fn cmd_capacity(args: CapacityArgs) -> anyhow::Result<i32> {
@@ -304,6 +343,37 @@ async fn capacity_search(
     Ok(exit::OK)
 }
 
+/// Shard and start time from the command line (and Kubernetes' JOB_COMPLETION_INDEX).
+fn run_opts(args: &RunArgs) -> Result<run::RunOpts, ScenarioError> {
+    let bad = |message: String| ScenarioError {
+        location: "command line".into(),
+        key: None,
+        message,
+    };
+    let shard = match (args.shard, args.shards) {
+        (Some((index, count)), _) => Some(result::ShardSpec { index, count }),
+        (None, Some(count)) => {
+            let index: u32 = std::env::var("JOB_COMPLETION_INDEX")
+                .ok()
+                .and_then(|v| v.trim().parse().ok())
+                .ok_or_else(|| bad("--shards N (or KBENCH_SHARDS) needs JOB_COMPLETION_INDEX, or give --shard I/N".into()))?;
+            if count == 0 || index >= count {
+                return Err(bad(format!(
+                    "shard index {index} is not below the shard count {count}"
+                )));
+            }
+            Some(result::ShardSpec { index, count })
+        }
+        (None, None) => None,
+    };
+    let start_at = match (args.start_at, args.start_after) {
+        (Some(t), _) => Some(t),
+        (None, Some(d)) => Some(std::time::SystemTime::now() + d.0),
+        (None, None) => None,
+    };
+    Ok(run::RunOpts { shard, start_at })
+}
+
 /// Results from files or directories, without their paths.
 fn read_plain(paths: &[PathBuf]) -> anyhow::Result<Vec<RunResult>> {
     Ok(report::read_results(paths)?
@@ -351,7 +421,15 @@ pub async fn run_scenario(
     interrupts: &Interrupts,
     progress: bool,
 ) -> anyhow::Result<(RunResult, PathBuf)> {
-    run_into(s, info, Dir::Under(out), interrupts, progress).await
+    run_into(
+        s,
+        info,
+        Dir::Under(out),
+        interrupts,
+        progress,
+        run::RunOpts::default(),
+    )
+    .await
 }
 
 /// Where a run's result goes.
@@ -369,10 +447,11 @@ pub async fn run_into(
     dir: Dir<'_>,
     interrupts: &Interrupts,
     progress: bool,
+    opts: run::RunOpts,
 ) -> anyhow::Result<(RunResult, PathBuf)> {
     let started_at = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
     let mut bar = None;
-    let output = run::execute(s, interrupts, |live| {
+    let output = run::execute(s, &opts, interrupts, |live| {
         bar = report::progress::Progress::start(live, progress);
     })
     .await;
@@ -382,7 +461,15 @@ pub async fn run_into(
     let output = output?;
     let result = result::build::build(s, info, started_at.clone(), output);
     let dir = match dir {
-        Dir::Under(out) => run_dir(out, &started_at, &s.name),
+        Dir::Under(out) => match opts.shard {
+            // Shards of one run share an output directory: the index keeps them apart.
+            Some(sh) => run_dir(
+                out,
+                &started_at,
+                &format!("{}-shard-{}-of-{}", s.name, sh.index, sh.count),
+            ),
+            None => run_dir(out, &started_at, &s.name),
+        },
         Dir::Exactly(d) => d,
     };
     result

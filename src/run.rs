@@ -62,6 +62,20 @@ impl Live {
     }
 }
 
+/// How one run is placed among others: as a shard of a larger run, at an agreed start time.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunOpts {
+    /// Drive workers `index*W .. (index+1)*W` of `count*W`: a `1/count` share of the rate and
+    /// of the messages, on a schedule that interleaves exactly with the other shards'.
+    pub shard: Option<crate::result::ShardSpec>,
+    /// Start the schedule at this wall-clock instant.
+    pub start_at: Option<std::time::SystemTime>,
+}
+
+/// How late a shard may start and still keep the shared schedule (catching up, with the lag
+/// shown as send lag); later is an error.
+const MAX_LATE_START: Duration = Duration::from_secs(5);
+
 /// What a finished run hands to the result stage.
 pub struct RunOutput {
     pub recorded: Recorded,
@@ -75,11 +89,15 @@ pub struct RunOutput {
     pub landed: Option<u64>,
     /// librdkafka's latest statistics, summed over instances (at most 500 ms old).
     pub client: Option<producer::ClientStats>,
+    /// Wall-clock time of t0, in ms since the Unix epoch.
+    pub t0_unix_ms: u64,
+    pub shard: Option<crate::result::ShardSpec>,
 }
 
 /// Runs one scenario. `on_start` receives live counters once the load starts (progress line).
 pub async fn execute(
     s: &Scenario,
+    opts: &RunOpts,
     interrupts: &Interrupts,
     on_start: impl FnOnce(Live),
 ) -> Result<RunOutput, BrokerError> {
@@ -134,7 +152,7 @@ pub async fn execute(
     let topic_name: Arc<str> = Arc::from(s.topic.name.as_str());
     let (stop, stop_signal) = stop_signal();
     let cpu_start = crate::result::process_cpu_s();
-    let started = Instant::now();
+    let (started, t0_wall) = start_instant(opts.start_at, interrupts).await?;
     let clock = Clock::starting_at(started);
     for c in &clients {
         c.context().start(clock);
@@ -143,21 +161,36 @@ pub async fn execute(
     let pacer = worker_runtime(workers)
         .map_err(|e| BrokerError::Client(format!("cannot start worker threads: {e}")))?;
     let mut handles = Vec::new();
+    let shard = opts
+        .shard
+        .unwrap_or(crate::result::ShardSpec { index: 0, count: 1 });
+    let total_workers = workers * shard.count;
     for w in 0..workers {
         let instance = (w % p.instances) as usize;
+        let global = shard.index * workers + w;
         let worker = Worker {
-            index: w,
-            workers,
+            index: global,
+            workers: total_workers,
             slot: (w / p.instances) as usize,
             client: clients[instance].clone(),
             topic: topic_name.clone(),
             mode: p.mode,
-            plan: WorkerPlan::new(s.load.rate, s.load.stop(), s.load.warmup.0, workers, w),
+            plan: WorkerPlan::new(
+                s.load.rate,
+                s.load.stop(),
+                s.load.warmup.0,
+                total_workers,
+                global,
+            ),
             clock,
             interval_us,
             pool: pool.clone(),
             keys: KeyGen::new(&s.message),
-            rng: Rng::new(s.message.seed.wrapping_add(w as u64 * 0x1000_0000_01B3)),
+            rng: Rng::new(
+                s.message
+                    .seed
+                    .wrapping_add(global as u64 * 0x1000_0000_01B3),
+            ),
             stop: stop_signal.clone(),
             live_sent: live_sent[w as usize].clone(),
         };
@@ -265,6 +298,10 @@ pub async fn execute(
         cpu_s,
         landed,
         client,
+        t0_unix_ms: t0_wall
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64),
+        shard: opts.shard,
     })
 }
 
@@ -307,6 +344,33 @@ fn with_client_events(e: BrokerError, clients: &[Arc<Client>]) -> BrokerError {
             }
         }
         other => other,
+    }
+}
+
+/// The run's t0: now, or the agreed wall-clock start (waiting for it, or catching up when a
+/// little late). Returns t0 as a monotonic instant and as wall-clock time.
+async fn start_instant(
+    at: Option<std::time::SystemTime>,
+    interrupts: &Interrupts,
+) -> Result<(Instant, std::time::SystemTime), BrokerError> {
+    let Some(at) = at else {
+        return Ok((Instant::now(), std::time::SystemTime::now()));
+    };
+    match at.duration_since(std::time::SystemTime::now()) {
+        Ok(wait) => {
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = interrupts.at_least(1) => {}
+            }
+            Ok((Instant::now(), at))
+        }
+        Err(late) if late.duration() <= MAX_LATE_START => Ok((
+            Instant::now()
+                .checked_sub(late.duration())
+                .unwrap_or_else(Instant::now),
+            at,
+        )),
+        Err(late) => Err(BrokerError::StartPassed(late.duration())),
     }
 }
 

@@ -123,6 +123,7 @@ pub async fn run(
             crate::Dir::Exactly(probe_dir.clone()),
             interrupts,
             false,
+            Default::default(),
         )
         .await?;
         let probe = judge(

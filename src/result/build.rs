@@ -21,7 +21,9 @@ pub fn build(s: &Scenario, info: ScenarioInfo, started_at: String, out: RunOutpu
         }
     };
     let msgs_per_sec = per_sec(r.measured.acked);
-    let target_rate = s.load.rate.per_sec();
+    // A shard offers its share of the rate.
+    let shards = out.shard.map_or(1, |sh| sh.count) as f64;
+    let target_rate = s.load.rate.per_sec().map(|r| r / shards);
     let achieved_rate_ratio = target_rate.map(|t| round(msgs_per_sec / t, 4));
     let counts = Counts {
         sent: r.send.sent,
@@ -47,6 +49,9 @@ pub fn build(s: &Scenario, info: ScenarioInfo, started_at: String, out: RunOutpu
         scenario: info,
         spec: redact(s),
         started_at,
+        t0_unix_ms: out.t0_unix_ms,
+        shard: out.shard,
+        merge: None,
         duration_s: round(duration_s, 6),
         warmup_s: s.load.warmup.0.as_secs_f64(),
         wall_s: round(out.wall.as_secs_f64(), 3),

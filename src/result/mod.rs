@@ -24,6 +24,26 @@ pub enum Status {
     Interrupted,
 }
 
+/// Which part of a sharded run this is: shard `index` (from 0) of `count`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardSpec {
+    pub index: u32,
+    pub count: u32,
+}
+
+/// Where a merged result came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MergeInfo {
+    /// The shard count of the run.
+    pub shards: u32,
+    /// The shard indexes merged.
+    pub merged: Vec<u32>,
+    /// Shard indexes that were missing (only with --allow-partial).
+    pub missing: Vec<u32>,
+    /// The merged result files.
+    pub sources: Vec<String>,
+}
+
 /// One run's result.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunResult {
@@ -37,6 +57,16 @@ pub struct RunResult {
     pub spec: Scenario,
     /// Wall-clock start of the run (RFC 3339, UTC).
     pub started_at: String,
+    /// The run's t0 (the instant its schedule starts) in milliseconds since the Unix epoch:
+    /// interval `t_s` is at wall-clock `t0_unix_ms / 1000 + t_s`.
+    #[serde(default)]
+    pub t0_unix_ms: u64,
+    /// Set when this run is one shard of a larger one (`--shard`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<ShardSpec>,
+    /// Set on a result made by `kbench merge`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merge: Option<MergeInfo>,
     /// Length of the measured window in seconds: from the end of the warm-up to the last measured
     /// delivery report.
     pub duration_s: f64,
@@ -260,12 +290,14 @@ impl RunResult {
         })
     }
 
-    /// Writes `result.json` into `dir` atomically (temporary file, then rename).
+    /// Writes `result.json` and `latency.hlog` into `dir`, each atomically (temporary file, then
+    /// rename).
     pub fn write(&self, dir: &Path) -> std::io::Result<PathBuf> {
         std::fs::create_dir_all(dir)?;
         let path = dir.join("result.json");
         let json = serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?;
         write_atomic(&path, &json)?;
+        hlog::write(self, &dir.join("latency.hlog"))?;
         Ok(path)
     }
 }
@@ -306,3 +338,4 @@ pub fn peak_rss_bytes() -> Option<u64> {
     Some(kb * 1024)
 }
 pub mod build;
+pub mod hlog;

@@ -93,6 +93,7 @@ pub async fn run(
             crate::Dir::Exactly(run_dir.clone()),
             interrupts,
             false,
+            Default::default(),
         )
         .await?;
         ran_one = true;

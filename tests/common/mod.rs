@@ -125,6 +125,9 @@ pub fn literal(latencies: &[u64], intervals: usize, failed: u64) -> RunResult {
             send_lag: hist::encode(&hist::new_hist()),
         },
         clamped_samples: 0,
+        t0_unix_ms: 1_790_000_000_000,
+        shard: None,
+        merge: None,
         landed_messages: None,
         client: None,
         intervals: (0..intervals)

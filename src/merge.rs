@@ -1,0 +1,268 @@
+//! Merging the shards of one run (`kbench run --shard I/N` on several machines) into one result,
+//! as exact as a single-machine run: counts and errors add, full histograms add (HdrHistogram
+//! `add` is exact), and interval series are aligned by wall-clock time (each shard's
+//! `t0_unix_ms`) and summed, their histograms added interval by interval.
+//!
+//! Shards must come from the same scenario (specs equal except the bootstrap servers), with the
+//! same shard count, no index twice, and none missing unless partial merges are allowed (then
+//! the result says which are missing).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::compare::flatten;
+use crate::recorder::hist::{self, new_hist, LatencyStats};
+use crate::result::*;
+
+/// Why shards cannot be merged: bad input, exit 2.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot merge: {0}")]
+pub struct MergeError(pub String);
+
+fn sum_decoded(encoded: &[&String]) -> Result<hist::Hist, MergeError> {
+    let mut sum = new_hist();
+    for e in encoded {
+        let h = hist::decode(e).map_err(MergeError)?;
+        hist::add(&mut sum, &h);
+    }
+    Ok(sum)
+}
+
+/// Merges shard results (path, result).
+pub fn merge(
+    results: &[(String, RunResult)],
+    allow_partial: bool,
+) -> Result<RunResult, MergeError> {
+    let (first_path, first) = results
+        .first()
+        .ok_or_else(|| MergeError("no results".into()))?;
+    let count = first.shard.map(|s| s.count).ok_or_else(|| {
+        MergeError(format!(
+            "{first_path} is not a shard (run it with --shard I/N)"
+        ))
+    })?;
+    let mut seen: BTreeMap<u32, &str> = BTreeMap::new();
+    let base_spec = without_bootstrap(first);
+    for (path, r) in results {
+        let shard = r
+            .shard
+            .ok_or_else(|| MergeError(format!("{path} is not a shard")))?;
+        if shard.count != count {
+            return Err(MergeError(format!(
+                "{path} is shard {} of {}, not of {count}",
+                shard.index, shard.count
+            )));
+        }
+        if let Some(other) = seen.insert(shard.index, path) {
+            return Err(MergeError(format!(
+                "shard {} appears twice: {other} and {path}",
+                shard.index
+            )));
+        }
+        let spec = without_bootstrap(r);
+        if spec != base_spec {
+            let keys: Vec<&String> = spec
+                .keys()
+                .filter(|k| spec.get(*k) != base_spec.get(*k))
+                .collect();
+            return Err(MergeError(format!(
+                "{path} ran another scenario than {first_path} (differs in {keys:?})"
+            )));
+        }
+    }
+    let missing: Vec<u32> = (0..count).filter(|i| !seen.contains_key(i)).collect();
+    if !missing.is_empty() && !allow_partial {
+        return Err(MergeError(format!(
+            "shards {missing:?} of {count} are missing (--allow-partial merges the rest)"
+        )));
+    }
+    let rs: Vec<&RunResult> = results.iter().map(|(_, r)| r).collect();
+    let t0 = rs.iter().map(|r| r.t0_unix_ms).min().unwrap_or(0);
+    let offset_s = |r: &RunResult| (r.t0_unix_ms - t0) as f64 / 1000.0;
+    let sum_counts = |f: fn(&RunResult) -> Counts| {
+        rs.iter()
+            .map(|r| f(r))
+            .fold(Counts::default(), |a, c| Counts {
+                sent: a.sent + c.sent,
+                acked: a.acked + c.acked,
+                failed: a.failed + c.failed,
+                unresolved: a.unresolved + c.unresolved,
+            })
+    };
+    let counts = sum_counts(|r| r.counts);
+    let mut errors: BTreeMap<String, u64> = BTreeMap::new();
+    for r in &rs {
+        for (k, v) in &r.errors {
+            *errors.entry(k.clone()).or_insert(0) += v;
+        }
+    }
+    let stream =
+        |f: fn(&RunResult) -> &String| sum_decoded(&rs.iter().map(|r| f(r)).collect::<Vec<_>>());
+    let (corrected, service, send_lag) = (
+        stream(|r| &r.histograms.corrected)?,
+        stream(|r| &r.histograms.service)?,
+        stream(|r| &r.histograms.send_lag)?,
+    );
+    // The measured window: from the earliest end of warm-up to the latest end of a shard's window.
+    let start = rs
+        .iter()
+        .map(|r| offset_s(r) + r.warmup_s)
+        .fold(f64::MAX, f64::min);
+    let end = rs
+        .iter()
+        .map(|r| offset_s(r) + r.warmup_s + r.duration_s)
+        .fold(0.0, f64::max);
+    let duration_s = (end - start).max(0.0);
+    let per_sec = |v: f64| {
+        if duration_s > 0.0 {
+            v / duration_s
+        } else {
+            0.0
+        }
+    };
+    let acked_bytes: f64 = rs
+        .iter()
+        .map(|r| r.throughput.bytes_per_sec * r.duration_s)
+        .sum();
+    let msgs_per_sec = per_sec(counts.acked as f64);
+    let target_rate = rs.iter().map(|r| r.target_rate).sum::<Option<f64>>();
+    let cpu_s = rs.iter().map(|r| r.process.cpu_s).sum::<Option<f64>>();
+    let mut events = Vec::new();
+    let mut notes: BTreeSet<String> = BTreeSet::new();
+    for (path, r) in results {
+        let idx = r.shard.map_or(0, |s| s.index);
+        events.extend(r.events.iter().map(|e| Event {
+            t_s: e.t_s + offset_s(r),
+            detail: format!("shard {idx}: {}", e.detail),
+            ..e.clone()
+        }));
+        notes.extend(
+            r.notes
+                .iter()
+                .filter(|n| !n.contains("the topic received"))
+                .cloned(),
+        );
+        let _ = path;
+    }
+    events.sort_by(|a, b| a.t_s.total_cmp(&b.t_s));
+    let mut notes: Vec<String> = notes.into_iter().collect();
+    notes.push(format!("merged from {} of {count} shards", results.len()));
+    if !missing.is_empty() {
+        notes.push(format!(
+            "PARTIAL: shards {missing:?} are missing; counts and throughput cover the others only"
+        ));
+    }
+    Ok(RunResult {
+        schema: SCHEMA.into(),
+        kbench_version: env!("CARGO_PKG_VERSION").into(),
+        status: if rs.iter().any(|r| r.status == Status::Interrupted) {
+            Status::Interrupted
+        } else {
+            Status::Completed
+        },
+        scenario: first.scenario.clone(),
+        spec: first.spec.clone(),
+        started_at: rs
+            .iter()
+            .map(|r| r.started_at.clone())
+            .min()
+            .unwrap_or_default(),
+        t0_unix_ms: t0,
+        shard: None,
+        merge: Some(MergeInfo {
+            shards: count,
+            merged: seen.keys().copied().collect(),
+            missing,
+            sources: results.iter().map(|(p, _)| p.clone()).collect(),
+        }),
+        duration_s,
+        warmup_s: first.warmup_s,
+        wall_s: rs
+            .iter()
+            .map(|r| offset_s(r) + r.wall_s)
+            .fold(0.0, f64::max),
+        broker: first.broker.clone(),
+        counts,
+        warmup_counts: sum_counts(|r| r.warmup_counts),
+        errors,
+        backpressure: Backpressure {
+            queue_full: rs.iter().map(|r| r.backpressure.queue_full).sum(),
+        },
+        throughput: Throughput {
+            msgs_per_sec,
+            bytes_per_sec: per_sec(acked_bytes),
+        },
+        achieved_rate_ratio: target_rate.map(|t| msgs_per_sec / t),
+        target_rate,
+        latency_us: Streams {
+            corrected: LatencyStats::of(&corrected),
+            service: LatencyStats::of(&service),
+            send_lag: LatencyStats::of(&send_lag),
+        },
+        histograms: Streams {
+            corrected: hist::encode(&corrected),
+            service: hist::encode(&service),
+            send_lag: hist::encode(&send_lag),
+        },
+        clamped_samples: rs.iter().map(|r| r.clamped_samples).sum(),
+        // Every shard's watermarks saw the others' messages too: no per-run count survives.
+        landed_messages: None,
+        client: None,
+        intervals: merge_intervals(&rs, t0, first.spec.load.interval.0.as_secs_f64())?,
+        events,
+        notes,
+        process: ProcessStats {
+            msgs_per_cpu_s: cpu_s.filter(|c| *c > 0.0).map(|c| counts.acked as f64 / c),
+            cpu_s,
+            peak_rss_bytes: rs.iter().filter_map(|r| r.process.peak_rss_bytes).max(),
+        },
+    })
+}
+
+/// The spec as flat keys, without what differs between machines by nature.
+fn without_bootstrap(r: &RunResult) -> BTreeMap<String, String> {
+    let mut flat = flatten(&serde_json::to_value(&r.spec).unwrap_or_default());
+    flat.remove("cluster.bootstrap");
+    flat
+}
+
+/// Sums the shards' intervals into wall-clock-aligned intervals.
+fn merge_intervals(rs: &[&RunResult], t0: u64, step: f64) -> Result<Vec<Interval>, MergeError> {
+    type Acc<'a> = (Interval, [Vec<&'a String>; 3]);
+    let mut rows: BTreeMap<u64, Acc> = BTreeMap::new();
+    for r in rs {
+        let offset = (r.t0_unix_ms - t0) as f64 / 1000.0;
+        for i in &r.intervals {
+            let k = ((offset + i.t_s) / step).round() as u64;
+            let (row, hists) = rows.entry(k).or_default();
+            row.sent += i.sent;
+            row.acked += i.acked;
+            row.failed += i.failed;
+            row.bytes += i.bytes;
+            for (list, h) in hists
+                .iter_mut()
+                .zip([&i.hist, &i.service_hist, &i.send_lag_hist])
+            {
+                list.extend(h.iter());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (k, (mut row, hists)) in rows {
+        row.t_s = k as f64 * step;
+        let encode = |list: &[&String]| -> Result<Option<String>, MergeError> {
+            if list.is_empty() {
+                return Ok(None);
+            }
+            Ok(Some(hist::encode(&sum_decoded(list)?)))
+        };
+        row.hist = encode(&hists[0])?;
+        row.service_hist = encode(&hists[1])?;
+        row.send_lag_hist = encode(&hists[2])?;
+        if let Some(h) = row.hist.as_deref().and_then(|e| hist::decode(e).ok()) {
+            let s = LatencyStats::of(&h);
+            (row.p50_us, row.p99_us, row.max_us) = (s.p50, s.p99, s.max);
+        }
+        out.push(row);
+    }
+    Ok(out)
+}
