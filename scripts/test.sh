@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # kbench's whole test suite: unit tests, CLI tests, end-to-end runs on the embedded broker, charts,
-# and the report rendered in a real browser (Debian's chromium, installed here when missing).
+# the report rendered in a real browser (Debian's chromium, installed here when missing), and the
+# Kubernetes manifests validated offline (kubernetes-validate from PyPI, in a private venv).
 # This is the README's test command, and .ci/run runs exactly this.
 # Needs a Rust toolchain and a C compiler (librdkafka, OpenSSL, zstd build from vendored source).
 set -euo pipefail
@@ -18,3 +19,6 @@ fi
 
 # --include-ignored: the browser test is ignored by a plain `cargo test` (it needs chromium).
 cargo test --all-targets --locked --no-fail-fast -- --include-ignored
+
+# The Kubernetes manifests, validated offline against the API schemas.
+bash scripts/validate-k8s.sh
