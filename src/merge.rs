@@ -207,6 +207,7 @@ pub fn merge(
         // Every shard's watermarks saw the others' messages too: no per-run count survives.
         landed_messages: None,
         client: None,
+        partitions: merge_partitions(&rs),
         intervals: merge_intervals(&rs, t0, first.spec.load.interval.0.as_secs_f64())?,
         events,
         notes,
@@ -216,6 +217,25 @@ pub fn merge(
             peak_rss_bytes: rs.iter().filter_map(|r| r.process.peak_rss_bytes).max(),
         },
     })
+}
+
+/// Sums the shards' per-partition counts.
+fn merge_partitions(rs: &[&RunResult]) -> Vec<PartitionCount> {
+    let mut by: BTreeMap<u32, (u64, u64)> = BTreeMap::new();
+    for r in rs {
+        for p in &r.partitions {
+            let e = by.entry(p.partition).or_default();
+            e.0 += p.messages;
+            e.1 += p.bytes;
+        }
+    }
+    by.into_iter()
+        .map(|(partition, (messages, bytes))| PartitionCount {
+            partition,
+            messages,
+            bytes,
+        })
+        .collect()
 }
 
 /// The spec as flat keys, without what differs between machines by nature.

@@ -17,7 +17,7 @@ use rdkafka::producer::Producer;
 use crate::broker::{self, BrokerError, Embedded, TopicInfo};
 use crate::pacing::{Clock, WorkerPlan};
 use crate::payload::{KeyGen, PayloadPool, Rng};
-use crate::producer::worker::{stop_signal, LiveCounter, StopHandle, Worker};
+use crate::producer::worker::{stop_signal, LiveCounter, PartitionChoice, StopHandle, Worker};
 use crate::producer::{self, Client, Context};
 use crate::recorder::{Recorded, SendStats, Shard};
 use crate::result::Event;
@@ -193,6 +193,13 @@ pub async fn execute(
             ),
             stop: stop_signal.clone(),
             live_sent: live_sent[w as usize].clone(),
+            partition: match p.partitioner {
+                crate::scenario::Partitioner::Librdkafka(_) => PartitionChoice::Client,
+                crate::scenario::Partitioner::RoundRobin => {
+                    PartitionChoice::RoundRobin(topic.partitions)
+                }
+                crate::scenario::Partitioner::Manual(n) => PartitionChoice::Fixed(n as i32),
+            },
         };
         handles.push(pacer.spawn(worker.run()));
     }

@@ -21,6 +21,18 @@ fn file(name: &str, text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
 /// (file name, contents, extra args, expected fragments of the error message)
 const BAD: &[(&str, &str, &[&str], &[&str])] = &[
     (
+        "manual.toml",
+        "[topic]\npartitions = 3\n[producer]\npartitioner = { manual = 5 }\n",
+        &[],
+        &[":4: producer.partitioner:", "does not exist"],
+    ),
+    (
+        "partname.toml",
+        "[producer]\npartitioner = \"hash\"\n",
+        &[],
+        &[":2: producer.partitioner:", "round-robin"],
+    ),
+    (
         "extfault.toml",
         "[cluster]\nbootstrap = \"127.0.0.1:1\"\n[[faults]]\nat = \"1s\"\naction = \"broker-down\"\n",
         &[],

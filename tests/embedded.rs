@@ -213,3 +213,34 @@ fn result_matches_its_json_schema() {
     broken["counts"]["sent"] = serde_json::json!(-1);
     assert!(!validator.is_valid(&broken));
 }
+
+#[test]
+fn partitioners_spread_as_named_and_counts_show_it() {
+    let counts = |r: &kbench::result::RunResult| -> Vec<u64> {
+        let mut v = vec![0u64; 3];
+        for p in &r.partitions {
+            v[p.partition as usize] = p.messages;
+        }
+        v
+    };
+    let manual = run(&scenario(BASE, &["load.messages=600", "producer.partitioner={ manual = 2 }"]));
+    assert_eq!(counts(&manual), vec![0, 0, 600]);
+    let rr = run(&scenario(BASE, &["load.messages=600", "producer.partitioner=round-robin"]));
+    assert_eq!(counts(&rr), vec![200, 200, 200]);
+    // Three distinct keys, hashed: at most three partitions, each key always in the same one.
+    let keyed = run(&scenario(
+        BASE,
+        &[
+            "load.messages=600",
+            "producer.partitioner=murmur2_random",
+            "message.keys=sequential",
+            "message.key_cardinality=2",
+        ],
+    ));
+    let c = counts(&keyed);
+    assert_eq!(c.iter().sum::<u64>(), 600);
+    assert!(c.iter().filter(|n| **n > 0).count() <= 2, "{c:?}");
+    assert!(c.iter().all(|n| *n == 0 || *n % 300 == 0), "each key in one partition: {c:?}");
+    let bytes: u64 = rr.partitions.iter().map(|p| p.bytes).sum();
+    assert_eq!(bytes, 600 * 100);
+}

@@ -206,9 +206,9 @@ impl ProducerContext for Context {
             }
             _ => opaque::unpack(opaque),
         };
-        let (bytes, error) = match result {
-            Ok(m) => (msg_bytes(m), None),
-            Err((e, m)) => (msg_bytes(m), Some(kafka_error_name(e))),
+        let (bytes, error, partition) = match result {
+            Ok(m) => (msg_bytes(m), None, m.partition()),
+            Err((e, m)) => (msg_bytes(m), Some(kafka_error_name(e)), -1),
         };
         let sample = Sample {
             due_us,
@@ -216,6 +216,7 @@ impl ProducerContext for Context {
             done_us,
             bytes,
             error,
+            partition,
         };
         self.with_shard(|s| s.record(&sample));
         let counter = if error.is_none() {

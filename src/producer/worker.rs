@@ -17,7 +17,7 @@ use tokio::sync::watch;
 use super::{kafka_error_name, opaque, Client, Context};
 use crate::pacing::{Clock, WorkerPlan, WorkerStop};
 use crate::payload::{KeyGen, PayloadPool, Rng};
-use crate::recorder::{Sample, SendStats};
+use crate::recorder::SendStats;
 use crate::scenario::Mode;
 
 /// How long a worker pauses after `QueueFull` before trying the same message again.
@@ -99,6 +99,30 @@ pub struct Worker {
     pub rng: Rng,
     pub stop: StopSignal,
     pub live_sent: Arc<LiveCounter>,
+    /// Partitions chosen by kbench (round-robin, manual); `None` leaves it to librdkafka.
+    pub partition: PartitionChoice,
+}
+
+/// Who picks a message's partition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PartitionChoice {
+    /// librdkafka's partitioner.
+    Client,
+    /// Message number modulo this many partitions.
+    RoundRobin(u32),
+    /// Always this partition.
+    Fixed(i32),
+}
+
+impl PartitionChoice {
+    #[inline]
+    fn of(self, seq: u64) -> Option<i32> {
+        match self {
+            PartitionChoice::Client => None,
+            PartitionChoice::RoundRobin(n) => Some((seq % n.max(1) as u64) as i32),
+            PartitionChoice::Fixed(p) => Some(p),
+        }
+    }
 }
 
 enum Sent {
@@ -157,6 +181,7 @@ impl Worker {
             let sent = send(
                 &self.client,
                 &self.topic,
+                self.partition.of(seq),
                 self.mode,
                 self.slot,
                 &self.clock,
@@ -180,23 +205,14 @@ impl Worker {
             total += 1;
             self.live_sent.0.store(total, Ordering::Relaxed);
             if let Some(kind) = rejected {
-                let failure = Sample {
-                    due_us,
-                    enqueue_us,
-                    done_us: enqueue_us,
-                    bytes,
-                    error: Some(kind),
-                };
+                // Never enqueued: failed at once, by its error name.
                 let outcomes = if measured {
                     &mut stats.local_failures
                 } else {
                     &mut stats.local_failures_warmup
                 };
                 outcomes.failed += 1;
-                *outcomes
-                    .errors
-                    .entry(failure.error.unwrap_or("UNKNOWN"))
-                    .or_insert(0) += 1;
+                *outcomes.errors.entry(kind).or_insert(0) += 1;
                 continue;
             }
             if self.mode == Mode::Sync {
@@ -239,6 +255,7 @@ async fn wait_until(clock: &Clock, due_ns: u64, stop: &mut StopSignal) -> bool {
 async fn send(
     client: &Client,
     topic: &str,
+    partition: Option<i32>,
     mode: Mode,
     slot: usize,
     clock: &Clock,
@@ -262,6 +279,9 @@ async fn send(
             BaseRecord::<[u8], [u8], usize>::with_opaque_to(topic, opaque).payload(payload);
         if let Some(k) = key {
             record = record.key(k);
+        }
+        if let Some(p) = partition {
+            record = record.partition(p);
         }
         match client.send(record) {
             Ok(()) => return Sent::Enqueued { enqueue_us },

@@ -35,6 +35,8 @@ pub struct Sample {
     pub bytes: u64,
     /// `None` for an ack, or the librdkafka error name for a failure.
     pub error: Option<&'static str>,
+    /// The partition it went to (acks), or -1 when unknown.
+    pub partition: i32,
 }
 
 /// Counters of outcomes.
@@ -99,6 +101,8 @@ pub struct Shard {
     /// Corrected and service latency by interval, warm-up included.
     pub corrected_series: Series,
     pub service_series: Series,
+    /// Acked measured messages and bytes by partition.
+    pub partitions: Vec<(u64, u64)>,
 }
 
 impl Shard {
@@ -115,6 +119,7 @@ impl Shard {
             intervals: Vec::new(),
             corrected_series: Series::default(),
             service_series: Series::default(),
+            partitions: Vec::new(),
         }
     }
 
@@ -146,6 +151,13 @@ impl Shard {
             self.measured.count(s);
             self.last_measured_done_us = self.last_measured_done_us.max(s.done_us);
             if s.error.is_none() {
+                if let Ok(p) = usize::try_from(s.partition) {
+                    if p >= self.partitions.len() {
+                        self.partitions.resize(p + 1, (0, 0));
+                    }
+                    self.partitions[p].0 += 1;
+                    self.partitions[p].1 += s.bytes;
+                }
                 let c1 = hist::record(&mut self.corrected, corrected);
                 let c2 = hist::record(&mut self.service, service);
                 self.clamped += c1 as u64 + c2 as u64;
@@ -288,6 +300,8 @@ pub struct Recorded {
     pub clamped: u64,
     pub last_measured_done_us: u64,
     pub intervals: Vec<IntervalRow>,
+    /// Acked measured (messages, bytes) by partition.
+    pub partitions: Vec<(u64, u64)>,
 }
 
 impl Recorded {
@@ -309,6 +323,7 @@ impl Recorded {
             service: new_hist(),
             last_measured_done_us: 0,
             intervals: Vec::new(),
+            partitions: Vec::new(),
             send,
         };
         let mut counts: Vec<IntervalCounts> = Vec::new();
@@ -327,6 +342,13 @@ impl Recorded {
                 into.acked += from.acked;
                 into.failed += from.failed;
                 into.acked_bytes += from.acked_bytes;
+            }
+            if shard.partitions.len() > r.partitions.len() {
+                r.partitions.resize(shard.partitions.len(), (0, 0));
+            }
+            for (into, from) in r.partitions.iter_mut().zip(&shard.partitions) {
+                into.0 += from.0;
+                into.1 += from.1;
             }
             corrected.push(shard.corrected_series.finish());
             service.push(shard.service_series.finish());
@@ -372,6 +394,7 @@ mod tests {
             done_us: done,
             bytes: 100,
             error: None,
+            partition: 0,
         }
     }
 

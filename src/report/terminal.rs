@@ -149,6 +149,22 @@ pub fn summary(r: &RunResult) -> String {
             accounting(&r.warmup_counts)
         );
     }
+    if r.partitions.len() > 1 && r.partitions.len() <= 16 {
+        let list: Vec<String> = r
+            .partitions
+            .iter()
+            .map(|p| format!("{}:{}", p.partition, thousands(p.messages)))
+            .collect();
+        let (lo, hi) = r.partitions.iter().fold((u64::MAX, 0), |(lo, hi), p| {
+            (lo.min(p.messages), hi.max(p.messages))
+        });
+        let skew = if lo > 0 {
+            format!("max/min {:.2}", hi as f64 / lo as f64)
+        } else {
+            "some empty".into()
+        };
+        let _ = writeln!(out, "  partitions {}  ({skew})", list.join("  "));
+    }
     if r.backpressure.queue_full > 0 {
         let _ = writeln!(
             out,

@@ -103,6 +103,16 @@ pub fn build(s: &Scenario, info: ScenarioInfo, started_at: String, out: RunOutpu
                 .then(|| round(c.txmsg_bytes as f64 / c.tx_bytes as f64, 3)),
             msgs_per_request: (c.tx > 0).then(|| round(c.txmsgs as f64 / c.tx as f64, 2)),
         }),
+        partitions: r
+            .partitions
+            .iter()
+            .enumerate()
+            .map(|(p, (messages, bytes))| PartitionCount {
+                partition: p as u32,
+                messages: *messages,
+                bytes: *bytes,
+            })
+            .collect(),
         intervals: intervals(r),
         events: out.events.clone(),
         notes: notes(s, &out),

@@ -101,6 +101,9 @@ pub struct RunResult {
     /// What librdkafka itself counted (from its statistics, which lag up to 500 ms: null for
     /// runs shorter than that).
     pub client: Option<ClientSummary>,
+    /// Acked measured messages and bytes by partition: skew shows here.
+    #[serde(default)]
+    pub partitions: Vec<PartitionCount>,
     /// Interval time series, warm-up included (see `warmup_s`).
     pub intervals: Vec<Interval>,
     /// Things that happened during the run: client errors, interruptions.
@@ -166,6 +169,16 @@ pub struct Streams<T> {
     pub service: T,
     /// Enqueue time - due time (how late the generator was).
     pub send_lag: T,
+}
+
+/// What one partition received.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartitionCount {
+    pub partition: u32,
+    /// Acked measured messages.
+    pub messages: u64,
+    /// Their payload+key bytes.
+    pub bytes: u64,
 }
 
 /// One interval of the time series.

@@ -51,6 +51,9 @@ fn properties(s: &Scenario, bootstrap: &str) -> BTreeMap<String, String> {
     if let Some(b) = p.max_message_bytes {
         set("message.max.bytes", b.0.to_string());
     }
+    if let super::Partitioner::Librdkafka(name) = &p.partitioner {
+        set("partitioner", name.clone());
+    }
     if let Some(n) = p.queue_messages {
         set("queue.buffering.max.messages", n.to_string());
     }

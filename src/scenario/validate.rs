@@ -184,6 +184,19 @@ pub fn validate(s: &mut Scenario, src: &Source) -> Result<(), ScenarioError> {
         );
     }
 
+    if let super::Partitioner::Manual(n) = p.partitioner {
+        if n >= s.topic.partitions {
+            return err(
+                "producer.partitioner",
+                format!(
+                    "manual partition {n} does not exist: the topic has {} partitions (0..{})",
+                    s.topic.partitions,
+                    s.topic.partitions - 1
+                ),
+            );
+        }
+    }
+
     // message
     let max_bytes = p
         .max_message_bytes

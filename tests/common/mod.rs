@@ -129,6 +129,7 @@ pub fn literal(latencies: &[u64], intervals: usize, failed: u64) -> RunResult {
         shard: None,
         merge: None,
         landed_messages: None,
+        partitions: vec![],
         client: None,
         intervals: (0..intervals)
             .map(|i| Interval {
