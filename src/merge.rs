@@ -18,8 +18,9 @@ use crate::result::*;
 #[error("cannot merge: {0}")]
 pub struct MergeError(pub String);
 
-fn sum_decoded(encoded: &[&String]) -> Result<hist::Hist, MergeError> {
-    let mut sum = new_hist();
+/// Adds encoded histograms into a fresh one from `new` (totals: 3 digits; intervals: 2).
+fn sum_decoded(encoded: &[&String], new: fn() -> hist::Hist) -> Result<hist::Hist, MergeError> {
+    let mut sum = new();
     for e in encoded {
         let h = hist::decode(e).map_err(MergeError)?;
         hist::add(&mut sum, &h);
@@ -95,8 +96,9 @@ pub fn merge(
             *errors.entry(k.clone()).or_insert(0) += v;
         }
     }
-    let stream =
-        |f: fn(&RunResult) -> &String| sum_decoded(&rs.iter().map(|r| f(r)).collect::<Vec<_>>());
+    let stream = |f: fn(&RunResult) -> &String| {
+        sum_decoded(&rs.iter().map(|r| f(r)).collect::<Vec<_>>(), new_hist)
+    };
     let (corrected, service, send_lag) = (
         stream(|r| &r.histograms.corrected)?,
         stream(|r| &r.histograms.service)?,
@@ -273,7 +275,10 @@ fn merge_intervals(rs: &[&RunResult], t0: u64, step: f64) -> Result<Vec<Interval
             if list.is_empty() {
                 return Ok(None);
             }
-            Ok(Some(hist::encode(&sum_decoded(list)?)))
+            Ok(Some(hist::encode(&sum_decoded(
+                list,
+                hist::new_interval_hist,
+            )?)))
         };
         row.hist = encode(&hists[0])?;
         row.service_hist = encode(&hists[1])?;

@@ -223,9 +223,15 @@ fn partitioners_spread_as_named_and_counts_show_it() {
         }
         v
     };
-    let manual = run(&scenario(BASE, &["load.messages=600", "producer.partitioner={ manual = 2 }"]));
+    let manual = run(&scenario(
+        BASE,
+        &["load.messages=600", "producer.partitioner={ manual = 2 }"],
+    ));
     assert_eq!(counts(&manual), vec![0, 0, 600]);
-    let rr = run(&scenario(BASE, &["load.messages=600", "producer.partitioner=round-robin"]));
+    let rr = run(&scenario(
+        BASE,
+        &["load.messages=600", "producer.partitioner=round-robin"],
+    ));
     assert_eq!(counts(&rr), vec![200, 200, 200]);
     // Three distinct keys, hashed: at most three partitions, each key always in the same one.
     let keyed = run(&scenario(
@@ -240,7 +246,10 @@ fn partitioners_spread_as_named_and_counts_show_it() {
     let c = counts(&keyed);
     assert_eq!(c.iter().sum::<u64>(), 600);
     assert!(c.iter().filter(|n| **n > 0).count() <= 2, "{c:?}");
-    assert!(c.iter().all(|n| *n == 0 || *n % 300 == 0), "each key in one partition: {c:?}");
+    assert!(
+        c.iter().all(|n| *n == 0 || *n % 300 == 0),
+        "each key in one partition: {c:?}"
+    );
     let bytes: u64 = rr.partitions.iter().map(|p| p.bytes).sum();
     assert_eq!(bytes, 600 * 100);
 }

@@ -23,7 +23,7 @@ pub mod series;
 use std::collections::BTreeMap;
 
 use hist::{new_hist, Hist};
-pub use series::{Encoded, Series};
+pub use series::Series;
 
 /// The outcome of one message as seen by a delivery report.
 #[derive(Debug, Clone, Copy)]
@@ -98,9 +98,11 @@ pub struct Shard {
     pub last_measured_done_us: u64,
     /// Counters by interval (`done_us / interval_us`), warm-up included.
     pub intervals: Vec<IntervalCounts>,
-    /// Corrected and service latency by interval, warm-up included.
+    /// Corrected latency, service latency and send lag by interval (of the delivery report),
+    /// warm-up included.
     pub corrected_series: Series,
     pub service_series: Series,
+    pub lag_series: Series,
     /// Acked measured messages and bytes by partition.
     pub partitions: Vec<(u64, u64)>,
 }
@@ -119,6 +121,7 @@ impl Shard {
             intervals: Vec::new(),
             corrected_series: Series::default(),
             service_series: Series::default(),
+            lag_series: Series::default(),
             partitions: Vec::new(),
         }
     }
@@ -144,6 +147,8 @@ impl Shard {
                 counts.acked_bytes += s.bytes;
                 self.corrected_series.record(index, corrected);
                 self.service_series.record(index, service);
+                self.lag_series
+                    .record(index, s.enqueue_us.saturating_sub(s.due_us));
             }
             Some(_) => counts.failed += 1,
         }
@@ -192,10 +197,6 @@ pub struct SendStats {
     /// Sent messages per interval (by enqueue instant), warm-up included.
     pub interval_sent: Vec<u64>,
     pub interval_sent_bytes: Vec<u64>,
-    /// This worker's send lag by interval, warm-up included.
-    pub lag_series: Series,
-    /// Finished lag series of the workers merged into this one.
-    pub lag_parts: Vec<Encoded>,
     /// Enqueue instant of the last measured message.
     pub last_send_us: u64,
 }
@@ -213,8 +214,6 @@ impl Default for SendStats {
             clamped: 0,
             interval_sent: Vec::new(),
             interval_sent_bytes: Vec::new(),
-            lag_series: Series::default(),
-            lag_parts: Vec::new(),
             last_send_us: 0,
         }
     }
@@ -238,7 +237,6 @@ impl SendStats {
         }
         self.interval_sent[index] += 1;
         self.interval_sent_bytes[index] += bytes;
-        self.lag_series.record(index, lag_us);
         if measured {
             self.sent += 1;
             self.sent_bytes += bytes;
@@ -262,8 +260,6 @@ impl SendStats {
         add_series(&mut self.interval_sent, &o.interval_sent);
         add_series(&mut self.interval_sent_bytes, &o.interval_sent_bytes);
         self.last_send_us = self.last_send_us.max(o.last_send_us);
-        self.lag_parts.push(o.lag_series.finish());
-        self.lag_parts.extend(o.lag_parts);
     }
 }
 
@@ -327,7 +323,7 @@ impl Recorded {
             send,
         };
         let mut counts: Vec<IntervalCounts> = Vec::new();
-        let (mut corrected, mut service) = (Vec::new(), Vec::new());
+        let (mut corrected, mut service, mut lag) = (Vec::new(), Vec::new(), Vec::new());
         for shard in shards {
             r.measured.merge(&shard.measured);
             r.warmup.merge(&shard.warmup);
@@ -352,9 +348,8 @@ impl Recorded {
             }
             corrected.push(shard.corrected_series.finish());
             service.push(shard.service_series.finish());
+            lag.push(shard.lag_series.finish());
         }
-        let mut lag = std::mem::take(&mut r.send.lag_parts);
-        lag.push(std::mem::take(&mut r.send.lag_series).finish());
         // Every interval that saw a send or an outcome; trailing empty ones carry nothing.
         let n = counts.len().max(r.send.interval_sent.len());
         r.intervals = (0..n)
@@ -427,7 +422,7 @@ mod tests {
         let mut a = Shard::new(1_000_000, 0);
         let mut b = Shard::new(1_000_000, 0);
         a.record(&ack(0, 0, 1_000));
-        b.record(&ack(0, 0, 3_000));
+        b.record(&ack(0, 5, 3_000)); // sent 5 µs late
         b.record(&ack(1_500_000, 1_500_000, 1_600_000));
         let mut w1 = SendStats::default();
         let mut w2 = SendStats::default();
@@ -447,6 +442,7 @@ mod tests {
         assert_eq!(r.intervals[0].sent, 2);
         let h = hist::decode(r.intervals[0].corrected.as_ref().unwrap()).unwrap();
         assert_eq!(h.len(), 2);
+        // Per-interval send lag comes from the delivery reports (due and enqueue instants).
         let lag = hist::decode(r.intervals[0].send_lag.as_ref().unwrap()).unwrap();
         assert_eq!((lag.len(), lag.max()), (2, 5));
         assert_eq!(r.intervals[1].counts.acked, 1);

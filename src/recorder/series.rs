@@ -1,11 +1,11 @@
 //! A per-interval histogram series: one live histogram for the current interval; every finished
-//! interval is kept encoded (V2 + deflate, base64: a few hundred bytes instead of the ~220 KB of
-//! a live histogram), so memory does not grow with the length of a run.
+//! interval is kept encoded (V2 + deflate, base64, at 2 significant digits: a few hundred bytes
+//! instead of the ~220 KB of a live histogram), so memory barely grows with the length of a run.
 //!
 //! Samples arrive in time order (one delivery-callback thread per shard, one task per worker),
 //! so an interval is finished when the first sample of a later one arrives.
 
-use super::hist::{self, new_hist, Hist};
+use super::hist::{self, new_interval_hist, Hist};
 
 /// Encoded histograms by interval index; `None` for an interval without samples.
 pub type Encoded = Vec<Option<String>>;
@@ -20,7 +20,7 @@ pub struct Series {
 impl Default for Series {
     fn default() -> Self {
         Series {
-            current: new_hist(),
+            current: new_interval_hist(),
             index: 0,
             done: Vec::new(),
         }
@@ -71,7 +71,7 @@ pub fn merged_at(parts: &[Encoded], i: usize) -> Option<String> {
         [] => None,
         [one] => Some((*one).clone()),
         many => {
-            let mut sum = new_hist();
+            let mut sum = new_interval_hist();
             for text in many {
                 if let Ok(h) = hist::decode(text) {
                     hist::add(&mut sum, &h);
