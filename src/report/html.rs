@@ -116,16 +116,7 @@ pub fn run_page(r: &RunResult, rendered: &[Rendered]) -> String {
                 r.duration_s
             ),
         ],
-        vec![
-            "messages".into(),
-            format!(
-                "sent {} = acked {} + failed {} + unresolved {}",
-                thousands(c.sent),
-                thousands(c.acked),
-                thousands(c.failed),
-                thousands(c.unresolved)
-            ),
-        ],
+        vec!["messages".into(), super::terminal::accounting(c)],
     ];
     if let (Some(t), Some(ratio)) = (r.target_rate, r.achieved_rate_ratio) {
         rows.push(vec![

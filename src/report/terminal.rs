@@ -52,7 +52,8 @@ pub fn columns<R: AsRef<[String]>>(rows: &[R], left: usize, indent: &str) -> Str
     out
 }
 
-fn accounting(c: &Counts) -> String {
+/// "sent 10 = acked 9 + failed 1 + unresolved 0": the accounting line of every view.
+pub fn accounting(c: &Counts) -> String {
     format!(
         "sent {} = acked {} + failed {} + unresolved {}",
         thousands(c.sent),

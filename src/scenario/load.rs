@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
+use super::locate::{self, covers};
 use super::{validate, Scenario};
 
 /// A scenario that could not be read: exit code 2.
@@ -84,98 +85,13 @@ impl Source {
 
     /// The 1-based line of a dotted key (`producer.acks`, `faults[1].at`) in the source.
     pub fn line_of(&self, key: &str) -> Option<usize> {
-        let segments = split_key(key);
-        let offset = match self.format {
-            Format::Toml => toml_offset(&self.text, &segments),
-            Format::Json => json_offset(&self.text, &segments),
-        }?;
-        Some(self.text[..offset].matches('\n').count() + 1)
+        locate::line_of(&self.text, self.format, key)
     }
 
     /// A bare [`ScenarioError`] at a dotted key; used by validation.
     pub fn key_error(&self, key: &str, message: impl Into<String>) -> ScenarioError {
         self.error(Some(key), message)
     }
-}
-
-/// Does the override `producer.acks=1` (or `producer={...}`) set the key `producer.acks`?
-fn covers(over: &str, key: &str) -> bool {
-    let set_key = over.split('=').next().unwrap_or("").trim();
-    key == set_key
-        || key.starts_with(&format!("{set_key}."))
-        || set_key.starts_with(&format!("{key}."))
-}
-
-fn split_key(key: &str) -> Vec<String> {
-    key.split(['.', '['])
-        .map(|s| s.trim_end_matches(']').to_string())
-        .filter(|s| !s.is_empty())
-        .collect()
-}
-
-fn toml_offset(text: &str, segments: &[String]) -> Option<usize> {
-    use toml_edit::{ArrayOfTables, Item, TableLike, Value as TV};
-    /// A position in the document while descending along the key.
-    enum Node<'a> {
-        Table(&'a dyn TableLike),
-        Tables(&'a ArrayOfTables),
-        Value(&'a TV),
-    }
-    let doc = toml_edit::ImDocument::parse(text).ok()?;
-    let mut node = Node::Table(doc.as_table());
-    let mut offset = None;
-    let mut i = 0;
-    // Walks down the key; a segment that is not found may be the start of a dotted name
-    // (`properties."a.b"`), so longer joins are tried. Unresolvable: the nearest ancestor's line.
-    while i < segments.len() {
-        let index = segments[i].parse::<usize>().ok();
-        let (span, next, used) = match (index, node) {
-            (None, Node::Table(t)) => {
-                let Some((used, (k, v))) = (i + 1..=segments.len()).find_map(|end| {
-                    t.get_key_value(&segments[i..end].join("."))
-                        .map(|kv| (end - i, kv))
-                }) else {
-                    break;
-                };
-                let next = match v {
-                    Item::Value(TV::InlineTable(t)) => Node::Table(t),
-                    Item::Value(v) => Node::Value(v),
-                    Item::Table(t) => Node::Table(t),
-                    Item::ArrayOfTables(a) => Node::Tables(a),
-                    Item::None => break,
-                };
-                (k.span(), next, used)
-            }
-            (Some(n), Node::Value(TV::Array(a))) => match a.get(n) {
-                Some(v) => (v.span(), Node::Value(v), 1),
-                None => break,
-            },
-            (Some(n), Node::Tables(a)) => match a.get(n) {
-                Some(t) => (t.span(), Node::Table(t), 1),
-                None => break,
-            },
-            _ => break,
-        };
-        offset = span.map(|s| s.start).or(offset);
-        node = next;
-        i += used;
-    }
-    offset
-}
-
-fn json_offset(text: &str, segments: &[String]) -> Option<usize> {
-    let mut pos = 0;
-    let mut found = None;
-    for seg in segments {
-        if seg.parse::<usize>().is_ok() {
-            continue;
-        }
-        let needle = format!("\"{seg}\"");
-        let at = text[pos..].find(&needle)? + pos;
-        found = Some(at);
-        pos = at + needle.len();
-    }
-    found
 }
 
 /// Reads, overrides, types and validates a scenario file (for a sweep: its first cell).
