@@ -35,6 +35,18 @@ async fn sweep_run(
         });
     }
     let name = runs[0].scenario.name.clone();
+    let gate_spec = runs[0].scenario.gate.clone();
+    let cells = runs.iter().map(|r| r.cell).max().unwrap_or(0) + 1;
+    let gated = !gate_spec.is_empty() || !args.gate.baseline.is_empty();
+    if gated && cells > 1 {
+        anyhow::bail!(ScenarioError {
+            location: args.scenario.scenario.display().to_string(),
+            key: Some("gate".into()),
+            message: "a gate judges one configuration (with repeats), not a [matrix] sweep: gate the cell you ship".into(),
+        });
+    }
+    // Read the baseline before the load, so a bad file fails fast (exit 2).
+    let baseline = read_plain(&args.gate.baseline)?;
     let interrupts = Interrupts::listen();
     let opts = sweep::run::SweepOptions {
         out: &args.out,
@@ -51,11 +63,29 @@ async fn sweep_run(
         );
         println!("\nsweep written to {}", outcome.dir.display());
     }
-    Ok(if outcome.interrupted {
-        exit::INTERRUPTED
-    } else {
-        exit::OK
-    })
+    if outcome.interrupted {
+        return Ok(exit::INTERRUPTED);
+    }
+    if !gated {
+        return Ok(exit::OK);
+    }
+    // Repeats of one configuration: the gate compares medians, noise-aware (see gate).
+    let current: Vec<RunResult> = outcome
+        .summary
+        .cells
+        .iter()
+        .flat_map(|c| c.runs.iter())
+        .map(|p| RunResult::read(Path::new(p)))
+        .collect::<Result<_, _>>()?;
+    if !args.quiet && !args.json {
+        println!();
+    }
+    let outputs = gate::apply::GateOutputs {
+        summary: args.gate.summary.clone(),
+        junit: args.gate.junit.clone(),
+        quiet: args.quiet || args.json,
+    };
+    gate::apply::apply(&current, &baseline, &gate_spec, &name, &outputs)
 }
 
 pub(crate) fn cmd_validate(args: ScenarioArgs) -> anyhow::Result<i32> {

@@ -350,3 +350,40 @@ fn gate_command_judges_saved_results() {
         "{stderr}"
     );
 }
+
+#[test]
+fn repeats_are_judged_together() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("r.toml");
+    std::fs::write(
+        &scenario,
+        format!("{SHORT}[experiment]\nrepeat = 3\n[gate]\np99 = \"<= 1us\"\n")
+            .replace("duration = \"2s\"", "duration = \"1s\""),
+    )
+    .unwrap();
+    let out = kbench()
+        .arg("run")
+        .arg(&scenario)
+        .args(["--no-charts", "--out"])
+        .arg(dir.path().join("out"))
+        .timeout(Duration::from_secs(90))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("(3 runs)"),
+        "the median of three repeats was judged: {stdout}"
+    );
+    // A gate on a matrix sweep is refused: it would judge a mix of configurations.
+    std::fs::write(
+        &scenario,
+        format!(
+            "{SHORT}[matrix]\n\"producer.linger\" = [\"0ms\", \"1ms\"]\n[gate]\np99 = \"<= 1s\"\n"
+        ),
+    )
+    .unwrap();
+    let out = kbench().arg("run").arg(&scenario).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a [matrix] sweep"));
+}
