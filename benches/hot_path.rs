@@ -1,0 +1,133 @@
+//! The per-message cost of kbench's own work, next to librdkafka's (about 500 ns per message at
+//! 2M msg/s on 2 cores): what a worker does before `send` (payload window, key, due time, opaque)
+//! and what the delivery thread does after (recording one outcome), plus the end-of-run merge of
+//! interval histograms.
+//!
+//!   cargo bench --bench hot_path
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
+use std::hint::black_box;
+
+use kbench::pacing::Pacing;
+use kbench::payload::{KeyGen, PayloadPool, Rng};
+use kbench::producer::opaque;
+use kbench::recorder::{hist, series, Recorded, Sample, SendStats, Shard};
+use kbench::scenario::{Keys, Message};
+use kbench::units::Rate;
+
+fn worker_side(c: &mut Criterion) {
+    let pool = PayloadPool::new(100, 0.5, 42);
+    let msg = Message {
+        keys: Keys::Random,
+        key_cardinality: 100_000,
+        ..Message::default()
+    };
+    let mut keys = KeyGen::new(&msg);
+    let mut rng = Rng::new(1);
+    let pacing = Pacing::for_worker(Rate::PerSec(100_000.0), 4, 1);
+    let mut i = 0u64;
+    c.bench_function("payload window + random key", |b| {
+        b.iter(|| {
+            i += 1;
+            let p = pool.payload(rng.next_u64());
+            let k = keys.key(i, &mut rng);
+            black_box((p.len(), k.map(<[u8]>::len)))
+        })
+    });
+    c.bench_function("pacing: next due instant", |b| {
+        b.iter(|| {
+            i += 1;
+            black_box(pacing.due_ns(black_box(i)))
+        })
+    });
+    c.bench_function("opaque pack + unpack", |b| {
+        b.iter(|| {
+            black_box(opaque::unpack(opaque::pack(
+                black_box(123_456_789),
+                black_box(1_234),
+            )))
+        })
+    });
+    let mut send = SendStats::default();
+    c.bench_function("count one send", |b| {
+        b.iter(|| {
+            i += 1;
+            send.count_sent(true, i * 10, 5, 100, 1_000_000)
+        })
+    });
+}
+
+fn delivery_side(c: &mut Criterion) {
+    let mut shard = Shard::new(1_000_000, 0);
+    let mut t = 0u64;
+    c.bench_function("record one delivery report", |b| {
+        b.iter(|| {
+            t += 10; // 100k msg/s: intervals roll over as they would
+            shard.record(black_box(&Sample {
+                due_us: t,
+                enqueue_us: t + 3,
+                done_us: t + 2_000 + (t % 997),
+                bytes: 100,
+                error: None,
+                partition: (t % 6) as i32,
+            }))
+        })
+    });
+}
+
+fn merging(c: &mut Criterion) {
+    // Two instances' shards of a 60 s run, merged as at the end of a run.
+    let make = |seed: u64| {
+        let mut s = Shard::new(1_000_000, 0);
+        let mut rng = Rng::new(seed);
+        for n in 0..600_000u64 {
+            let t = n * 100;
+            s.record(&Sample {
+                due_us: t,
+                enqueue_us: t,
+                done_us: t + 1_000 + rng.below(20_000),
+                bytes: 100,
+                error: None,
+                partition: 0,
+            });
+        }
+        s
+    };
+    let (a, b) = (make(1), make(2));
+    c.bench_function("merge 2 shards x 60 intervals", |bench| {
+        bench.iter_batched(
+            || vec![clone_shard(&a), clone_shard(&b)],
+            |shards| black_box(Recorded::merge(1_000_000, 0, shards, SendStats::default())),
+            BatchSize::LargeInput,
+        )
+    });
+    let mut h = hist::new_hist();
+    for v in 1..50_000u64 {
+        hist::record(&mut h, v);
+    }
+    let encoded = hist::encode(&h);
+    c.bench_function("decode + add one interval histogram", |bench| {
+        bench.iter(|| {
+            black_box(series::merged_at(
+                &[vec![Some(encoded.clone())], vec![Some(encoded.clone())]],
+                0,
+            ))
+        })
+    });
+}
+
+/// Shards are not Clone (they are moved into the merge); rebuild one from its parts.
+fn clone_shard(s: &Shard) -> Shard {
+    let mut out = Shard::new(1_000_000, 0);
+    out.measured = s.measured.clone();
+    out.corrected = s.corrected.clone();
+    out.service = s.service.clone();
+    out.intervals = s.intervals.clone();
+    out.corrected_series = s.corrected_series.clone();
+    out.service_series = s.service_series.clone();
+    out.lag_series = s.lag_series.clone();
+    out
+}
+
+criterion_group!(benches, worker_side, delivery_side, merging);
+criterion_main!(benches);
