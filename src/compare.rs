@@ -215,14 +215,7 @@ pub fn table(c: &Comparison) -> Vec<Vec<String>> {
 
 /// The table in Markdown, with the latency note.
 pub fn markdown(c: &Comparison) -> String {
-    let rows = table(c);
-    let mut out = String::new();
-    for (i, row) in rows.iter().enumerate() {
-        let _ = writeln!(out, "| {} |", row.join(" | "));
-        if i == 0 {
-            let _ = writeln!(out, "|{}", "---|".repeat(row.len()));
-        }
-    }
+    let mut out = crate::report::terminal::markdown_table(&table(c));
     let _ = writeln!(
         out,
         "\nLatencies are corrected latency (from each message's due time). Ratios are to the reference run."

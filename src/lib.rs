@@ -115,15 +115,8 @@ fn overrides_of(args: &ScenarioArgs) -> Vec<String> {
 
 /// Loads a scenario with the command line's overrides.
 pub fn load_scenario(args: &ScenarioArgs) -> Result<(Scenario, ScenarioInfo), ScenarioError> {
-    let overrides = overrides_of(args);
-    let (scenario, _source) = scenario::load(&args.scenario, &overrides)?;
-    let info = ScenarioInfo {
-        name: scenario.name.clone(),
-        file: Some(args.scenario.display().to_string()),
-        description: scenario.description.clone(),
-        overrides: overrides.iter().map(|o| redact_override(o)).collect(),
-    };
-    Ok((scenario, info))
+    let (mut cells, info) = load_cells(args)?;
+    Ok((cells.swap_remove(0).scenario, info))
 }
 
 /// `key=value` with the value hidden when the key names a secret.

@@ -26,6 +26,13 @@ fn row(c: &Check) -> [String; 6] {
     ]
 }
 
+/// The verdict table: header, then one row per check.
+fn rows(r: &GateReport) -> Vec<[String; 6]> {
+    std::iter::once(HEADER.map(String::from))
+        .chain(r.checks.iter().map(row))
+        .collect()
+}
+
 const HEADER: [&str; 6] = [
     "metric",
     "value",
@@ -63,10 +70,7 @@ fn headline(r: &GateReport) -> String {
 
 /// The verdict table for a terminal.
 pub fn terminal(r: &GateReport) -> String {
-    let rows: Vec<[String; 6]> = std::iter::once(HEADER.map(String::from))
-        .chain(r.checks.iter().map(row))
-        .collect();
-    let mut out = crate::report::terminal::columns(&rows, 0, "  ");
+    let mut out = crate::report::terminal::columns(&rows(r), 0, "  ");
     for c in r.checks.iter().filter(|c| c.verdict == Verdict::Fail) {
         let _ = writeln!(out, "  FAIL: {}", c.detail);
     }
@@ -80,11 +84,7 @@ pub fn terminal(r: &GateReport) -> String {
 /// The verdict in Markdown.
 pub fn markdown(r: &GateReport, title: &str) -> String {
     let mut out = format!("### kbench gate: {title}\n\n**{}**\n\n", headline(r));
-    let _ = writeln!(out, "| {} |", HEADER.join(" | "));
-    let _ = writeln!(out, "|{}", "---|".repeat(HEADER.len()));
-    for c in &r.checks {
-        let _ = writeln!(out, "| {} |", row(c).join(" | "));
-    }
+    out.push_str(&crate::report::terminal::markdown_table(&rows(r)));
     out.push('\n');
     for c in r.checks.iter().filter(|c| c.verdict == Verdict::Fail) {
         let _ = writeln!(out, "- FAIL: {}", c.detail);

@@ -52,6 +52,19 @@ pub fn columns<R: AsRef<[String]>>(rows: &[R], left: usize, indent: &str) -> Str
     out
 }
 
+/// Rows as a Markdown table, the first row being the header.
+pub fn markdown_table<R: AsRef<[String]>>(rows: &[R]) -> String {
+    let mut out = String::new();
+    for (i, row) in rows.iter().enumerate() {
+        let row = row.as_ref();
+        let _ = writeln!(out, "| {} |", row.join(" | "));
+        if i == 0 {
+            let _ = writeln!(out, "|{}", "---|".repeat(row.len()));
+        }
+    }
+    out
+}
+
 /// "sent 10 = acked 9 + failed 1 + unresolved 0": the accounting line of every view.
 pub fn accounting(c: &Counts) -> String {
     format!(

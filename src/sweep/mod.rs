@@ -228,12 +228,7 @@ pub fn ranked_markdown(s: &Summary) -> String {
         ),
         None => format!("### {}: cells by throughput\n\n", s.scenario),
     };
-    for (i, row) in ranked_rows(s).iter().enumerate() {
-        let _ = writeln!(out, "| {} |", row.join(" | "));
-        if i == 0 {
-            let _ = writeln!(out, "|{}", "---|".repeat(row.len()));
-        }
-    }
+    out.push_str(&crate::report::terminal::markdown_table(&ranked_rows(s)));
     let _ = writeln!(
         out,
         "\nMedians over repeats, (min..max) when runs differ; latency is corrected latency. {} of {} runs{}.",
