@@ -8,38 +8,64 @@
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use std::hint::black_box;
 
-use kbench::pacing::Pacing;
-use kbench::payload::{KeyGen, PayloadPool, Rng};
+use std::sync::Arc;
+
+use kbench::pacing::{Curve, Pacing};
+use kbench::payload::{KeyGen, PayloadPool, Payloads, Rng};
 use kbench::producer::opaque;
 use kbench::recorder::{hist, series, Recorded, Sample, SendStats, Shard};
-use kbench::scenario::{Keys, Message};
-use kbench::units::Rate;
+use kbench::scenario::{Arrivals, KeySpec, Keys, Message, SizeDist};
+use kbench::units::Bytes;
 
 fn worker_side(c: &mut Criterion) {
     let pool = PayloadPool::new(100, 0.5, 42);
     let msg = Message {
-        keys: Keys::Random,
+        keys: KeySpec::from(Keys::Random),
         key_cardinality: 100_000,
         ..Message::default()
     };
     let mut keys = KeyGen::new(&msg);
     let mut rng = Rng::new(1);
-    let pacing = Pacing::for_worker(Rate::PerSec(100_000.0), 4, 1);
     let mut i = 0u64;
     c.bench_function("payload window + random key", |b| {
         b.iter(|| {
             i += 1;
             let p = pool.payload(rng.next_u64());
             let k = keys.key(i, &mut rng);
-            black_box((p.len(), k.map(<[u8]>::len)))
+            black_box((p.len(), k.map(|k| k.1.len())))
         })
     });
-    c.bench_function("pacing: next due instant", |b| {
+    let realistic = Message {
+        size: SizeDist::Lognormal {
+            median: Bytes(800),
+            p99: Bytes(16384),
+        },
+        keys: KeySpec {
+            distribution: Keys::Zipf,
+            cardinality: None,
+            exponent: Some(1.1),
+        },
+        key_cardinality: 100_000,
+        ..Message::default()
+    };
+    let payloads = Payloads::new(&realistic, 1_000_000).expect("valid message");
+    let mut zipf = KeyGen::new(&realistic);
+    c.bench_function("lognormal-sized payload + zipf key", |b| {
         b.iter(|| {
             i += 1;
-            black_box(pacing.due_ns(black_box(i)))
+            let p = payloads.payload(rng.next_u64());
+            let k = zipf.key(i, &mut rng);
+            black_box((p.len(), k.map(|k| k.1.len())))
         })
     });
+    let curve = Some(Arc::new(Curve::constant(100_000.0)));
+    for (name, arrivals) in [
+        ("pacing: next due instant", Arrivals::Uniform),
+        ("pacing: next due instant, poisson", Arrivals::Poisson),
+    ] {
+        let mut pacing = Pacing::for_worker(curve.clone(), arrivals, 4, 1, 7);
+        c.bench_function(name, |b| b.iter(|| black_box(pacing.next_due_ns())));
+    }
     c.bench_function("opaque pack + unpack", |b| {
         b.iter(|| {
             black_box(opaque::unpack(opaque::pack(

@@ -34,6 +34,8 @@ pub enum BrokerError {
     Embedded(String),
     #[error("cannot create the producer client: {0}")]
     Client(String),
+    #[error("cannot prepare the message payloads: {0}")]
+    Payload(String),
     #[error("the start time passed {0:?} ago, more than the 5 s a shard may be late")]
     StartPassed(Duration),
 }
@@ -177,11 +179,14 @@ async fn create_external(
     };
     let admin: AdminClient<DefaultClientContext> =
         config.create().map_err(|e| err(e.to_string()))?;
-    let new = NewTopic::new(
+    let mut new = NewTopic::new(
         &topic.name,
         topic.partitions as i32,
         TopicReplication::Fixed(topic.replication as i32),
     );
+    for (k, v) in &topic.configs {
+        new = new.set(k, v);
+    }
     let opts = AdminOptions::new().operation_timeout(Some(timeout));
     let results = admin
         .create_topics([&new], &opts)

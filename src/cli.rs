@@ -39,9 +39,14 @@ pub struct ScenarioArgs {
     /// Override a scenario key, e.g. --set load.rate=20k/s (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
-    /// Bootstrap servers of an external cluster (overrides cluster.bootstrap).
+    /// Bootstrap servers of an external cluster (overrides cluster.bootstrap; without either,
+    /// KBENCH_BOOTSTRAP or KAFKA_BOOTSTRAP_SERVERS, else the embedded broker).
     #[arg(long, value_name = "HOST:PORT,...")]
     pub bootstrap: Option<String>,
+    /// A librdkafka client property, as in kcat and rdkafka_performance: -X linger.ms=5
+    /// (repeatable; same as --set cluster.properties."KEY"=VALUE).
+    #[arg(short = 'X', value_name = "KEY=VALUE")]
+    pub property: Vec<String>,
 }
 
 #[derive(Debug, Args)]

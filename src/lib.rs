@@ -110,6 +110,17 @@ fn overrides_of(args: &ScenarioArgs) -> Vec<String> {
     if let Some(b) = &args.bootstrap {
         overrides.push(format!("cluster.bootstrap={b}"));
     }
+    for x in &args.property {
+        // Quoted, so the value stays a string (TOML would read `5` as a number, `true` as a bool).
+        match x.split_once('=') {
+            Some((k, v)) => overrides.push(format!(
+                "cluster.properties.\"{}\"={}",
+                k.trim(),
+                serde_json::Value::String(v.to_string())
+            )),
+            None => overrides.push(format!("-X {x}")),
+        }
+    }
     overrides
 }
 

@@ -210,6 +210,8 @@ pub fn merge(
         landed_messages: None,
         client: None,
         partitions: merge_partitions(&rs),
+        produced: merge_produced(&rs)?,
+        phases: merge_phases(&rs)?,
         intervals: merge_intervals(&rs, t0, first.spec.load.interval.0.as_secs_f64())?,
         events,
         notes,
@@ -219,6 +221,55 @@ pub fn merge(
             peak_rss_bytes: rs.iter().filter_map(|r| r.process.peak_rss_bytes).max(),
         },
     })
+}
+
+/// Adds the shards' size histograms; distinct keys cannot be added up, so they become unknown.
+fn merge_produced(rs: &[&RunResult]) -> Result<Option<Produced>, MergeError> {
+    let Some(first) = rs.iter().find_map(|r| r.produced.as_ref()) else {
+        return Ok(None);
+    };
+    let encoded: Vec<&String> = rs
+        .iter()
+        .filter_map(|r| r.produced.as_ref().map(|p| &p.size_hist))
+        .collect();
+    let sizes = sum_decoded(&encoded, crate::recorder::tally::new_size_hist)?;
+    Ok(Some(Produced {
+        size_bytes: LatencyStats::of(&sizes),
+        size_hist: hist::encode(&sizes),
+        distinct_keys: None,
+        ..first.clone()
+    }))
+}
+
+/// Adds the shards' phases, phase by phase (every shard ran the same profile).
+fn merge_phases(rs: &[&RunResult]) -> Result<Vec<PhaseResult>, MergeError> {
+    let Some(first) = rs.first() else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for (i, base) in first.phases.iter().enumerate() {
+        let parts: Vec<&PhaseResult> = rs.iter().filter_map(|r| r.phases.get(i)).collect();
+        let sum = |f: fn(&PhaseResult) -> f64| parts.iter().map(|p| f(p)).sum::<f64>();
+        let encoded: Vec<&String> = parts.iter().filter_map(|p| p.hist.as_ref()).collect();
+        let h = sum_decoded(&encoded, new_hist)?;
+        let planned = sum(|p| p.planned as f64);
+        let achieved = sum(|p| p.achieved_rate);
+        out.push(PhaseResult {
+            target_rate_start: sum(|p| p.target_rate_start),
+            target_rate_end: sum(|p| p.target_rate_end),
+            planned: planned as u64,
+            sent: sum(|p| p.sent as f64) as u64,
+            acked: sum(|p| p.acked as f64) as u64,
+            failed: sum(|p| p.failed as f64) as u64,
+            achieved_rate: achieved,
+            achieved_rate_ratio: achieved * (base.end_s - base.start_s) / planned.max(1.0),
+            acked_rate: sum(|p| p.acked_rate),
+            latency_us: LatencyStats::of(&h),
+            hist: (!h.is_empty()).then(|| hist::encode(&h)),
+            ..base.clone()
+        });
+    }
+    Ok(out)
 }
 
 /// Sums the shards' per-partition counts.

@@ -212,7 +212,9 @@ cooldown = "2s"
         assert!(c
             .iter()
             .all(|c| c.scenario.producer.acks().as_rdkafka() == "1"));
-        assert!(c.iter().all(|c| c.scenario.message.size.0 == 4096));
+        assert!(c
+            .iter()
+            .all(|c| c.scenario.message.size.fixed() == Some(4096)));
         assert_eq!(c[0].vars.len(), 1);
     }
 

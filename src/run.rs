@@ -15,11 +15,13 @@ use std::time::{Duration, Instant};
 use rdkafka::producer::Producer;
 
 use crate::broker::{self, BrokerError, Embedded, TopicInfo};
-use crate::pacing::{Clock, WorkerPlan};
-use crate::payload::{KeyGen, PayloadPool, Rng};
-use crate::producer::worker::{stop_signal, LiveCounter, PartitionChoice, StopHandle, Worker};
+use crate::pacing::{Clock, Curve, WorkerPlan};
+use crate::payload::{KeyGen, Payloads, Rng};
+use crate::producer::worker::{
+    stop_signal, HeaderSet, LiveCounter, PartitionChoice, StopHandle, Worker,
+};
 use crate::producer::{self, Client, Context};
-use crate::recorder::{Recorded, SendStats, Shard};
+use crate::recorder::{PhaseBounds, Recorded, SendStats, Shard};
 use crate::result::Event;
 use crate::scenario::{client_config, Mode, Scenario, StopCondition};
 use crate::signal::Interrupts;
@@ -120,6 +122,8 @@ pub async fn execute(
     let interval_us = s.load.interval.0.as_micros() as u64;
     let warmup_end_us = s.load.warmup.0.as_micros() as u64;
 
+    let curve = Curve::of_load(&s.load).map(Arc::new);
+    let phases = Arc::new(phase_bounds(s));
     let mut clients = Vec::new();
     for i in 0..p.instances {
         let slots = if p.mode == Mode::Sync {
@@ -127,7 +131,8 @@ pub async fn execute(
         } else {
             0
         };
-        let ctx = Context::new(p.mode, Shard::new(interval_us, warmup_end_us), slots);
+        let shard = Shard::new(interval_us, warmup_end_us).with_phases(phases.clone());
+        let ctx = Context::new(p.mode, shard, slots);
         clients
             .push(producer::create(&config, ctx).map_err(|e| BrokerError::Client(e.to_string()))?);
     }
@@ -144,11 +149,9 @@ pub async fn execute(
     let watermark_timeout = s.cluster.connect_timeout.0.min(Duration::from_secs(5));
     let before =
         broker::high_watermarks(&config, &s.topic.name, topic.partitions, watermark_timeout).await;
-    let pool = Arc::new(PayloadPool::new(
-        s.message.size.0 as usize,
-        s.message.compressibility,
-        s.message.seed,
-    ));
+    let payloads =
+        Arc::new(Payloads::new(&s.message, s.max_payload()).map_err(BrokerError::Payload)?);
+    let headers = Arc::new(HeaderSet::new(&s.message.headers, s.message.seed));
     let topic_name: Arc<str> = Arc::from(s.topic.name.as_str());
     let (stop, stop_signal) = stop_signal();
     let cpu_start = crate::result::process_cpu_s();
@@ -158,8 +161,6 @@ pub async fn execute(
         c.context().start(clock);
     }
     let live_sent: Vec<Arc<LiveCounter>> = (0..workers).map(|_| Arc::default()).collect();
-    let pacer = worker_runtime(workers)
-        .map_err(|e| BrokerError::Client(format!("cannot start worker threads: {e}")))?;
     let mut handles = Vec::new();
     let shard = opts
         .shard
@@ -176,16 +177,18 @@ pub async fn execute(
             topic: topic_name.clone(),
             mode: p.mode,
             plan: WorkerPlan::new(
-                s.load.rate,
-                s.load.stop(),
-                s.load.warmup.0,
+                &s.load,
+                curve.clone(),
                 total_workers,
                 global,
+                s.message.seed,
             ),
             clock,
             interval_us,
-            pool: pool.clone(),
+            payloads: payloads.clone(),
             keys: KeyGen::new(&s.message),
+            headers: headers.clone(),
+            phases: phases.clone(),
             rng: Rng::new(
                 s.message
                     .seed
@@ -201,7 +204,10 @@ pub async fn execute(
                 crate::scenario::Partitioner::Manual(n) => PartitionChoice::Fixed(n as i32),
             },
         };
-        handles.push(pacer.spawn(worker.run()));
+        handles.push(
+            spawn_worker(worker)
+                .map_err(|e| BrokerError::Client(format!("cannot start a worker thread: {e}")))?,
+        );
     }
     on_start(Live {
         sent: live_sent,
@@ -225,7 +231,7 @@ pub async fn execute(
             for h in handles {
                 match h.await {
                     Ok(stats) => send.merge(stats),
-                    Err(e) => tracing::error!("worker task failed: {e}"),
+                    Err(_) => tracing::error!("a worker thread failed"),
                 }
             }
             send
@@ -235,7 +241,6 @@ pub async fn execute(
             _ = faults.as_mut() => unreachable!("the fault future never completes"),
         };
         guard.abort();
-        pacer.shutdown_background();
         let enqueued = send.sent + send.warmup_sent
             - send.local_failures.failed
             - send.local_failures_warmup.failed;
@@ -312,21 +317,26 @@ pub async fn execute(
     })
 }
 
-/// The runtime the workers run on: one thread per worker, so a worker finishing its wait with a
-/// short precise sleep never holds up another. Timer slack is cut to 1 µs on Linux (default 50 µs).
-fn worker_runtime(workers: u32) -> std::io::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(workers as usize)
-        .thread_name("kbench-worker")
+/// Runs a worker on its own thread with its own single-threaded runtime, so its precise
+/// (blocking) sleeps never delay another worker: with a shared multi-threaded runtime, two workers
+/// could land on one thread, and one that never needs the timer (gaps under 2 ms) starved the
+/// other for hundreds of milliseconds. The timer slack of the thread is 1 µs.
+fn spawn_worker(worker: Worker) -> std::io::Result<tokio::sync::oneshot::Receiver<SendStats>> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let rt = tokio::runtime::Builder::new_current_thread()
         .enable_time()
-        .on_thread_start(|| {
+        .build()?;
+    std::thread::Builder::new()
+        .name(format!("kbench-worker-{}", worker.index))
+        .spawn(move || {
             #[cfg(target_os = "linux")]
             // SAFETY: PR_SET_TIMERSLACK only changes this thread's timer slack.
             unsafe {
                 libc::prctl(libc::PR_SET_TIMERSLACK, 1000 as libc::c_ulong);
             }
-        })
-        .build()
+            let _ = tx.send(rt.block_on(worker.run()));
+        })?;
+    Ok(rx)
 }
 
 /// Adds what the client itself reported (e.g. "Connection refused") to a connection failure.
@@ -436,5 +446,22 @@ async fn drain(clients: &[Arc<Client>], enqueued: u64, grace: Duration, interrup
             _ = tokio::time::sleep(DRAIN_POLL) => {}
             _ = interrupts.at_least(2) => break,
         }
+    }
+}
+
+/// The windows (µs since t0) of a rate profile's phases; empty without a profile.
+pub fn phase_bounds(s: &Scenario) -> PhaseBounds {
+    let mut t = s.load.warmup.0.as_micros() as u64;
+    PhaseBounds {
+        windows: s
+            .load
+            .profile
+            .iter()
+            .map(|p| {
+                let start = t;
+                t += p.duration.0.as_micros() as u64;
+                (start, t)
+            })
+            .collect(),
     }
 }

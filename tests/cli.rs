@@ -21,6 +21,48 @@ fn file(name: &str, text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
 /// (file name, contents, extra args, expected fragments of the error message)
 const BAD: &[(&str, &str, &[&str], &[&str])] = &[
     (
+        "hist.toml",
+        "[message]\nsize = { distribution = \"histogram\", file = \"nope.csv\" }\n",
+        &[],
+        &[":2: message.size: cannot read ", "nope.csv"],
+    ),
+    (
+        "dist.toml",
+        "[message]\nsize = { distribution = \"lognormal\", median = \"1KiB\", p90 = \"2KiB\" }\n",
+        &[],
+        &[":2: message.size.p90: unknown key"],
+    ),
+    (
+        "zipf.toml",
+        "[message]\nkeys = { distribution = \"zipf\", exponent = 0 }\n",
+        &[],
+        &[":2: message.keys:", "zipf exponent above 0"],
+    ),
+    (
+        "corpus.toml",
+        "[message]\npayload = { file = \"missing.jsonl\" }\n",
+        &[],
+        &[":2: message.payload: cannot read ", "missing.jsonl"],
+    ),
+    (
+        "profile.toml",
+        "[load]\nrate = \"5k/s\"\nprofile = [{ rate = \"1k/s\", duration = \"1s\" }]\n",
+        &[],
+        &[":3: load.profile:", "leave load.rate out"],
+    ),
+    (
+        "phase.toml",
+        "[load]\nprofile = [\n  { rate = \"1k/s\", duration = \"1s\" },\n  { rate = \"1k/s\", burst = \"5k/s\", duration = \"1s\" },\n]\n",
+        &[],
+        &["load.profile[1]:", "exactly one of rate, ramp or burst"],
+    ),
+    (
+        "poisson.toml",
+        "[load]\narrivals = \"poisson\"\n",
+        &[],
+        &[":2: load.arrivals:", "fixed rate"],
+    ),
+    (
         "manual.toml",
         "[topic]\npartitions = 3\n[producer]\npartitioner = { manual = 5 }\n",
         &[],

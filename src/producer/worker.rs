@@ -10,14 +10,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rdkafka::error::KafkaError;
+use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, Producer};
 use rdkafka::types::RDKafkaErrorCode;
 use tokio::sync::watch;
 
 use super::{kafka_error_name, opaque, Client, Context};
 use crate::pacing::{Clock, WorkerPlan, WorkerStop};
-use crate::payload::{KeyGen, PayloadPool, Rng};
-use crate::recorder::SendStats;
+use crate::payload::{KeyGen, Payloads, Rng};
+use crate::recorder::{PhaseBounds, Phases, Produced, SendStats};
 use crate::scenario::Mode;
 
 /// How long a worker pauses after `QueueFull` before trying the same message again.
@@ -94,8 +95,12 @@ pub struct Worker {
     pub plan: WorkerPlan,
     pub clock: Clock,
     pub interval_us: u64,
-    pub pool: Arc<PayloadPool>,
+    pub payloads: Arc<Payloads>,
     pub keys: KeyGen,
+    /// Headers added to every message (none when empty).
+    pub headers: Arc<HeaderSet>,
+    /// The measured phases of a rate profile (empty without one).
+    pub phases: Arc<PhaseBounds>,
     pub rng: Rng,
     pub stop: StopSignal,
     pub live_sent: Arc<LiveCounter>,
@@ -125,6 +130,39 @@ impl PartitionChoice {
     }
 }
 
+/// The headers of every message: names `kbench-0`, `kbench-1`, ... and fixed random values.
+#[derive(Debug, Default)]
+pub struct HeaderSet {
+    pub names: Vec<String>,
+    pub values: Vec<Vec<u8>>,
+}
+
+impl HeaderSet {
+    pub fn new(h: &crate::scenario::Headers, seed: u64) -> Self {
+        let mut rng = Rng::new(seed ^ 0x4845_4144);
+        HeaderSet {
+            names: (0..h.count).map(|i| format!("kbench-{i}")).collect(),
+            values: (0..h.count)
+                .map(|_| (0..h.size.0).map(|_| rng.next_u64() as u8).collect())
+                .collect(),
+        }
+    }
+
+    fn owned(&self) -> Option<OwnedHeaders> {
+        if self.names.is_empty() {
+            return None;
+        }
+        let mut h = OwnedHeaders::new_with_capacity(self.names.len());
+        for (key, value) in self.names.iter().zip(&self.values) {
+            h = h.insert(Header {
+                key,
+                value: Some(value.as_slice()),
+            });
+        }
+        Some(h)
+    }
+}
+
 enum Sent {
     Enqueued { enqueue_us: u64 },
     Rejected(&'static str),
@@ -134,7 +172,11 @@ enum Sent {
 impl Worker {
     /// Runs the worker to its stop condition (or the stop signal) and returns what it sent.
     pub async fn run(mut self) -> SendStats {
-        let mut stats = SendStats::default();
+        let mut stats = SendStats {
+            phases: Phases::new(self.phases.clone()),
+            produced: Produced::with_keys(self.keys.cardinality()),
+            ..SendStats::default()
+        };
         let mut measured_sent = 0u64;
         let mut total = 0u64;
         let ctx: &Context = self.client.context();
@@ -142,7 +184,7 @@ impl Worker {
             if self.stop.is_stopped() {
                 break;
             }
-            let due_ns = match self.plan.pacing.due_ns(i) {
+            let due_ns = match self.plan.pacing.next_due_ns() {
                 Some(due) => {
                     if let WorkerStop::Until { end_ns } = self.plan.stop {
                         if due >= end_ns {
@@ -175,9 +217,15 @@ impl Worker {
             }
             let due_us = due_ns / 1000;
             let seq = i * self.workers as u64 + self.index as u64;
-            let payload = self.pool.payload(self.rng.next_u64());
-            let key = self.keys.key(seq, &mut self.rng);
+            let payload = self.payloads.payload(self.rng.next_u64());
+            let (key_number, key) = match self.keys.key(seq, &mut self.rng) {
+                Some((n, k)) => (Some(n), Some(k)),
+                None => (None, None),
+            };
             let bytes = (payload.len() + key.map_or(0, <[u8]>::len)) as u64;
+            if measured {
+                stats.produced.count(payload.len() as u64, key_number);
+            }
             let sent = send(
                 &self.client,
                 &self.topic,
@@ -188,6 +236,7 @@ impl Worker {
                 due_us,
                 payload,
                 key,
+                &self.headers,
                 &mut stats,
                 &mut self.stop,
             )
@@ -201,6 +250,7 @@ impl Worker {
             stats.count_sent(measured, enqueue_us, lag, bytes, self.interval_us);
             if measured {
                 measured_sent += 1;
+                stats.phases.sent(due_us, enqueue_us);
             }
             total += 1;
             self.live_sent.0.store(total, Ordering::Relaxed);
@@ -228,8 +278,8 @@ impl Worker {
 }
 
 /// Sleeps until `due_ns`: on tokio's timer (millisecond granularity) while the wait is long, then
-/// a precise thread sleep for the last stretch. Workers run on a runtime with one thread per
-/// worker (see `run`), so the short blocking sleep never delays another worker. Returns false when
+/// a precise thread sleep for the last stretch. Every worker has its own thread and runtime (see
+/// `run`), so the short blocking sleep never delays another worker. Returns false when
 /// the run was stopped while waiting.
 async fn wait_until(clock: &Clock, due_ns: u64, stop: &mut StopSignal) -> bool {
     let now = clock.now_ns();
@@ -262,6 +312,7 @@ async fn send(
     due_us: u64,
     payload: &[u8],
     key: Option<&[u8]>,
+    headers: &HeaderSet,
     stats: &mut SendStats,
     stop: &mut StopSignal,
 ) -> Sent {
@@ -282,6 +333,9 @@ async fn send(
         }
         if let Some(p) = partition {
             record = record.partition(p);
+        }
+        if let Some(h) = headers.owned() {
+            record = record.headers(h);
         }
         match client.send(record) {
             Ok(()) => return Sent::Enqueued { enqueue_us },

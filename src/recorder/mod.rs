@@ -19,11 +19,13 @@
 
 pub mod hist;
 pub mod series;
+pub mod tally;
 
 use std::collections::BTreeMap;
 
 use hist::{new_hist, Hist};
 pub use series::Series;
+pub use tally::{PhaseBounds, PhaseTally, Phases, Produced};
 
 /// The outcome of one message as seen by a delivery report.
 #[derive(Debug, Clone, Copy)]
@@ -105,6 +107,8 @@ pub struct Shard {
     pub lag_series: Series,
     /// Acked measured messages and bytes by partition.
     pub partitions: Vec<(u64, u64)>,
+    /// Outcomes by phase of a rate profile.
+    pub phases: Phases,
 }
 
 impl Shard {
@@ -123,7 +127,14 @@ impl Shard {
             service_series: Series::default(),
             lag_series: Series::default(),
             partitions: Vec::new(),
+            phases: Phases::default(),
         }
+    }
+
+    /// Also counts outcomes by the phases of a rate profile.
+    pub fn with_phases(mut self, bounds: std::sync::Arc<PhaseBounds>) -> Self {
+        self.phases = Phases::new(bounds);
+        self
     }
 
     /// Is a message due at `due_us` part of the measurement (not warm-up)?
@@ -154,6 +165,9 @@ impl Shard {
         }
         if self.is_measured(s.due_us) {
             self.measured.count(s);
+            if s.error.is_some() {
+                self.phases.outcome(s.due_us, s.done_us, None);
+            }
             self.last_measured_done_us = self.last_measured_done_us.max(s.done_us);
             if s.error.is_none() {
                 if let Ok(p) = usize::try_from(s.partition) {
@@ -163,6 +177,7 @@ impl Shard {
                     self.partitions[p].0 += 1;
                     self.partitions[p].1 += s.bytes;
                 }
+                self.phases.outcome(s.due_us, s.done_us, Some(corrected));
                 let c1 = hist::record(&mut self.corrected, corrected);
                 let c2 = hist::record(&mut self.service, service);
                 self.clamped += c1 as u64 + c2 as u64;
@@ -199,6 +214,10 @@ pub struct SendStats {
     pub interval_sent_bytes: Vec<u64>,
     /// Enqueue instant of the last measured message.
     pub last_send_us: u64,
+    /// Sends by phase of a rate profile.
+    pub phases: Phases,
+    /// Sizes and keys of measured messages.
+    pub produced: Produced,
 }
 
 impl Default for SendStats {
@@ -215,6 +234,8 @@ impl Default for SendStats {
             interval_sent: Vec::new(),
             interval_sent_bytes: Vec::new(),
             last_send_us: 0,
+            phases: Phases::default(),
+            produced: Produced::default(),
         }
     }
 }
@@ -260,6 +281,8 @@ impl SendStats {
         add_series(&mut self.interval_sent, &o.interval_sent);
         add_series(&mut self.interval_sent_bytes, &o.interval_sent_bytes);
         self.last_send_us = self.last_send_us.max(o.last_send_us);
+        self.phases.merge(&o.phases);
+        self.produced.merge(&o.produced);
     }
 }
 
@@ -298,6 +321,8 @@ pub struct Recorded {
     pub intervals: Vec<IntervalRow>,
     /// Acked measured (messages, bytes) by partition.
     pub partitions: Vec<(u64, u64)>,
+    /// Sends and outcomes by phase of a rate profile.
+    pub phases: Phases,
 }
 
 impl Recorded {
@@ -320,6 +345,7 @@ impl Recorded {
             last_measured_done_us: 0,
             intervals: Vec::new(),
             partitions: Vec::new(),
+            phases: send.phases.clone(),
             send,
         };
         let mut counts: Vec<IntervalCounts> = Vec::new();
@@ -346,6 +372,7 @@ impl Recorded {
                 into.0 += from.0;
                 into.1 += from.1;
             }
+            r.phases.merge(&shard.phases);
             corrected.push(shard.corrected_series.finish());
             service.push(shard.service_series.finish());
             lag.push(shard.lag_series.finish());

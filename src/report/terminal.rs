@@ -134,10 +134,24 @@ pub fn summary(r: &RunResult) -> String {
         (None, Some(d)) => format!("{d}"),
         (None, None) => "10s".into(),
     };
+    let rate = if s.load.profile.is_empty() {
+        format!("at {}, {stop}", s.load.rate)
+    } else {
+        let total: std::time::Duration = s.load.profile.iter().map(|p| p.duration.0).sum();
+        format!(
+            "in a profile of {} phases, {}",
+            s.load.profile.len(),
+            crate::units::Dur(total)
+        )
+    };
+    let arrivals = match s.load.arrivals {
+        crate::scenario::Arrivals::Poisson => ", poisson arrivals",
+        crate::scenario::Arrivals::Uniform => "",
+    };
     let _ = writeln!(
         out,
-        "  load       {} messages at {}, {stop} measured after {} warm-up  [{status}]",
-        s.message.size, s.load.rate, s.load.warmup
+        "  load       {} messages {rate}{arrivals} measured after {} warm-up  [{status}]",
+        s.message.size, s.load.warmup
     );
     out.push('\n');
     let mut tp = format!(
@@ -179,6 +193,9 @@ pub fn summary(r: &RunResult) -> String {
         };
         let _ = writeln!(out, "  partitions {}  ({skew})", list.join("  "));
     }
+    if let Some(line) = produced_line(r) {
+        let _ = writeln!(out, "  produced   {line}");
+    }
     if r.backpressure.queue_full > 0 {
         let _ = writeln!(
             out,
@@ -196,6 +213,10 @@ pub fn summary(r: &RunResult) -> String {
     latency_row(&mut out, "service", &r.latency_us.service);
     latency_row(&mut out, "send lag", &r.latency_us.send_lag);
     out.push('\n');
+    if !r.phases.is_empty() {
+        out.push_str(&phase_table(r));
+        out.push('\n');
+    }
     if r.errors.is_empty() {
         let _ = writeln!(out, "  errors     none");
     } else {
@@ -234,4 +255,71 @@ pub fn summary(r: &RunResult) -> String {
         let _ = writeln!(out, "  note: {n}");
     }
     out
+}
+
+/// Sizes and keys, when they vary (a fixed size without keys says nothing new).
+fn produced_line(r: &RunResult) -> Option<String> {
+    let p = r.produced.as_ref()?;
+    let s = &p.size_bytes;
+    let mut parts = Vec::new();
+    if s.count > 0 && s.min != s.max {
+        parts.push(format!(
+            "sizes p50 {}, p99 {}, max {}, mean {}",
+            Bytes::human(s.p50 as f64),
+            Bytes::human(s.p99 as f64),
+            Bytes::human(s.max as f64),
+            Bytes::human(s.mean)
+        ));
+    }
+    if let (Some(d), Some(c)) = (p.distinct_keys, p.key_cardinality) {
+        parts.push(format!(
+            "{} distinct keys of {}",
+            thousands(d),
+            thousands(c)
+        ));
+    }
+    if p.header_bytes > 0 {
+        parts.push(format!(
+            "{} of headers each",
+            Bytes::human(p.header_bytes as f64)
+        ));
+    }
+    (!parts.is_empty()).then(|| parts.join("; "))
+}
+
+/// One row per phase of a rate profile: target, achieved, latency.
+pub fn phase_table(r: &RunResult) -> String {
+    let mut rows = vec![[
+        "phase", "window", "target", "achieved", "acked/s", "sent", "p50", "p99", "max",
+    ]
+    .map(String::from)
+    .to_vec()];
+    for p in &r.phases {
+        let target = if p.target_rate_start == p.target_rate_end {
+            format!("{}/s", Rate::human(p.target_rate_start))
+        } else {
+            format!(
+                "{}→{}/s",
+                Rate::human(p.target_rate_start),
+                Rate::human(p.target_rate_end)
+            )
+        };
+        let l = &p.latency_us;
+        rows.push(vec![
+            p.name.clone(),
+            format!("{:.0}-{:.0}s", p.start_s, p.end_s),
+            target,
+            format!(
+                "{}/s ({:.1}%)",
+                Rate::human(p.achieved_rate),
+                p.achieved_rate_ratio * 100.0
+            ),
+            Rate::human(p.acked_rate),
+            thousands(p.sent),
+            human_us(l.p50 as f64),
+            human_us(l.p99 as f64),
+            human_us(l.max as f64),
+        ]);
+    }
+    columns(&rows, 0, "  ")
 }

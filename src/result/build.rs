@@ -23,7 +23,7 @@ pub fn build(s: &Scenario, info: ScenarioInfo, started_at: String, out: RunOutpu
     let msgs_per_sec = per_sec(r.measured.acked);
     // A shard offers its share of the rate.
     let shards = out.shard.map_or(1, |sh| sh.count) as f64;
-    let target_rate = s.load.rate.per_sec().map(|r| r / shards);
+    let target_rate = mean_target_rate(s).map(|r| r / shards);
     let achieved_rate_ratio = target_rate.map(|t| round(msgs_per_sec / t, 4));
     let counts = Counts {
         sent: r.send.sent,
@@ -113,6 +113,8 @@ pub fn build(s: &Scenario, info: ScenarioInfo, started_at: String, out: RunOutpu
                 bytes: *bytes,
             })
             .collect(),
+        produced: Some(produced(s, r)),
+        phases: phases(s, r, shards),
         intervals: intervals(r),
         events: out.events.clone(),
         notes: notes(s, &out),
@@ -178,7 +180,7 @@ fn notes(s: &Scenario, out: &RunOutput) -> Vec<String> {
         ),
         Mode::Async => {}
     }
-    if s.load.rate.per_sec().is_none() {
+    if crate::pacing::Curve::of_load(&s.load).is_none() {
         notes.push("rate = max: no schedule, so corrected latency equals service latency".into());
     }
     if let Some(w) = &out.topic.warning {
@@ -212,6 +214,76 @@ fn notes(s: &Scenario, out: &RunOutput) -> Vec<String> {
         ));
     }
     notes
+}
+
+/// The target rate over the measured window: the rate, or a profile's planned messages over its
+/// duration.
+pub fn mean_target_rate(s: &Scenario) -> Option<f64> {
+    let curve = crate::pacing::Curve::of_load(&s.load)?;
+    if s.load.profile.is_empty() {
+        return s.load.rate.per_sec();
+    }
+    let start = s.load.warmup.0.as_nanos() as f64;
+    let span: f64 = s
+        .load
+        .profile
+        .iter()
+        .map(|p| p.duration.0.as_nanos() as f64)
+        .sum();
+    Some((curve.count_at(start + span) - curve.count_at(start)) / (span / 1e9))
+}
+
+fn produced(s: &Scenario, r: &Recorded) -> Produced {
+    let p = &r.send.produced;
+    let keyed = s.message.keys.distribution != crate::scenario::Keys::None;
+    Produced {
+        size_bytes: LatencyStats::of(&p.sizes),
+        size_hist: hist::encode(&p.sizes),
+        header_bytes: s.message.headers.bytes(),
+        key_cardinality: keyed.then_some(s.message.key_cardinality),
+        distinct_keys: p.distinct_keys(),
+    }
+}
+
+fn phases(s: &Scenario, r: &Recorded, shards: f64) -> Vec<PhaseResult> {
+    let Some(curve) = crate::pacing::Curve::of_load(&s.load) else {
+        return Vec::new();
+    };
+    let windows = &r.phases.bounds.windows;
+    s.load
+        .profile
+        .iter()
+        .zip(windows)
+        .zip(&r.phases.tallies)
+        .map(|((phase, &(start, end)), t)| {
+            let (r0, r1) = phase.rates().unwrap_or((0.0, 0.0));
+            let secs = (end - start) as f64 / 1e6;
+            let planned =
+                (curve.count_at(end as f64 * 1e3) - curve.count_at(start as f64 * 1e3)) / shards;
+            let achieved = t.enqueued as f64 / secs;
+            let latency = t
+                .corrected
+                .as_ref()
+                .map(LatencyStats::of)
+                .unwrap_or_default();
+            PhaseResult {
+                name: phase.label(),
+                start_s: start as f64 / 1e6,
+                end_s: end as f64 / 1e6,
+                target_rate_start: r0 / shards,
+                target_rate_end: r1 / shards,
+                planned: planned.round() as u64,
+                sent: t.sent,
+                acked: t.acked,
+                failed: t.failed,
+                achieved_rate: round(achieved, 2),
+                achieved_rate_ratio: round(achieved * secs / planned.max(1.0), 4),
+                acked_rate: round(t.acked_in_window as f64 / secs, 2),
+                latency_us: latency,
+                hist: t.corrected.as_ref().map(hist::encode),
+            }
+        })
+        .collect()
 }
 
 fn round(v: f64, digits: i32) -> f64 {

@@ -104,6 +104,12 @@ pub struct RunResult {
     /// Acked measured messages and bytes by partition: skew shows here.
     #[serde(default)]
     pub partitions: Vec<PartitionCount>,
+    /// Sizes and keys of the measured messages sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub produced: Option<Produced>,
+    /// One entry per phase of a rate profile (`load.profile`); empty without one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub phases: Vec<PhaseResult>,
     /// Interval time series, warm-up included (see `warmup_s`).
     pub intervals: Vec<Interval>,
     /// Things that happened during the run: client errors, interruptions.
@@ -179,6 +185,49 @@ pub struct PartitionCount {
     pub messages: u64,
     /// Their payload+key bytes.
     pub bytes: u64,
+}
+
+/// What was produced: payload sizes and keys of measured messages.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Produced {
+    /// Payload sizes in bytes (the fields are named like latencies, but hold bytes).
+    pub size_bytes: LatencyStats,
+    /// The size histogram (base64 HdrHistogram, bytes), so merged runs stay exact.
+    pub size_hist: String,
+    /// Header bytes (names and values) of every message.
+    pub header_bytes: u64,
+    /// Keys the scenario could produce (null without keys).
+    pub key_cardinality: Option<u64>,
+    /// Distinct keys actually produced (null without keys, above 16M keys, or after a merge).
+    pub distinct_keys: Option<u64>,
+}
+
+/// One phase of a rate profile.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PhaseResult {
+    pub name: String,
+    /// Start and end of the phase in seconds since t0 (like `intervals[].t_s`).
+    pub start_s: f64,
+    pub end_s: f64,
+    /// Target rate at the start and at the end of the phase (equal unless it is a ramp).
+    pub target_rate_start: f64,
+    pub target_rate_end: f64,
+    /// Messages the schedule put in the phase.
+    pub planned: u64,
+    /// Messages due in the phase that were sent (late ones included), and their outcomes.
+    pub sent: u64,
+    pub acked: u64,
+    pub failed: u64,
+    /// Messages enqueued within the phase's window per second: the offered rate achieved.
+    pub achieved_rate: f64,
+    /// `achieved_rate` over the phase's mean target rate.
+    pub achieved_rate_ratio: f64,
+    /// Acks that arrived within the phase's window, per second.
+    pub acked_rate: f64,
+    /// Corrected latency of the messages due in the phase (µs).
+    pub latency_us: LatencyStats,
+    /// Its histogram (base64 HdrHistogram), null without acks.
+    pub hist: Option<String>,
 }
 
 /// One interval of the time series.

@@ -157,6 +157,7 @@ pub fn load_cells_str(
             message,
         })?;
     }
+    default_bootstrap(&mut tree);
     let matrix = take_matrix(&source, &mut tree)?;
     source.matrix_keys = matrix.iter().map(|(k, _)| k.clone()).collect();
     let mut cells = Vec::new();
@@ -173,6 +174,22 @@ pub fn load_cells_str(
         cells.push(Cell { vars, scenario });
     }
     Ok((cells, source))
+}
+
+/// Environment variables that give the bootstrap servers when neither the scenario nor `--set` /
+/// `--bootstrap` does, in order of precedence.
+pub const BOOTSTRAP_ENV: [&str; 2] = ["KBENCH_BOOTSTRAP", "KAFKA_BOOTSTRAP_SERVERS"];
+
+fn default_bootstrap(tree: &mut Value) {
+    if tree.pointer("/cluster/bootstrap").is_some() {
+        return;
+    }
+    let from_env = BOOTSTRAP_ENV
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|b| !b.trim().is_empty()));
+    if let Some(b) = from_env {
+        let _ = set_path(tree, "cluster.bootstrap", Value::String(b));
+    }
 }
 
 /// A value as shown in labels: strings bare, the rest as JSON.

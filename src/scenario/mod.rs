@@ -15,8 +15,11 @@
 
 mod load;
 mod locate;
+mod message;
 mod partitioner;
+mod profile;
 pub mod render;
+pub mod security;
 mod validate;
 
 use std::collections::BTreeMap;
@@ -30,7 +33,9 @@ pub use load::{
     load, load_cells, load_cells_str, load_str, set_override, set_path, Cell, Format,
     ScenarioError, Source,
 };
+pub use message::{Headers, KeySpec, Keys, Message, PayloadFile, SizeDist};
 pub use partitioner::{Partitioner, LIBRDKAFKA_PARTITIONERS};
+pub use profile::{Arrivals, Phase};
 pub use render::{client_config, redact, redacted_properties};
 
 /// A fully resolved benchmark scenario.
@@ -133,6 +138,9 @@ pub struct Cluster {
     /// Raw librdkafka client properties, passed through verbatim (secrets are redacted in output).
     #[serde(deserialize_with = "string_map")]
     pub properties: BTreeMap<String, String>,
+    /// TLS and SASL (see `security`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub security: Option<security::Security>,
 }
 
 impl Default for Cluster {
@@ -142,9 +150,31 @@ impl Default for Cluster {
             brokers: 3,
             connect_timeout: Dur::from_secs(10),
             properties: BTreeMap::new(),
+            security: None,
         }
     }
 }
+
+impl Scenario {
+    /// `message.max.bytes`: the typed key, else librdkafka's default.
+    pub fn max_message_bytes(&self) -> u64 {
+        self.producer.max_message_bytes.map_or(1_000_000, |b| b.0)
+    }
+
+    /// The largest payload the broker takes: `message.max.bytes` minus key, headers and the
+    /// record framing (sizes drawn from a distribution are clamped to it).
+    pub fn max_payload(&self) -> u64 {
+        let key = match self.message.keys.distribution {
+            Keys::None => 0,
+            _ => self.message.key_cardinality.to_string().len() as u64,
+        };
+        (self.max_message_bytes())
+            .saturating_sub(key + self.message.headers.bytes() + RECORD_OVERHEAD)
+    }
+}
+
+/// Bytes of record and batch framing the payload limit leaves room for.
+const RECORD_OVERHEAD: u64 = 128;
 
 impl Cluster {
     /// True when the run uses the in-process mock cluster.
@@ -162,6 +192,12 @@ pub struct Topic {
     pub replication: u32,
     /// Create the topic when it is missing (always true on the embedded broker).
     pub create: bool,
+    /// Topic configs set when kbench creates the topic (e.g. `"retention.ms" = "60000"`).
+    #[serde(
+        deserialize_with = "string_map",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    pub configs: BTreeMap<String, String>,
 }
 
 impl Default for Topic {
@@ -171,6 +207,7 @@ impl Default for Topic {
             partitions: 6,
             replication: 3,
             create: true,
+            configs: BTreeMap::new(),
         }
     }
 }
@@ -354,45 +391,6 @@ impl Producer {
     }
 }
 
-/// How message keys are chosen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Keys {
-    /// No key: librdkafka's partitioner spreads messages (sticky batches).
-    None,
-    /// key = message number modulo `key_cardinality`.
-    Sequential,
-    /// A uniformly random key out of `key_cardinality`.
-    Random,
-}
-
-/// What each message looks like.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Message {
-    /// Payload size.
-    pub size: Bytes,
-    pub keys: Keys,
-    /// Number of distinct keys for `sequential` and `random`.
-    pub key_cardinality: u64,
-    /// 0.0 = random bytes (incompressible) .. 1.0 = one repeated byte.
-    pub compressibility: f64,
-    /// Seed of payload and key generation: the same seed gives the same messages.
-    pub seed: u64,
-}
-
-impl Default for Message {
-    fn default() -> Self {
-        Message {
-            size: Bytes(100),
-            keys: Keys::None,
-            key_cardinality: 10_000,
-            compressibility: 0.0,
-            seed: 42,
-        }
-    }
-}
-
 /// The load shape: rate, how long, and what is excluded as warm-up.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -409,6 +407,10 @@ pub struct Load {
     pub interval: Dur,
     /// After the last send, how long to wait for outstanding deliveries.
     pub grace: Dur,
+    /// Phases run in order instead of `rate` and `duration` (see `profile`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub profile: Vec<Phase>,
+    pub arrivals: Arrivals,
 }
 
 impl Default for Load {
@@ -420,6 +422,8 @@ impl Default for Load {
             warmup: Dur::from_secs(0),
             interval: Dur::from_secs(1),
             grace: Dur::from_secs(10),
+            profile: Vec::new(),
+            arrivals: Arrivals::Uniform,
         }
     }
 }
@@ -435,6 +439,10 @@ pub enum StopCondition {
 
 impl Load {
     pub fn stop(&self) -> StopCondition {
+        if !self.profile.is_empty() {
+            let total = self.profile.iter().map(|p| p.duration.0).sum();
+            return StopCondition::Duration(total);
+        }
         match (self.messages, self.duration) {
             (Some(n), _) => StopCondition::Count(n),
             (None, Some(d)) => StopCondition::Duration(d.0),

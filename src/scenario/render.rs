@@ -57,6 +57,12 @@ fn properties(s: &Scenario, bootstrap: &str) -> BTreeMap<String, String> {
     if let Some(n) = p.queue_messages {
         set("queue.buffering.max.messages", n.to_string());
     }
+    if let Some(sec) = &s.cluster.security {
+        // Validation read the password already; a secret gone since then fails to authenticate.
+        for (k, v) in sec.properties().unwrap_or_default() {
+            set(k, v);
+        }
+    }
     for (k, v) in s.cluster.properties.iter().chain(&p.properties) {
         props.insert(k.clone(), v.clone());
     }

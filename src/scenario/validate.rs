@@ -2,10 +2,10 @@
 //! on the machine (workers, acks). Single values were already checked while typing the file; these
 //! are the rules that need two keys (or a key and the embedded broker) to judge.
 
-use super::{Acks, Mode, Scenario, ScenarioError, Source};
+use std::path::Path;
 
-/// librdkafka's default `message.max.bytes`.
-const DEFAULT_MAX_MESSAGE_BYTES: u64 = 1_000_000;
+use super::{Acks, Arrivals, Keys, Mode, Scenario, ScenarioError, SizeDist, Source};
+
 /// A worker count above this is a typo, not a benchmark.
 const MAX_WORKERS: u32 = 4096;
 
@@ -51,6 +51,25 @@ pub fn validate(s: &mut Scenario, src: &Source) -> Result<(), ScenarioError> {
             return err(
                 "producer.properties",
                 format!("invalid librdkafka property name {key:?}"),
+            );
+        }
+    }
+
+    let embedded = s.cluster.is_embedded();
+    if let Some(sec) = &mut s.cluster.security {
+        let base = src.path.parent().unwrap_or(Path::new("")).to_path_buf();
+        match sec.check(&base) {
+            Ok(warnings) => {
+                for w in warnings {
+                    eprintln!("warning: {}: {w}", src.path.display());
+                }
+            }
+            Err((key, message)) => return err(&key, message),
+        }
+        if embedded && sec.protocol != super::security::Protocol::Plaintext {
+            return err(
+                "cluster.security.protocol",
+                "the embedded broker has no TLS or SASL: set cluster.bootstrap".into(),
             );
         }
     }
@@ -198,41 +217,8 @@ pub fn validate(s: &mut Scenario, src: &Source) -> Result<(), ScenarioError> {
     }
 
     // message
-    let max_bytes = p
-        .max_message_bytes
-        .map_or(DEFAULT_MAX_MESSAGE_BYTES, |b| b.0);
-    if s.message.size.0 > max_bytes {
-        return err(
-            "message.size",
-            format!(
-                "{} is larger than max_message_bytes ({max_bytes} bytes)",
-                s.message.size
-            ),
-        );
-    }
-    if s.message.key_cardinality == 0 {
-        return err(
-            "message.key_cardinality",
-            "expected at least 1, found 0".into(),
-        );
-    }
-    if s.message.key_cardinality > 100_000_000 {
-        return err(
-            "message.key_cardinality",
-            format!(
-                "expected at most 100000000, found {}",
-                s.message.key_cardinality
-            ),
-        );
-    }
-    if !(0.0..=1.0).contains(&s.message.compressibility) {
-        return err(
-            "message.compressibility",
-            format!(
-                "expected a number from 0.0 to 1.0, found {}",
-                s.message.compressibility
-            ),
-        );
+    if let Err((key, message)) = check_message(s, src) {
+        return err(&key, message);
     }
 
     if let Err((key, message)) = crate::gate::check_spec(&s.gate) {
@@ -277,12 +263,149 @@ pub fn validate(s: &mut Scenario, src: &Source) -> Result<(), ScenarioError> {
             format!("expected at least 100ms, found {}", l.interval),
         );
     }
+    if let Err((key, message)) = check_profile(s) {
+        return err(&key, message);
+    }
     if let Some(rate) = l.rate.per_sec() {
         if rate > 100e6 {
             return err(
                 "load.rate",
                 format!("expected at most 100M/s, found {}", l.rate),
             );
+        }
+    }
+    Ok(())
+}
+
+/// The `[message]` rules; resolves `keys.cardinality` and file paths (relative to the scenario).
+fn check_message(s: &mut Scenario, src: &Source) -> Result<(), (String, String)> {
+    let fail = |key: &str, m: String| Err((key.to_string(), m));
+    let m = &mut s.message;
+    if let Some(c) = m.keys.cardinality.take() {
+        m.key_cardinality = c;
+    }
+    if m.key_cardinality == 0 {
+        return fail(
+            "message.key_cardinality",
+            "expected at least 1, found 0".into(),
+        );
+    }
+    if m.key_cardinality > 100_000_000 {
+        return fail(
+            "message.key_cardinality",
+            format!("expected at most 100000000, found {}", m.key_cardinality),
+        );
+    }
+    match m.keys.exponent {
+        Some(e) if m.keys.distribution != Keys::Zipf => {
+            return fail(
+                "message.keys",
+                format!("exponent ({e}) only applies to distribution = \"zipf\""),
+            )
+        }
+        Some(e) if !(e > 0.0 && e <= 10.0) => {
+            return fail(
+                "message.keys",
+                format!("expected a zipf exponent above 0 and at most 10, found {e}"),
+            )
+        }
+        _ => {}
+    }
+    if !(0.0..=1.0).contains(&m.compressibility) {
+        return fail(
+            "message.compressibility",
+            format!(
+                "expected a number from 0.0 to 1.0, found {}",
+                m.compressibility
+            ),
+        );
+    }
+    if m.headers.count > 64 {
+        return fail(
+            "message.headers",
+            format!("expected at most 64 headers, found {}", m.headers.count),
+        );
+    }
+    let base = src.path.parent().unwrap_or(Path::new(""));
+    let resolve = |file: &mut String| {
+        if Path::new(file.as_str()).is_relative() {
+            *file = base.join(file.as_str()).display().to_string();
+        }
+    };
+    if let Some(p) = &mut m.payload {
+        if m.size != SizeDist::Fixed(crate::units::Bytes(100)) {
+            return fail(
+                "message.payload",
+                "a payload file sets the sizes: leave message.size out".into(),
+            );
+        }
+        resolve(&mut p.file);
+    }
+    if let SizeDist::Histogram { file } = &mut m.size {
+        resolve(file);
+    }
+    let max_bytes = s.max_message_bytes();
+    let max_payload = s.max_payload();
+    let m = &s.message;
+    if let Some(size) = m.size.fixed() {
+        if size > max_payload {
+            return fail(
+                "message.size",
+                format!(
+                    "{} is larger than max_message_bytes ({max_bytes} bytes) minus key, headers \
+                     and framing",
+                    m.size
+                ),
+            );
+        }
+    }
+    if m.payload.is_some() {
+        // Reads the corpus: a missing file or an oversized line is an error now, not mid-run.
+        crate::payload::Payloads::new(m, max_payload).map_err(|e| ("message.payload".into(), e))?;
+    } else {
+        crate::payload::sizes::Sampler::new(&m.size).map_err(|e| ("message.size".into(), e))?;
+    }
+    Ok(())
+}
+
+/// The `load.profile` rules.
+fn check_profile(s: &Scenario) -> Result<(), (String, String)> {
+    let l = &s.load;
+    let fail = |key: &str, m: String| Err((key.to_string(), m));
+    if l.arrivals == Arrivals::Poisson && l.profile.is_empty() && l.rate.per_sec().is_none() {
+        return fail(
+            "load.arrivals",
+            "poisson arrivals need a fixed rate or a profile, not rate = \"max\"".into(),
+        );
+    }
+    if l.profile.is_empty() {
+        return Ok(());
+    }
+    if l.rate != crate::units::Rate::Max {
+        return fail(
+            "load.profile",
+            "a profile sets the rates: leave load.rate out".into(),
+        );
+    }
+    if l.duration.is_some() || l.messages.is_some() {
+        return fail(
+            "load.profile",
+            "a profile sets the duration: leave load.duration and load.messages out".into(),
+        );
+    }
+    if s.capacity.is_some() {
+        return fail(
+            "load.profile",
+            "a capacity search sets the rate itself: remove the profile".into(),
+        );
+    }
+    for (i, phase) in l.profile.iter().enumerate() {
+        let key = format!("load.profile[{i}]");
+        if let Err(e) = phase.rates() {
+            return fail(&key, e);
+        }
+        if phase.duration.0.is_zero() {
+            return fail(&key, "duration must be greater than 0".into());
         }
     }
     Ok(())

@@ -130,6 +130,8 @@ pub fn literal(latencies: &[u64], intervals: usize, failed: u64) -> RunResult {
         merge: None,
         landed_messages: None,
         partitions: vec![],
+        produced: None,
+        phases: vec![],
         client: None,
         intervals: (0..intervals)
             .map(|i| Interval {

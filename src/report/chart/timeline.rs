@@ -38,10 +38,11 @@ impl Chart for Timeline<'_> {
                 (covered >= step / 5.0).then(|| (i.t_s + covered / 2.0, i.acked as f64 / covered))
             })
             .collect();
+        let target = target_line(r, end);
         let top = rates
             .iter()
             .map(|(_, v)| *v)
-            .chain(r.target_rate)
+            .chain(target.iter().map(|p| p.1))
             .fold(1.0f64, f64::max)
             * 1.15;
         let lat: Vec<&crate::result::Interval> =
@@ -99,16 +100,33 @@ impl Chart for Timeline<'_> {
                     )
                 });
         }
-        if let Some(t) = r.target_rate {
+        // Phase boundaries of a rate profile, each labelled at the top.
+        for (i, p) in r.phases.iter().enumerate() {
+            // Alternate label heights, so short phases' labels do not overlap.
+            let y = top * if i % 2 == 0 { 0.985 } else { 0.945 };
             chart
-                .draw_series(DashedLineSeries::new(
-                    vec![(0.0, t), (end, t)],
-                    8,
-                    6,
-                    BLACK.stroke_width(2),
-                ))
+                .draw_series(std::iter::once(PathElement::new(
+                    vec![(p.start_s, 0.0), (p.start_s, top)],
+                    RGBColor(90, 90, 90).mix(0.6).stroke_width(1),
+                )))
+                .map_err(err)?;
+            chart
+                .draw_series(std::iter::once(Text::new(
+                    p.name.clone(),
+                    (p.start_s + step * 0.1, y),
+                    font(13),
+                )))
+                .map_err(err)?;
+        }
+        if !target.is_empty() {
+            let label = match r.target_rate {
+                Some(t) if r.phases.is_empty() => format!("target {}/s", Rate::human(t)),
+                _ => "target (profile)".into(),
+            };
+            chart
+                .draw_series(DashedLineSeries::new(target, 8, 6, BLACK.stroke_width(2)))
                 .map_err(err)?
-                .label(format!("target {}/s", Rate::human(t)))
+                .label(label)
                 .legend(|(x, y)| {
                     PathElement::new(vec![(x, y), (x + 24, y)], BLACK.stroke_width(2))
                 });
@@ -171,4 +189,20 @@ impl Chart for Timeline<'_> {
         legend(&mut *chart, SeriesLabelPosition::LowerRight, 15)?;
         Ok(())
     }
+}
+
+/// The target rate over time: flat for a fixed rate; for a profile, its phases' start and end
+/// rates (the warm-up at the first phase's rate), so ramps slope and bursts step.
+fn target_line(r: &RunResult, end: f64) -> Vec<(f64, f64)> {
+    let Some(first) = r.phases.first() else {
+        return r
+            .target_rate
+            .map_or(Vec::new(), |t| vec![(0.0, t), (end, t)]);
+    };
+    let mut pts = vec![(0.0, first.target_rate_start)];
+    for p in &r.phases {
+        pts.push((p.start_s, p.target_rate_start));
+        pts.push((p.end_s, p.target_rate_end));
+    }
+    pts
 }
