@@ -1,21 +1,30 @@
 #!/usr/bin/env bash
-# kbench's whole test suite: unit tests, CLI tests, end-to-end runs on the embedded broker, charts,
-# the report rendered in a real browser (Debian's chromium, installed here when missing), and the
-# Kubernetes manifests validated offline (kubernetes-validate from PyPI, in a private venv).
+# kbench's whole test suite: unit tests, CLI tests, end-to-end runs on the embedded broker, runs
+# against a real broker process (tansu, installed here with cargo install when missing; TLS through
+# Debian's stunnel4), charts, the report rendered in a real browser (Debian's chromium, installed
+# here when missing), and the Kubernetes manifests validated offline (kubernetes-validate from
+# PyPI, in a private venv).
 # This is the README's test command, and .ci/run runs exactly this.
 # Needs a Rust toolchain and a C compiler (librdkafka, OpenSSL, zstd build from vendored source).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v chromium >/dev/null 2>&1; then
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v stunnel4 >/dev/null 2>&1 || command -v stunnel >/dev/null 2>&1 || missing+=(stunnel4)
+if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "installing chromium for the browser test (Debian package)..."
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    echo "installing ${missing[*]} (Debian packages: the browser test, the TLS test)..."
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   else
-    echo "error: the browser test needs chromium (as root, this script installs Debian's chromium)" >&2
+    echo "error: the tests need ${missing[*]} (as root, this script installs the Debian packages)" >&2
     exit 1
   fi
 fi
+
+# The real-broker tests (tests/tansu.rs) must run here, not skip.
+bash scripts/tansu.sh install
+export KBENCH_REQUIRE_TANSU=1
 
 # --include-ignored: the browser test is ignored by a plain `cargo test` (it needs chromium).
 cargo test --all-targets --locked --no-fail-fast -- --include-ignored

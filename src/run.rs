@@ -133,8 +133,10 @@ pub async fn execute(
         };
         let shard = Shard::new(interval_us, warmup_end_us).with_phases(phases.clone());
         let ctx = Context::new(p.mode, shard, slots);
-        clients
-            .push(producer::create(&config, ctx).map_err(|e| BrokerError::Client(e.to_string()))?);
+        clients.push(producer::create(&config, ctx).map_err(|e| {
+            // librdkafka quotes property values in configuration errors: no secrets in them.
+            BrokerError::Client(crate::scenario::render::scrub(s, &e.to_string()))
+        })?);
     }
     let topic = broker::prepare(
         &clients[0],
@@ -144,7 +146,19 @@ pub async fn execute(
         s.cluster.connect_timeout.0,
     )
     .await
-    .map_err(|e| with_client_events(e, &clients))?;
+    .map_err(|e| with_client_events(e, &clients))
+    .map_err(|e| match e {
+        BrokerError::Unreachable {
+            bootstrap,
+            timeout,
+            detail,
+        } => BrokerError::Unreachable {
+            bootstrap,
+            timeout,
+            detail: crate::scenario::render::scrub(s, &detail),
+        },
+        other => other,
+    })?;
 
     let watermark_timeout = s.cluster.connect_timeout.0.min(Duration::from_secs(5));
     let before =

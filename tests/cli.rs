@@ -528,3 +528,98 @@ fn tls_to_a_plaintext_port_fails_fast_with_exit_3() {
         "{stderr}"
     );
 }
+
+#[test]
+fn secrets_appear_in_no_output_of_a_run() {
+    let (dir, path) = file(
+        "secret.toml",
+        "name = \"secret\"\n[cluster.security]\nprotocol = \"PLAINTEXT\"\nusername = \"bench\"\npassword = \"inline-Secret-2b\"\n[cluster.properties]\n\"ssl.keystore.password\" = \"props-Secret-3c\"\n[load]\nmessages = 200\n",
+    );
+    let out_dir = dir.path().join("out");
+    let secrets = [
+        "cli-Secret-1a",
+        "inline-Secret-2b",
+        "props-Secret-3c",
+        "set-Secret-4d",
+    ];
+    let args = |cmd: &str| {
+        let mut c = kbench();
+        c.arg(cmd).arg(&path).args([
+            "-X",
+            "sasl.password=cli-Secret-1a",
+            "--set",
+            "producer.properties.\"ssl.key.password\"=set-Secret-4d",
+        ]);
+        c
+    };
+    let mut printed = String::new();
+    for (cmd, extra) in [
+        ("validate", vec![]),
+        ("run", vec!["--dry-run"]),
+        ("run", vec!["--out"]),
+    ] {
+        let mut c = args(cmd);
+        c.args(&extra);
+        if extra == ["--out"] {
+            c.arg(&out_dir);
+        }
+        let o = c.timeout(Duration::from_secs(60)).output().unwrap();
+        assert!(
+            o.status.success(),
+            "{cmd} {extra:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        printed += &String::from_utf8_lossy(&o.stdout);
+        printed += &String::from_utf8_lossy(&o.stderr);
+    }
+    let run_dir = std::fs::read_dir(&out_dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let o = kbench().arg("report").arg(&run_dir).output().unwrap();
+    assert!(o.status.success());
+    printed += &String::from_utf8_lossy(&o.stdout);
+    assert!(
+        printed.contains("***"),
+        "redacted values are marked: {printed}"
+    );
+    // librdkafka quotes the value of a property it rejects: that error is scrubbed too.
+    let o = args("run")
+        .args([
+            "-X",
+            "sasl.oauthbearer.client.secret=props-Secret-3c",
+            "--out",
+        ])
+        .arg(dir.path().join("failed"))
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(3));
+    printed += &String::from_utf8_lossy(&o.stderr);
+    let mut files = vec![];
+    let mut stack = vec![out_dir.clone()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                files.push(p);
+            }
+        }
+    }
+    assert!(files.len() >= 5, "{files:?}");
+    for s in secrets {
+        assert!(!printed.contains(s), "{s} printed");
+        for f in &files {
+            let bytes = std::fs::read(f).unwrap();
+            assert!(
+                !String::from_utf8_lossy(&bytes).contains(s),
+                "{s} in {}",
+                f.display()
+            );
+        }
+    }
+}

@@ -262,7 +262,8 @@ fn produced_line(r: &RunResult) -> Option<String> {
     let p = r.produced.as_ref()?;
     let s = &p.size_bytes;
     let mut parts = Vec::new();
-    if s.count > 0 && s.min != s.max {
+    let varies = r.spec.message.size.fixed().is_none() || r.spec.message.payload.is_some();
+    if s.count > 0 && varies {
         parts.push(format!(
             "sizes p50 {}, p99 {}, max {}, mean {}",
             Bytes::human(s.p50 as f64),

@@ -202,7 +202,7 @@ fn notes(s: &Scenario, out: &RunOutput) -> Vec<String> {
                 if landed > acked {
                     "duplicates (retries without idempotence) or another producer"
                 } else {
-                    "messages acked but not in the topic"
+                    "messages acked but not in the topic, or the broker reports wrong end offsets (tansu 0.6 does: consume the topic to count)"
                 }
             ));
         }

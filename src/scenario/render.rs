@@ -100,6 +100,18 @@ pub fn redacted_properties(s: &Scenario, bootstrap: &str) -> BTreeMap<String, St
     props
 }
 
+/// `text` with every secret property value of the scenario replaced by `***`: librdkafka quotes
+/// property values in its configuration errors.
+pub fn scrub(s: &Scenario, text: &str) -> String {
+    let mut out = text.to_string();
+    for (k, v) in properties(s, "") {
+        if is_secret(&k) && !v.is_empty() {
+            out = out.replace(&v, "***");
+        }
+    }
+    out
+}
+
 /// A copy of the scenario that is safe to print or store.
 pub fn redact(s: &Scenario) -> Scenario {
     let mut out = s.clone();

@@ -134,13 +134,15 @@ impl Security {
         let fail = |key: &str, m: String| Err((format!("cluster.security.{key}"), m));
         let mut warnings = Vec::new();
         match (self.protocol.sasl(), self.mechanism) {
-            (true, None) => return fail(
-                "mechanism",
-                format!(
+            (true, None) => {
+                return fail(
+                    "mechanism",
+                    format!(
                     "{:?} needs a mechanism: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or OAUTHBEARER",
                     self.protocol.as_rdkafka().to_uppercase()
                 ),
-            ),
+                )
+            }
             (false, Some(_)) => {
                 return fail(
                     "mechanism",

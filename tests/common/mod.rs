@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod tansu;
+
 use std::path::{Path, PathBuf};
 
 use kbench::recorder::hist::{self, LatencyStats};

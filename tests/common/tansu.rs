@@ -1,0 +1,124 @@
+//! A tansu broker (a real, Kafka-compatible broker process) for tests: started on a free loopback
+//! port with in-memory storage, stopped when dropped. `scripts/tansu.sh install` installs it; the
+//! README's test command does so and sets KBENCH_REQUIRE_TANSU=1, so a missing tansu fails there.
+//! A plain `cargo test` without tansu skips these tests with a message instead.
+
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
+
+pub struct Tansu {
+    child: Child,
+    pub port: u16,
+}
+
+/// The tansu binary: $KBENCH_TANSU, on PATH, or in ~/.cargo/bin.
+fn binary() -> Option<PathBuf> {
+    if let Ok(p) = std::env::var("KBENCH_TANSU") {
+        return Some(PathBuf::from(p));
+    }
+    let home = std::env::var("HOME").map(PathBuf::from).ok();
+    std::env::var("PATH")
+        .ok()
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .chain(home.map(|h| h.join(".cargo/bin")))
+        .map(|d| d.join("tansu"))
+        .find(|p| p.is_file())
+}
+
+/// A free loopback port (bound, read and released).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Waits until something accepts connections on the port.
+pub fn wait_for_port(port: u16) {
+    let start = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "nothing listens on port {port}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+impl Tansu {
+    /// Starts a broker advertising `advertised` (default: its own port), or `None` (skip) when
+    /// tansu is missing and not required.
+    pub fn start(advertised: Option<u16>, extra: &[&str]) -> Option<Tansu> {
+        let Some(bin) = binary() else {
+            if std::env::var("KBENCH_REQUIRE_TANSU").is_ok_and(|v| v == "1") {
+                panic!("tansu is required but not installed: run scripts/tansu.sh install");
+            }
+            eprintln!("skipped: tansu is not installed (scripts/tansu.sh install)");
+            return None;
+        };
+        let port = free_port();
+        let adv = advertised.unwrap_or(port);
+        let child = Command::new("timeout")
+            .arg("600")
+            .arg(bin)
+            .arg("broker")
+            .arg("--listener-url")
+            .arg(format!("tcp://127.0.0.1:{port}"))
+            .arg("--advertised-listener-url")
+            .arg(format!("tcp://127.0.0.1:{adv}"))
+            .args(["--storage-engine", "memory://tansu/"])
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("tansu starts");
+        wait_for_port(port);
+        Some(Tansu { child, port })
+    }
+
+    pub fn bootstrap(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Tansu {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Reads the topic back from the beginning and counts distinct (partition, offset) pairs: what
+/// actually landed (tansu's end offsets are wrong, so watermarks cannot tell). Stops once
+/// `expect` are seen, or after 5 s without a new message.
+pub fn count_landed(bootstrap: &str, topic: &str, partitions: u32, expect: usize) -> usize {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", "kbench-test-reader")
+        .set("enable.auto.commit", "false")
+        .create()
+        .expect("consumer");
+    let mut tpl = TopicPartitionList::new();
+    for p in 0..partitions as i32 {
+        tpl.add_partition_offset(topic, p, Offset::Beginning)
+            .unwrap();
+    }
+    consumer.assign(&tpl).unwrap();
+    let mut seen = std::collections::HashSet::new();
+    let mut last_new = Instant::now();
+    while seen.len() < expect && last_new.elapsed() < Duration::from_secs(5) {
+        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {
+            if seen.insert((m.partition(), m.offset())) {
+                last_new = Instant::now();
+            }
+        }
+    }
+    seen.len()
+}
