@@ -49,15 +49,28 @@ fn worker_side(c: &mut Criterion) {
         ..Message::default()
     };
     let payloads = Payloads::new(&realistic, 1_000_000).expect("valid message");
+    let scrambled = payloads.clone().scrambled(true);
     let mut zipf = KeyGen::new(&realistic);
+    let mut scratch = Vec::new();
     c.bench_function("lognormal-sized payload + zipf key", |b| {
         b.iter(|| {
             i += 1;
-            let p = payloads.payload(rng.next_u64());
+            let p = payloads.payload(rng.next_u64(), &mut scratch);
             let k = zipf.key(i, &mut rng);
             black_box((p.len(), k.map(|k| k.1.len())))
         })
     });
+    c.bench_function(
+        "lognormal-sized payload, scrambled (compressed runs)",
+        |b| {
+            b.iter(|| {
+                i += 1;
+                let p = scrambled.payload(rng.next_u64(), &mut scratch);
+                let k = zipf.key(i, &mut rng);
+                black_box((p.len(), k.map(|k| k.1.len())))
+            })
+        },
+    );
     let curve = Some(Arc::new(Curve::constant(100_000.0)));
     for (name, arrivals) in [
         ("pacing: next due instant", Arrivals::Uniform),

@@ -163,8 +163,11 @@ pub async fn execute(
     let watermark_timeout = s.cluster.connect_timeout.0.min(Duration::from_secs(5));
     let before =
         broker::high_watermarks(&config, &s.topic.name, topic.partitions, watermark_timeout).await;
-    let payloads =
-        Arc::new(Payloads::new(&s.message, s.max_payload()).map_err(BrokerError::Payload)?);
+    let payloads = Arc::new(
+        Payloads::new(&s.message, s.max_payload())
+            .map_err(BrokerError::Payload)?
+            .scrambled(s.producer.compression != crate::scenario::Compression::None),
+    );
     let headers = Arc::new(HeaderSet::new(&s.message.headers, s.message.seed));
     let topic_name: Arc<str> = Arc::from(s.topic.name.as_str());
     let (stop, stop_signal) = stop_signal();

@@ -15,8 +15,9 @@ use rdkafka::producer::{BaseRecord, Producer};
 use rdkafka::types::RDKafkaErrorCode;
 use tokio::sync::watch;
 
+use super::handle::TopicHandle;
 use super::{kafka_error_name, opaque, Client, Context};
-use crate::pacing::{Clock, WorkerPlan, WorkerStop};
+use crate::pacing::{Clock, Pacing, WorkerPlan, WorkerStop};
 use crate::payload::{KeyGen, Payloads, Rng};
 use crate::recorder::{PhaseBounds, Phases, Produced, SendStats};
 use crate::scenario::Mode;
@@ -180,6 +181,8 @@ impl Worker {
         let mut measured_sent = 0u64;
         let mut total = 0u64;
         let ctx: &Context = self.client.context();
+        let handle = TopicHandle::new(&self.client, &self.topic);
+        let mut scratch = Vec::new();
         for i in 0u64.. {
             if self.stop.is_stopped() {
                 break;
@@ -216,8 +219,10 @@ impl Worker {
                 }
             }
             let due_us = due_ns / 1000;
+            // Unpaced, the due instant is a clock reading taken a moment ago: reuse it.
+            let unpaced_now_us = matches!(self.plan.pacing, Pacing::Unlimited).then_some(due_us);
             let seq = i * self.workers as u64 + self.index as u64;
-            let payload = self.payloads.payload(self.rng.next_u64());
+            let payload = self.payloads.payload(self.rng.next_u64(), &mut scratch);
             let (key_number, key) = match self.keys.key(seq, &mut self.rng) {
                 Some((n, k)) => (Some(n), Some(k)),
                 None => (None, None),
@@ -228,12 +233,14 @@ impl Worker {
             }
             let sent = send(
                 &self.client,
+                handle.as_ref(),
                 &self.topic,
                 self.partition.of(seq),
                 self.mode,
                 self.slot,
                 &self.clock,
                 due_us,
+                unpaced_now_us,
                 payload,
                 key,
                 &self.headers,
@@ -300,16 +307,19 @@ async fn wait_until(clock: &Clock, due_ns: u64, stop: &mut StopSignal) -> bool {
     true
 }
 
-/// Hands one message to librdkafka, pausing and retrying while its queue is full.
+/// Hands one message to librdkafka, pausing and retrying while its queue is full. `now_us` is a
+/// clock reading taken just before (unpaced workers have one), saving a read on the first try.
 #[allow(clippy::too_many_arguments)]
 async fn send(
     client: &Client,
+    handle: Option<&TopicHandle>,
     topic: &str,
     partition: Option<i32>,
     mode: Mode,
     slot: usize,
     clock: &Clock,
     due_us: u64,
+    mut now_us: Option<u64>,
     payload: &[u8],
     key: Option<&[u8]>,
     headers: &HeaderSet,
@@ -317,7 +327,7 @@ async fn send(
     stop: &mut StopSignal,
 ) -> Sent {
     loop {
-        let enqueue_us = clock.now_us();
+        let enqueue_us = now_us.take().unwrap_or_else(|| clock.now_us());
         let opaque = if mode == Mode::Sync {
             let s = client.context().slot(slot);
             s.due_us.store(due_us, Ordering::Release);
@@ -326,6 +336,22 @@ async fn send(
         } else {
             opaque::pack(enqueue_us, enqueue_us.saturating_sub(due_us))
         };
+        if let (Some(h), true) = (handle, headers.names.is_empty()) {
+            match h.produce(partition.unwrap_or(-1), payload, key, opaque) {
+                Ok(()) => return Sent::Enqueued { enqueue_us },
+                Err(RDKafkaErrorCode::QueueFull) => {
+                    stats.queue_full += 1;
+                    tokio::select! {
+                        _ = tokio::time::sleep(QUEUE_FULL_PAUSE) => {}
+                        _ = stop.stopped() => return Sent::Abandoned,
+                    }
+                    continue;
+                }
+                Err(code) => {
+                    return Sent::Rejected(kafka_error_name(&KafkaError::MessageProduction(code)))
+                }
+            }
+        }
         let mut record =
             BaseRecord::<[u8], [u8], usize>::with_opaque_to(topic, opaque).payload(payload);
         if let Some(k) = key {

@@ -99,7 +99,7 @@ pub fn build(s: &Scenario, info: ScenarioInfo, started_at: String, out: RunOutpu
             txmsg_bytes: c.txmsg_bytes,
             tx_bytes: c.tx_bytes,
             requests: c.tx,
-            compression_ratio: (c.tx_bytes > 0)
+            compression_ratio: (c.tx_bytes > 0 && c.txmsg_bytes > 0)
                 .then(|| round(c.txmsg_bytes as f64 / c.tx_bytes as f64, 3)),
             msgs_per_request: (c.tx > 0).then(|| round(c.txmsgs as f64 / c.tx as f64, 2)),
         }),
