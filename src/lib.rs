@@ -124,6 +124,21 @@ fn overrides_of(args: &ScenarioArgs) -> Vec<String> {
     overrides
 }
 
+/// Keeps glibc's allocator from handing memory back to the kernel at every dip. librdkafka
+/// allocates each message in the producing worker and frees it in the delivery thread; with
+/// glibc's defaults the heap top was trimmed and re-faulted over and over, and at `rate = "max"`
+/// that cost about a fifth of the throughput (1.44-2.24M against 2.38-2.54M msg/s with the
+/// settings below, 1M x 100 B). Memory is still bounded by the in-flight messages; it is just
+/// kept for reuse. Call before any allocation-heavy work.
+pub fn tune_allocator() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes allocator parameters; called at start-up.
+    unsafe {
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 512 << 20);
+        libc::mallopt(libc::M_TOP_PAD, 64 << 20);
+    }
+}
+
 /// Loads a scenario with the command line's overrides.
 pub fn load_scenario(args: &ScenarioArgs) -> Result<(Scenario, ScenarioInfo), ScenarioError> {
     let (mut cells, info) = load_cells(args)?;

@@ -3,6 +3,7 @@
 use clap::Parser;
 
 fn main() {
+    kbench::tune_allocator();
     let cli = kbench::cli::Cli::parse();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)

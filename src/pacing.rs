@@ -66,8 +66,9 @@ struct Segment {
     r0: f64,
     /// Change of rate per ns (0 for a constant rate).
     slope: f64,
-    /// 1/r0, so a constant rate computes `m * ns_per` exactly.
-    ns_per: f64,
+    /// Rate at the start in messages per second, so a constant rate computes `m * 1e9 / rate`,
+    /// which is exact whenever the true instant is a whole number of ns.
+    rate_s: f64,
 }
 
 impl Segment {
@@ -83,7 +84,7 @@ impl Segment {
             dur_ns,
             r0: r0_s / 1e9,
             slope,
-            ns_per: 1e9 / r0_s,
+            rate_s: r0_s,
         }
     }
     /// Messages due within the segment's first `dt` ns.
@@ -93,7 +94,7 @@ impl Segment {
     /// Offset (ns) into the segment at which `m` messages are due.
     fn time_of(&self, m: f64) -> f64 {
         if self.slope == 0.0 {
-            return m * self.ns_per;
+            return m * 1e9 / self.rate_s;
         }
         // r0 t + slope t^2 / 2 = m: the growing root, in a form without cancellation.
         let disc = (self.r0 * self.r0 + 2.0 * self.slope * m).max(0.0);
@@ -239,7 +240,7 @@ impl Pacing {
                     }
                 };
                 *index += 1;
-                Some(curve.time_of(at, hint) as u64)
+                Some(curve.time_of(at, hint).round() as u64)
             }
         }
     }

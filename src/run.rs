@@ -125,13 +125,15 @@ pub async fn execute(
     let curve = Curve::of_load(&s.load).map(Arc::new);
     let phases = Arc::new(phase_bounds(s));
     let mut clients = Vec::new();
-    for i in 0..p.instances {
+    for i in 0..p.instances() {
         let slots = if p.mode == Mode::Sync {
-            workers_of_instance(workers, p.instances, i)
+            workers_of_instance(workers, p.instances(), i)
         } else {
             0
         };
-        let shard = Shard::new(interval_us, warmup_end_us).with_phases(phases.clone());
+        let shard = Shard::new(interval_us, warmup_end_us)
+            .with_phases(phases.clone())
+            .unpaced(curve.is_none());
         let ctx = Context::new(p.mode, shard, slots);
         clients.push(producer::create(&config, ctx).map_err(|e| {
             // librdkafka quotes property values in configuration errors: no secrets in them.
@@ -184,12 +186,12 @@ pub async fn execute(
         .unwrap_or(crate::result::ShardSpec { index: 0, count: 1 });
     let total_workers = workers * shard.count;
     for w in 0..workers {
-        let instance = (w % p.instances) as usize;
+        let instance = (w % p.instances()) as usize;
         let global = shard.index * workers + w;
         let worker = Worker {
             index: global,
             workers: total_workers,
-            slot: (w / p.instances) as usize,
+            slot: (w / p.instances()) as usize,
             client: clients[instance].clone(),
             topic: topic_name.clone(),
             mode: p.mode,

@@ -200,6 +200,12 @@ impl Payloads {
         self
     }
 
+    /// True when payloads are written into the caller's scratch buffer (so librdkafka must copy
+    /// them); otherwise they are slices of this immutable, shared value.
+    pub fn uses_scratch(&self) -> bool {
+        self.scramble
+    }
+
     /// The payload of one message; `draw` is a fresh random number, `scratch` a buffer the
     /// caller keeps (used only when scrambling).
     #[inline]

@@ -33,24 +33,29 @@ impl TopicHandle {
         (!rkt.is_null()).then_some(TopicHandle { rkt })
     }
 
-    /// Enqueues a copy of the message (`RD_KAFKA_MSG_F_COPY`); `partition` -1 lets the
-    /// configured partitioner choose.
+    /// Enqueues a message; `partition` -1 lets the configured partitioner choose. The key is
+    /// always copied. The payload is copied when `copy` is set; otherwise librdkafka keeps a
+    /// pointer to it, so it must stay valid and unchanged until the client is destroyed (payload
+    /// pools are kept alive by the client's context: see `Context::keep`). This is what
+    /// rdkafka_performance does by default.
     #[inline]
     pub fn produce(
         &self,
         partition: i32,
         payload: &[u8],
+        copy: bool,
         key: Option<&[u8]>,
         opaque: usize,
     ) -> Result<(), RDKafkaErrorCode> {
         let (key_ptr, key_len) = key.map_or((ptr::null(), 0), |k| (k.as_ptr(), k.len()));
-        // SAFETY: the handle is valid until drop; librdkafka copies payload and key (F_COPY)
-        // before returning, so the borrowed slices need not outlive the call.
+        let flags = if copy { rd::RD_KAFKA_MSG_F_COPY } else { 0 };
+        // SAFETY: the handle is valid until drop. librdkafka copies the key, and the payload with
+        // F_COPY; without it the caller guarantees the payload outlives the client (see above).
         let r = unsafe {
             rd::rd_kafka_produce(
                 self.rkt,
                 partition,
-                rd::RD_KAFKA_MSG_F_COPY,
+                flags,
                 payload.as_ptr() as *mut c_void,
                 payload.len(),
                 key_ptr as *const c_void,

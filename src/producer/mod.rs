@@ -68,6 +68,9 @@ pub struct Context {
     events: Mutex<Vec<Event>>,
     /// The latest librdkafka statistics (every `statistics.interval.ms`).
     stats: Mutex<Option<ClientStats>>,
+    /// Payload memory librdkafka may point at (produced without copying): dropped with the
+    /// context, which rdkafka drops after destroying the client, so it outlives every message.
+    kept: Mutex<Vec<Arc<crate::payload::Payloads>>>,
 }
 
 /// What kbench keeps of librdkafka's statistics: the numbers that explain the results.
@@ -96,6 +99,15 @@ impl Context {
             failed: AtomicU64::new(0),
             events: Mutex::new(Vec::new()),
             stats: Mutex::new(None),
+            kept: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Keeps `payloads` alive as long as this client (see the field).
+    pub fn keep(&self, payloads: Arc<crate::payload::Payloads>) {
+        let mut kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
+        if !kept.iter().any(|k| Arc::ptr_eq(k, &payloads)) {
+            kept.push(payloads);
         }
     }
 

@@ -28,8 +28,6 @@ const QUEUE_FULL_PAUSE: Duration = Duration::from_millis(1);
 const COARSE_WAIT_NS: u64 = 2_000_000;
 /// ... which wakes the worker this long before the due instant, to finish with a precise sleep.
 const FINE_WAIT_NS: u64 = 1_500_000;
-/// Unpaced workers yield to the runtime this often so signals and progress still run.
-const YIELD_EVERY: u64 = 256;
 
 /// A counter written by one worker and read by the progress line; padded against false sharing.
 #[derive(Debug, Default)]
@@ -183,6 +181,10 @@ impl Worker {
         let ctx: &Context = self.client.context();
         let handle = TopicHandle::new(&self.client, &self.topic);
         let mut scratch = Vec::new();
+        // Pool and corpus payloads are immutable and kept alive by the client's context, so
+        // librdkafka may point at them; scrambled ones live in `scratch` and must be copied.
+        let copy_payloads = self.payloads.uses_scratch();
+        ctx.keep(self.payloads.clone());
         for i in 0u64.. {
             if self.stop.is_stopped() {
                 break;
@@ -205,9 +207,6 @@ impl Worker {
                         if now >= end_ns {
                             break;
                         }
-                    }
-                    if i % YIELD_EVERY == YIELD_EVERY - 1 {
-                        tokio::task::yield_now().await;
                     }
                     now
                 }
@@ -242,6 +241,7 @@ impl Worker {
                 due_us,
                 unpaced_now_us,
                 payload,
+                copy_payloads,
                 key,
                 &self.headers,
                 &mut stats,
@@ -253,7 +253,11 @@ impl Worker {
                 Sent::Rejected(kind) => (self.clock.now_us(), Some(kind)),
                 Sent::Abandoned => break,
             };
-            let lag = enqueue_us.saturating_sub(due_us);
+            // Unpaced, the due instant is the enqueue instant (of the last try, after QueueFull).
+            let lag = match unpaced_now_us {
+                Some(_) => 0,
+                None => enqueue_us.saturating_sub(due_us),
+            };
             stats.count_sent(measured, enqueue_us, lag, bytes, self.interval_us);
             if measured {
                 measured_sent += 1;
@@ -321,13 +325,16 @@ async fn send(
     due_us: u64,
     mut now_us: Option<u64>,
     payload: &[u8],
+    copy: bool,
     key: Option<&[u8]>,
     headers: &HeaderSet,
     stats: &mut SendStats,
     stop: &mut StopSignal,
 ) -> Sent {
+    let unpaced = now_us.is_some();
     loop {
         let enqueue_us = now_us.take().unwrap_or_else(|| clock.now_us());
+        let due_us = if unpaced { enqueue_us } else { due_us };
         let opaque = if mode == Mode::Sync {
             let s = client.context().slot(slot);
             s.due_us.store(due_us, Ordering::Release);
@@ -337,7 +344,7 @@ async fn send(
             opaque::pack(enqueue_us, enqueue_us.saturating_sub(due_us))
         };
         if let (Some(h), true) = (handle, headers.names.is_empty()) {
-            match h.produce(partition.unwrap_or(-1), payload, key, opaque) {
+            match h.produce(partition.unwrap_or(-1), payload, copy, key, opaque) {
                 Ok(()) => return Sent::Enqueued { enqueue_us },
                 Err(RDKafkaErrorCode::QueueFull) => {
                     stats.queue_full += 1;

@@ -109,6 +109,10 @@ pub struct Shard {
     pub partitions: Vec<(u64, u64)>,
     /// Outcomes by phase of a rate profile.
     pub phases: Phases,
+    /// Unpaced run (`rate = "max"`): due = enqueue by definition, so corrected latency is
+    /// service latency and send lag is 0; only service latency is recorded (two histogram
+    /// records per message instead of five) and [`Shard::finish`] copies it.
+    unpaced: bool,
 }
 
 impl Shard {
@@ -128,7 +132,25 @@ impl Shard {
             lag_series: Series::default(),
             partitions: Vec::new(),
             phases: Phases::default(),
+            unpaced: false,
         }
+    }
+
+    /// For unpaced runs (see the field).
+    pub fn unpaced(mut self, unpaced: bool) -> Self {
+        self.unpaced = unpaced;
+        self
+    }
+
+    /// Completes what an unpaced shard left out: corrected = service, send lag = 0.
+    pub fn finish(&mut self) {
+        if !self.unpaced {
+            return;
+        }
+        self.corrected = self.service.clone();
+        self.corrected_series = self.service_series.clone();
+        self.lag_series = self.service_series.zeroed();
+        self.unpaced = false;
     }
 
     /// Also counts outcomes by the phases of a rate profile.
@@ -156,10 +178,12 @@ impl Shard {
             None => {
                 counts.acked += 1;
                 counts.acked_bytes += s.bytes;
-                self.corrected_series.record(index, corrected);
                 self.service_series.record(index, service);
-                self.lag_series
-                    .record(index, s.enqueue_us.saturating_sub(s.due_us));
+                if !self.unpaced {
+                    self.corrected_series.record(index, corrected);
+                    self.lag_series
+                        .record(index, s.enqueue_us.saturating_sub(s.due_us));
+                }
             }
             Some(_) => counts.failed += 1,
         }
@@ -178,9 +202,9 @@ impl Shard {
                     self.partitions[p].1 += s.bytes;
                 }
                 self.phases.outcome(s.due_us, s.done_us, Some(corrected));
-                let c1 = hist::record(&mut self.corrected, corrected);
+                let c1 = !self.unpaced && hist::record(&mut self.corrected, corrected);
                 let c2 = hist::record(&mut self.service, service);
-                self.clamped += c1 as u64 + c2 as u64;
+                self.clamped += c1 as u64 + c2 as u64 * (1 + self.unpaced as u64);
             }
         } else {
             self.warmup.count(s);
@@ -189,6 +213,9 @@ impl Shard {
 
     /// The p99 of corrected latency in the last finished interval, for the live progress line.
     pub fn last_interval_p99(&self) -> Option<u64> {
+        if self.unpaced {
+            return self.service_series.last_p99();
+        }
         self.corrected_series.last_p99()
     }
 }
@@ -218,6 +245,8 @@ pub struct SendStats {
     pub phases: Phases,
     /// Sizes and keys of measured messages.
     pub produced: Produced,
+    /// Measured sends with no lag, not yet in `send_lag`.
+    pub zero_lags: u64,
 }
 
 impl Default for SendStats {
@@ -236,6 +265,7 @@ impl Default for SendStats {
             last_send_us: 0,
             phases: Phases::default(),
             produced: Produced::default(),
+            zero_lags: 0,
         }
     }
 }
@@ -262,14 +292,28 @@ impl SendStats {
             self.sent += 1;
             self.sent_bytes += bytes;
             self.last_send_us = self.last_send_us.max(enqueue_us);
-            self.clamped += hist::record(&mut self.send_lag, lag_us) as u64;
+            if lag_us == 0 {
+                // The common case, counted and added in one go by `flush`.
+                self.zero_lags += 1;
+            } else {
+                self.clamped += hist::record(&mut self.send_lag, lag_us) as u64;
+            }
         } else {
             self.warmup_sent += 1;
         }
     }
 
+    /// Adds what is counted but not yet recorded into the histograms.
+    pub fn flush(&mut self) {
+        let _ = self
+            .send_lag
+            .record_n(0, std::mem::take(&mut self.zero_lags));
+        self.produced.flush();
+    }
+
     /// Adds a finished worker's statistics.
-    pub fn merge(&mut self, o: SendStats) {
+    pub fn merge(&mut self, mut o: SendStats) {
+        o.flush();
         self.sent += o.sent;
         self.warmup_sent += o.warmup_sent;
         self.sent_bytes += o.sent_bytes;
@@ -332,8 +376,9 @@ impl Recorded {
         interval_us: u64,
         warmup_end_us: u64,
         shards: Vec<Shard>,
-        send: SendStats,
+        mut send: SendStats,
     ) -> Self {
+        send.flush();
         let mut r = Recorded {
             interval_us,
             warmup_end_us,
@@ -350,7 +395,8 @@ impl Recorded {
         };
         let mut counts: Vec<IntervalCounts> = Vec::new();
         let (mut corrected, mut service, mut lag) = (Vec::new(), Vec::new(), Vec::new());
-        for shard in shards {
+        for mut shard in shards {
+            shard.finish();
             r.measured.merge(&shard.measured);
             r.warmup.merge(&shard.warmup);
             hist::add(&mut r.corrected, &shard.corrected);

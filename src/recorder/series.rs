@@ -53,6 +53,27 @@ impl Series {
         hist::decode(last).ok().map(|h| h.value_at_quantile(0.99))
     }
 
+    /// The same intervals with the same counts, every value 0 (the send lag of an unpaced run).
+    pub fn zeroed(&self) -> Series {
+        let zeros = |n: u64| {
+            let mut h = new_interval_hist();
+            let _ = h.record_n(0, n);
+            h
+        };
+        Series {
+            current: zeros(self.current.len()),
+            index: self.index,
+            done: self
+                .done
+                .iter()
+                .map(|e| {
+                    let h = hist::decode(e.as_ref()?).ok()?;
+                    Some(hist::encode(&zeros(h.len())))
+                })
+                .collect(),
+        }
+    }
+
     /// Closes the current interval and returns every interval, encoded.
     pub fn finish(mut self) -> Encoded {
         let next = self.index + 1;

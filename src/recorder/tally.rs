@@ -136,6 +136,8 @@ pub struct Produced {
     pub sizes: Histogram<u64>,
     /// One bit per key number; empty without keys or above [`MAX_TRACKED_KEYS`].
     pub keys: Vec<u64>,
+    /// A run of equal sizes not yet in `sizes` (size, count): a fixed size costs one add.
+    pub run: (u64, u64),
 }
 
 /// A histogram of payload sizes in bytes: 2 significant digits, up to 4 GiB.
@@ -148,6 +150,7 @@ impl Default for Produced {
         Produced {
             sizes: new_size_hist(),
             keys: Vec::new(),
+            run: (0, 0),
         }
     }
 }
@@ -164,7 +167,12 @@ impl Produced {
 
     #[inline]
     pub fn count(&mut self, size: u64, key: Option<u64>) {
-        self.sizes.saturating_record(size);
+        if size == self.run.0 {
+            self.run.1 += 1;
+        } else {
+            self.flush();
+            self.run = (size, 1);
+        }
         if let Some(k) = key {
             if let Some(w) = self.keys.get_mut((k / 64) as usize) {
                 *w |= 1 << (k % 64);
@@ -172,7 +180,17 @@ impl Produced {
         }
     }
 
+    /// Adds the pending run of equal sizes to the histogram.
+    pub fn flush(&mut self) {
+        let (size, n) = std::mem::take(&mut self.run);
+        if n > 0 {
+            let _ = self.sizes.record_n(size, n);
+        }
+    }
+
+    /// Adds another's counts (flush both first).
     pub fn merge(&mut self, o: &Produced) {
+        self.flush();
         let _ = self.sizes.add(&o.sizes);
         if self.keys.len() < o.keys.len() {
             self.keys.resize(o.keys.len(), 0);
@@ -228,10 +246,13 @@ mod tests {
         let mut b = Produced::with_keys(100);
         a.count(10, Some(3));
         a.count(20, Some(3));
+        a.count(20, None);
         b.count(30, Some(99));
+        b.flush();
         a.merge(&b);
+        a.flush();
         assert_eq!(a.distinct_keys(), Some(2));
-        assert_eq!(a.sizes.len(), 3);
+        assert_eq!(a.sizes.len(), 4);
         assert_eq!(Produced::with_keys(0).distinct_keys(), None);
     }
 }

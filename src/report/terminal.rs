@@ -121,7 +121,7 @@ pub fn summary(r: &RunResult) -> String {
         out,
         "  producer   {}, {} instance(s) x {} workers, acks={}, compression={}, linger={}, batch={}{}",
         p.mode,
-        p.instances,
+        p.instances(),
         p.workers(),
         p.acks(),
         p.compression.as_rdkafka(),

@@ -111,8 +111,9 @@ pub fn validate(s: &mut Scenario, src: &Source) -> Result<(), ScenarioError> {
     }
 
     // producer
+    let unpaced = s.load.profile.is_empty() && s.load.rate.per_sec().is_none();
     let p = &mut s.producer;
-    if p.instances == 0 {
+    if p.instances == Some(0) {
         return err("producer.instances", "expected at least 1, found 0".into());
     }
     let workers = match p.workers {
@@ -126,16 +127,22 @@ pub fn validate(s: &mut Scenario, src: &Source) -> Result<(), ScenarioError> {
         Some(w) => w,
         None => match p.mode {
             Mode::Sync => 4,
-            _ => available_cpus().max(p.instances),
+            _ => available_cpus().max(p.instances.unwrap_or(1)),
         },
     };
-    if workers < p.instances {
+    let instances = match p.instances {
+        Some(n) => n,
+        None if unpaced && p.mode != Mode::Sync => workers,
+        None => 1,
+    };
+    if workers < instances {
         return err(
             "producer.workers",
-            format!("{workers} workers cannot drive {} instances: give at least one worker per instance", p.instances),
+            format!("{workers} workers cannot drive {instances} instances: give at least one worker per instance"),
         );
     }
     p.workers = Some(workers);
+    p.instances = Some(instances);
     let acks = match (p.mode, p.acks) {
         (Mode::FireAndForget, None | Some(Acks::None)) => Acks::None,
         (Mode::FireAndForget, Some(a)) => {
