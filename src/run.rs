@@ -234,7 +234,8 @@ pub async fn execute(
         clock,
     });
 
-    let guard = spawn_stoppers(s, &stop, interrupts, clock);
+    let timed_out = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let guard = spawn_stoppers(s, &stop, interrupts, clock, timed_out.clone());
     let fault_events = std::cell::RefCell::new(Vec::new());
     let send = {
         // The fault schedule runs beside the workers and the drain, in this (non-Send) future,
@@ -304,6 +305,17 @@ pub async fn execute(
             t_s: 0.0,
             kind: "interrupted".into(),
             detail: "stopped by a signal; sending ended early".into(),
+            repeats: 0,
+        });
+    }
+    if timed_out.load(Ordering::Acquire) {
+        events.push(Event {
+            t_s: (s.load.warmup.0 + s.load.timeout.0).as_secs_f64(),
+            kind: "timeout".into(),
+            detail: format!(
+                "load.timeout ({}) passed before every message was sent: sending stopped (is the broker down? see the client errors)",
+                s.load.timeout
+            ),
             repeats: 0,
         });
     }
@@ -416,31 +428,25 @@ fn workers_of_instance(workers: u32, instances: u32, i: u32) -> usize {
 }
 
 /// Stops the workers at the end of a duration run (plus slack) or on the first signal.
+/// Stops the workers on an interrupt, after a duration run's end, or when a run by count reaches
+/// `load.timeout` (then `timed_out` is set): every run ends, even against a dead broker.
 fn spawn_stoppers(
     s: &Scenario,
     stop: &StopHandle,
     interrupts: &Interrupts,
     clock: Clock,
+    timed_out: Arc<std::sync::atomic::AtomicBool>,
 ) -> tokio::task::JoinHandle<()> {
-    let deadline = match s.load.stop() {
-        StopCondition::Duration(d) => Some(s.load.warmup.0 + d + STOP_SLACK),
-        StopCondition::Count(_) => None,
+    let (deadline, is_timeout) = match s.load.stop() {
+        StopCondition::Duration(d) => (s.load.warmup.0 + d + STOP_SLACK, false),
+        StopCondition::Count(_) => (s.load.warmup.0 + s.load.timeout.0, true),
     };
     let stop = stop.clone();
     let interrupts = interrupts.clone();
     tokio::spawn(async move {
-        let timer = async {
-            match deadline {
-                Some(d) => {
-                    let at =
-                        tokio::time::Instant::from_std(clock.instant_at_ns(d.as_nanos() as u64));
-                    tokio::time::sleep_until(at).await
-                }
-                None => std::future::pending().await,
-            }
-        };
+        let at = tokio::time::Instant::from_std(clock.instant_at_ns(deadline.as_nanos() as u64));
         tokio::select! {
-            _ = timer => {}
+            _ = tokio::time::sleep_until(at) => timed_out.store(is_timeout, Ordering::Release),
             _ = interrupts.at_least(1) => {}
         }
         stop.stop();

@@ -623,3 +623,56 @@ fn secrets_appear_in_no_output_of_a_run() {
         }
     }
 }
+
+#[test]
+fn bootstrap_comes_from_flag_scenario_or_environment_and_x_sets_properties() {
+    let (_dir, path) = file("env.toml", "name = \"env\"\n");
+    let validate = |envs: &[(&str, &str)], args: &[&str]| {
+        let mut c = kbench();
+        c.arg("validate").arg(&path).args(args);
+        c.env_remove("KBENCH_BOOTSTRAP")
+            .env_remove("KAFKA_BOOTSTRAP_SERVERS");
+        for (k, v) in envs {
+            c.env(k, v);
+        }
+        let o = c.output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).to_string()
+    };
+    assert!(
+        !validate(&[], &[]).contains("bootstrap ="),
+        "embedded without any"
+    );
+    let kafka = validate(&[("KAFKA_BOOTSTRAP_SERVERS", "k:9092")], &[]);
+    assert!(kafka.contains("bootstrap = \"k:9092\""), "{kafka}");
+    let both = validate(
+        &[
+            ("KAFKA_BOOTSTRAP_SERVERS", "k:9092"),
+            ("KBENCH_BOOTSTRAP", "kb:9092"),
+        ],
+        &[],
+    );
+    assert!(both.contains("bootstrap = \"kb:9092\""), "{both}");
+    let flag = validate(
+        &[("KBENCH_BOOTSTRAP", "kb:9092")],
+        &[
+            "--bootstrap",
+            "f:9092",
+            "-X",
+            "linger.ms=7",
+            "-X",
+            "enable.idempotence=true",
+        ],
+    );
+    assert!(flag.contains("bootstrap = \"f:9092\""), "{flag}");
+    assert!(flag.contains("\"linger.ms\" = \"7\""), "{flag}");
+    assert!(flag.contains("\"enable.idempotence\" = \"true\""), "{flag}");
+    let (_d2, in_file) = file("set.toml", "[cluster]\nbootstrap = \"s:9092\"\n");
+    let o = kbench()
+        .arg("validate")
+        .arg(&in_file)
+        .env("KBENCH_BOOTSTRAP", "kb:9092")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&o.stdout).contains("bootstrap = \"s:9092\""));
+}

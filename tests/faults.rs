@@ -169,3 +169,51 @@ fn retried_errors_with_idempotence_are_accounted_and_any_loss_is_reported() {
         );
     }
 }
+
+#[test]
+fn a_run_by_count_against_a_dead_broker_ends_at_its_timeout_with_a_report() {
+    // Every broker goes down for good 300 ms in; 10M messages at rate = max can never all be
+    // sent. load.timeout ends the sending, the grace ends the wait, and the result says why.
+    let s = scenario(
+        r#"
+name = "dead"
+[topic]
+name = "dead"
+[producer]
+workers = 2
+linger = "1ms"
+message_timeout = "2s"
+[load]
+messages = 10000000
+timeout = "3s"
+grace = "1s"
+[[faults]]
+at = "300ms"
+action = "broker-down"
+broker = "all"
+"#,
+        &[],
+    );
+    let start = std::time::Instant::now();
+    let r = run(&s);
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(20),
+        "{:?}",
+        start.elapsed()
+    );
+    assert_accounted(&r);
+    assert!(r.counts.sent < 10_000_000);
+    assert!(
+        r.events.iter().any(|e| e.kind == "timeout"),
+        "{:?}",
+        r.events
+    );
+    assert!(
+        r.notes
+            .iter()
+            .any(|n| n.contains("load.timeout (3s) passed")),
+        "{:?}",
+        r.notes
+    );
+    assert!(r.counts.failed + r.counts.unresolved > 0);
+}

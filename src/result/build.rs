@@ -186,6 +186,12 @@ fn notes(s: &Scenario, out: &RunOutput) -> Vec<String> {
     if let Some(w) = &out.topic.warning {
         notes.push(w.clone());
     }
+    notes.extend(
+        out.events
+            .iter()
+            .filter(|e| e.kind == "timeout")
+            .map(|e| e.detail.clone()),
+    );
     let r = &out.recorded;
     if r.unresolved() > 0 {
         notes.push(format!(

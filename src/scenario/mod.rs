@@ -350,6 +350,8 @@ pub struct Producer {
     /// `message.max.bytes` (sarama `MaxMessageBytes`); unset keeps librdkafka's default (1000000).
     pub max_message_bytes: Option<Bytes>,
     /// `queue.buffering.max.messages`: the local queue; when full, sends see `QueueFull`.
+    /// Unset: librdkafka's 100000, or 50000 per instance at `rate = "max"` (the queue is always
+    /// full there, so this is the run's memory).
     pub queue_messages: Option<u32>,
     /// How messages are spread over partitions (sarama's hash / random / round-robin / manual).
     pub partitioner: Partitioner,
@@ -414,6 +416,9 @@ pub struct Load {
     pub interval: Dur,
     /// After the last send, how long to wait for outstanding deliveries.
     pub grace: Dur,
+    /// A run by count stops sending after this long (after the warm-up), whatever it sent, so a
+    /// dead broker cannot keep it going for ever; the result says so.
+    pub timeout: Dur,
     /// Phases run in order instead of `rate` and `duration` (see `profile`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub profile: Vec<Phase>,
@@ -429,6 +434,7 @@ impl Default for Load {
             warmup: Dur::from_secs(0),
             interval: Dur::from_secs(1),
             grace: Dur::from_secs(10),
+            timeout: Dur::from_secs(600),
             profile: Vec::new(),
             arrivals: Arrivals::Uniform,
         }

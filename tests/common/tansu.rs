@@ -88,10 +88,28 @@ impl Tansu {
     }
 }
 
+/// Stops a child started under `timeout`: SIGTERM, which `timeout` passes on to the command (a
+/// SIGKILL would end `timeout` alone and leave the command running).
+pub fn terminate(child: &mut Child) {
+    // SAFETY: sends a signal to a process this test started and has not reaped yet.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
+    }
+    let _ = child.wait();
+}
+
+/// A child under `timeout` that is terminated when dropped, also when a test panics.
+pub struct Terminated(pub Child);
+
+impl Drop for Terminated {
+    fn drop(&mut self) {
+        terminate(&mut self.0);
+    }
+}
+
 impl Drop for Tansu {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        terminate(&mut self.child);
     }
 }
 

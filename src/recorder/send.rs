@@ -1,0 +1,124 @@
+//! What the workers count at send time: sent messages by interval and phase, local rejections,
+//! back-pressure, send lag, and the sizes and keys produced. One per worker, merged at the end.
+
+use super::hist::{self, new_hist, Hist};
+use super::{Outcomes, Phases, Produced};
+
+/// What the workers of one run counted at send time.
+#[derive(Debug, Clone)]
+pub struct SendStats {
+    /// Messages handed to librdkafka (or rejected by it locally) after the warm-up.
+    pub sent: u64,
+    /// Messages sent during the warm-up.
+    pub warmup_sent: u64,
+    pub sent_bytes: u64,
+    /// Messages rejected by librdkafka at send time (never enqueued), by error name; also in `sent`.
+    pub local_failures: Outcomes,
+    pub local_failures_warmup: Outcomes,
+    /// `QueueFull` answers: the local queue was full and the send was retried after a pause.
+    pub queue_full: u64,
+    /// Send lag (enqueue - due) of measured messages.
+    pub send_lag: Hist,
+    pub clamped: u64,
+    /// Sent messages per interval (by enqueue instant), warm-up included.
+    pub interval_sent: Vec<u64>,
+    pub interval_sent_bytes: Vec<u64>,
+    /// Enqueue instant of the last measured message.
+    pub last_send_us: u64,
+    /// Sends by phase of a rate profile.
+    pub phases: Phases,
+    /// Sizes and keys of measured messages.
+    pub produced: Produced,
+    /// Measured sends with no lag, not yet in `send_lag`.
+    pub zero_lags: u64,
+}
+
+impl Default for SendStats {
+    fn default() -> Self {
+        SendStats {
+            sent: 0,
+            warmup_sent: 0,
+            sent_bytes: 0,
+            local_failures: Outcomes::default(),
+            local_failures_warmup: Outcomes::default(),
+            queue_full: 0,
+            send_lag: new_hist(),
+            clamped: 0,
+            interval_sent: Vec::new(),
+            interval_sent_bytes: Vec::new(),
+            last_send_us: 0,
+            phases: Phases::default(),
+            produced: Produced::default(),
+            zero_lags: 0,
+        }
+    }
+}
+
+impl SendStats {
+    /// Counts one message at its enqueue instant.
+    #[inline]
+    pub fn count_sent(
+        &mut self,
+        measured: bool,
+        enqueue_us: u64,
+        lag_us: u64,
+        bytes: u64,
+        interval_us: u64,
+    ) {
+        let index = (enqueue_us / interval_us) as usize;
+        if index >= self.interval_sent.len() {
+            self.interval_sent.resize(index + 1, 0);
+            self.interval_sent_bytes.resize(index + 1, 0);
+        }
+        self.interval_sent[index] += 1;
+        self.interval_sent_bytes[index] += bytes;
+        if measured {
+            self.sent += 1;
+            self.sent_bytes += bytes;
+            self.last_send_us = self.last_send_us.max(enqueue_us);
+            if lag_us == 0 {
+                // The common case, counted and added in one go by `flush`.
+                self.zero_lags += 1;
+            } else {
+                self.clamped += hist::record(&mut self.send_lag, lag_us) as u64;
+            }
+        } else {
+            self.warmup_sent += 1;
+        }
+    }
+
+    /// Adds what is counted but not yet recorded into the histograms.
+    pub fn flush(&mut self) {
+        let _ = self
+            .send_lag
+            .record_n(0, std::mem::take(&mut self.zero_lags));
+        self.produced.flush();
+    }
+
+    /// Adds a finished worker's statistics.
+    pub fn merge(&mut self, mut o: SendStats) {
+        o.flush();
+        self.sent += o.sent;
+        self.warmup_sent += o.warmup_sent;
+        self.sent_bytes += o.sent_bytes;
+        self.local_failures.merge(&o.local_failures);
+        self.local_failures_warmup.merge(&o.local_failures_warmup);
+        self.queue_full += o.queue_full;
+        hist::add(&mut self.send_lag, &o.send_lag);
+        self.clamped += o.clamped;
+        add_series(&mut self.interval_sent, &o.interval_sent);
+        add_series(&mut self.interval_sent_bytes, &o.interval_sent_bytes);
+        self.last_send_us = self.last_send_us.max(o.last_send_us);
+        self.phases.merge(&o.phases);
+        self.produced.merge(&o.produced);
+    }
+}
+
+fn add_series(into: &mut Vec<u64>, from: &[u64]) {
+    if from.len() > into.len() {
+        into.resize(from.len(), 0);
+    }
+    for (a, b) in into.iter_mut().zip(from) {
+        *a += b;
+    }
+}
