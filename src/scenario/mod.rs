@@ -324,7 +324,8 @@ pub struct Producer {
     /// msg/s on one instance and 2.9-3.1M on two).
     pub instances: Option<u32>,
     /// Tokio tasks that generate the load; worker `w` uses instance `w % instances`.
-    /// Unset: the number of CPUs (async), 4 (sync).
+    /// Unset: the number of CPUs (async), 4 (sync); at `rate = "max"` with a mean payload of
+    /// 512 B or more, half the CPUs (librdkafka's sending threads need the rest).
     pub workers: Option<u32>,
     /// Unset: `all` (librdkafka's default), or `0` in fire-and-forget mode.
     pub acks: Option<Acks>,
