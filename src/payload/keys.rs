@@ -17,10 +17,15 @@ pub struct KeyGen {
     buf: [u8; 20],
 }
 
+/// Bytes of every key for a cardinality: the digits of the largest key number.
+pub fn key_width(cardinality: u64) -> usize {
+    (cardinality.max(2) - 1).to_string().len()
+}
+
 impl KeyGen {
     pub fn new(m: &Message) -> Self {
         let cardinality = m.key_cardinality.max(1);
-        let width = (cardinality.max(2) - 1).to_string().len();
+        let width = key_width(cardinality);
         KeyGen {
             kind: m.keys.distribution,
             cardinality,

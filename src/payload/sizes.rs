@@ -131,18 +131,18 @@ fn read_histogram(path: &Path) -> Result<Vec<(u64, f64)>, String> {
     Ok(cdf)
 }
 
-/// Sample statistics of a size table, for tests and summaries: (mean, p50, p99).
-pub fn stats(table: &[u32]) -> (f64, u32, u32) {
-    let mut sorted = table.to_vec();
-    sorted.sort_unstable();
-    let at = |q: f64| sorted[((sorted.len() - 1) as f64 * q) as usize];
-    let mean = table.iter().map(|&s| s as f64).sum::<f64>() / table.len() as f64;
-    (mean, at(0.5), at(0.99))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Sample statistics of a size table: (mean, p50, p99).
+    fn stats(table: &[u32]) -> (f64, u32, u32) {
+        let mut sorted = table.to_vec();
+        sorted.sort_unstable();
+        let at = |q: f64| sorted[((sorted.len() - 1) as f64 * q) as usize];
+        let mean = table.iter().map(|&s| s as f64).sum::<f64>() / table.len() as f64;
+        (mean, at(0.5), at(0.99))
+    }
 
     fn table(d: SizeDist) -> Vec<u32> {
         Sampler::new(&d).unwrap().table(1_000_000, 42)

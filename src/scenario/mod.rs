@@ -166,7 +166,7 @@ impl Scenario {
     pub fn max_payload(&self) -> u64 {
         let key = match self.message.keys.distribution {
             Keys::None => 0,
-            _ => self.message.key_cardinality.to_string().len() as u64,
+            _ => crate::payload::keys::key_width(self.message.key_cardinality) as u64,
         };
         (self.max_message_bytes())
             .saturating_sub(key + self.message.headers.bytes() + RECORD_OVERHEAD)

@@ -359,7 +359,7 @@ fn check_message(s: &mut Scenario, src: &Source) -> Result<(), (String, String)>
         }
     };
     if let Some(p) = &mut m.payload {
-        if m.size != SizeDist::Fixed(crate::units::Bytes(100)) {
+        if m.size != super::Message::default().size {
             return fail(
                 "message.payload",
                 "a payload file sets the sizes: leave message.size out".into(),
