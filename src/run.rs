@@ -135,7 +135,7 @@ pub async fn execute(
             .with_phases(phases.clone())
             .unpaced(curve.is_none());
         let ctx = Context::new(p.mode, shard, slots);
-        clients.push(producer::create(&config, ctx).map_err(|e| {
+        clients.push(producer::create(&config, ctx, i).map_err(|e| {
             // librdkafka quotes property values in configuration errors: no secrets in them.
             BrokerError::Client(crate::scenario::render::scrub(s, &e.to_string()))
         })?);

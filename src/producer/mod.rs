@@ -6,8 +6,8 @@
 //! messages into per-partition batches (closed by `linger.ms`, `batch.size`, `batch.num.messages`),
 //! compress them, and send produce requests, at most `max.in.flight` per broker connection. When
 //! the broker answers (after `acks` replicas have the batch; with `acks=0` as soon as the request is
-//! written), librdkafka queues one **delivery report** per message, and the polling thread of a
-//! [`ThreadedProducer`] calls [`Context::delivery`] with it. A message not acked within
+//! written), librdkafka queues one **delivery report** per message, in one event per produce response, and
+//! the instance's delivery thread ([`client`]) records them all at once. A message not acked within
 //! `message.timeout.ms` (retries included) fails with `_MSG_TIMED_OUT`.
 //!
 //! When the local queue is full, `send` answers `QueueFull` at once: that is back-pressure. kbench
@@ -21,6 +21,7 @@
 //!   delivery report wakes the worker (sarama's SyncProducer). Its latency is a closed-loop round trip.
 //! - **fire-and-forget**: async with `acks=0`; a "delivery" means the request was written.
 
+pub mod client;
 pub mod handle;
 pub mod opaque;
 pub mod worker;
@@ -29,8 +30,9 @@ use std::ffi::CStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
+use rdkafka::bindings as rd;
 use rdkafka::error::KafkaError;
-use rdkafka::producer::{DeliveryResult, ProducerContext, ThreadedProducer};
+use rdkafka::producer::{DeliveryResult, ProducerContext};
 use rdkafka::types::{RDKafkaErrorCode, RDKafkaRespErr};
 use rdkafka::{ClientContext, Message};
 use tokio::sync::Notify;
@@ -40,8 +42,7 @@ use crate::recorder::{Sample, Shard};
 use crate::result::Event;
 use crate::scenario::Mode;
 
-/// A producer instance with kbench's delivery context.
-pub type Client = ThreadedProducer<Context>;
+pub use client::Client;
 
 /// The one message in flight of a sync worker.
 #[derive(Debug, Default)]
@@ -207,8 +208,70 @@ impl ClientContext for Context {
 impl ProducerContext for Context {
     type DeliveryOpaque = usize;
 
+    /// rdkafka's per-message path: used only for reports the delivery thread did not pick up
+    /// before the client was dropped (see [`client`]).
     fn delivery(&self, result: &DeliveryResult<'_>, opaque: usize) {
         let done_us = self.now_us();
+        let (bytes, error, partition) = match result {
+            Ok(m) => (msg_bytes(m), None, m.partition()),
+            Err((e, m)) => (msg_bytes(m), Some(kafka_error_name(e)), -1),
+        };
+        let sample = self.sample(opaque, done_us, bytes, error, partition);
+        self.with_shard(|s| s.record(&sample));
+        self.resolved(error.is_none() as u64, error.is_some() as u64);
+        if self.mode == Mode::Sync {
+            self.slots[opaque].done.notify_one();
+        }
+    }
+}
+
+impl Context {
+    /// Records every delivery report of one librdkafka DR event: messages acknowledged by one
+    /// produce response, so one clock reading and one shard lock serve them all.
+    ///
+    /// # Safety
+    /// `ev` must be a live `RD_KAFKA_EVENT_DR` event of this context's client.
+    pub(crate) unsafe fn deliveries(&self, ev: *mut rd::rd_kafka_event_t) {
+        let done_us = self.now_us();
+        let (mut acked, mut failed) = (0u64, 0u64);
+        {
+            let mut shard = self.shard.lock().unwrap_or_else(|p| p.into_inner());
+            loop {
+                let m = rd::rd_kafka_event_message_next(ev);
+                if m.is_null() {
+                    break;
+                }
+                let m = &*m;
+                let len = |p: *mut std::ffi::c_void, n: usize| if p.is_null() { 0 } else { n };
+                let bytes = (len(m.payload, m.len) + len(m.key, m.key_len)) as u64;
+                let opaque = m._private as usize;
+                let sample = if m.err == rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
+                    acked += 1;
+                    self.sample(opaque, done_us, bytes, None, m.partition)
+                } else {
+                    failed += 1;
+                    let name = error_name(RDKafkaErrorCode::from(m.err));
+                    self.sample(opaque, done_us, bytes, Some(name), -1)
+                };
+                shard.record(&sample);
+                if self.mode == Mode::Sync {
+                    self.slots[opaque].done.notify_one();
+                }
+            }
+        }
+        self.resolved(acked, failed);
+    }
+
+    /// One outcome: the opaque gives the due and enqueue instants (a sync worker's slot has them).
+    #[inline]
+    fn sample(
+        &self,
+        opaque: usize,
+        done_us: u64,
+        bytes: u64,
+        error: Option<&'static str>,
+        partition: i32,
+    ) -> Sample {
         let (due_us, enqueue_us) = match self.mode {
             Mode::Sync => {
                 let slot = &self.slots[opaque];
@@ -219,27 +282,22 @@ impl ProducerContext for Context {
             }
             _ => opaque::unpack(opaque),
         };
-        let (bytes, error, partition) = match result {
-            Ok(m) => (msg_bytes(m), None, m.partition()),
-            Err((e, m)) => (msg_bytes(m), Some(kafka_error_name(e)), -1),
-        };
-        let sample = Sample {
+        Sample {
             due_us,
             enqueue_us,
             done_us,
             bytes,
             error,
             partition,
-        };
-        self.with_shard(|s| s.record(&sample));
-        let counter = if error.is_none() {
-            &self.acked
-        } else {
-            &self.failed
-        };
-        counter.fetch_add(1, Ordering::Relaxed);
-        if self.mode == Mode::Sync {
-            self.slots[opaque].done.notify_one();
+        }
+    }
+
+    fn resolved(&self, acked: u64, failed: u64) {
+        if acked > 0 {
+            self.acked.fetch_add(acked, Ordering::Relaxed);
+        }
+        if failed > 0 {
+            self.failed.fetch_add(failed, Ordering::Relaxed);
         }
     }
 }
@@ -248,10 +306,15 @@ fn msg_bytes(m: &impl Message) -> u64 {
     (m.payload().map_or(0, <[u8]>::len) + m.key().map_or(0, <[u8]>::len)) as u64
 }
 
-/// Creates one producer instance.
-pub fn create(config: &rdkafka::ClientConfig, context: Context) -> Result<Arc<Client>, KafkaError> {
+/// Creates producer instance `index` and starts its delivery thread.
+pub fn create(
+    config: &rdkafka::ClientConfig,
+    context: Context,
+    index: u32,
+) -> Result<Arc<Client>, KafkaError> {
     use rdkafka::config::FromClientConfigAndContext;
-    Ok(Arc::new(ThreadedProducer::from_config_and_context(
-        config, context,
-    )?))
+    let producer = rdkafka::producer::BaseProducer::from_config_and_context(config, context)?;
+    Client::start(producer, format!("kbench-deliver-{index}"))
+        .map(Arc::new)
+        .map_err(|e| KafkaError::ClientCreation(format!("cannot start a delivery thread: {e}")))
 }
