@@ -253,3 +253,28 @@ fn partitioners_spread_as_named_and_counts_show_it() {
     let bytes: u64 = rr.partitions.iter().map(|p| p.bytes).sum();
     assert_eq!(bytes, 600 * 100);
 }
+
+#[test]
+fn unpaced_batches_count_warmup_and_stop_exactly() {
+    // rate = "max" enqueues in batches: the warm-up is still decided per enqueue instant, the
+    // count stop is exact, and every message (warm-up included) is accounted for.
+    let s = scenario(
+        BASE,
+        &[
+            "load.messages=30001",
+            "load.warmup=300ms",
+            "message.keys=sequential",
+            "message.key_cardinality=1000",
+        ],
+    );
+    let r = run(&s);
+    assert_accounted(&r);
+    assert_eq!(r.counts.sent, 30_001);
+    assert_eq!(r.counts.acked, 30_001);
+    assert!(r.warmup_counts.sent > 0, "{:?}", r.warmup_counts);
+    assert_eq!(r.warmup_counts.sent, r.warmup_counts.acked);
+    assert_eq!(r.latency_us.service.count, 30_001);
+    assert_eq!(r.produced.as_ref().unwrap().distinct_keys, Some(1000));
+    let sent: u64 = r.intervals.iter().map(|i| i.sent).sum();
+    assert_eq!(sent, 30_001 + r.warmup_counts.sent);
+}

@@ -72,6 +72,30 @@ impl TopicHandle {
     }
 }
 
+impl TopicHandle {
+    /// Enqueues a batch in one call (`rd_kafka_produce_batch`): librdkafka takes the topic lock
+    /// and reads its clocks once for the batch instead of once per message. Each message's
+    /// `partition` is used (-1 lets the partitioner choose); payloads are not copied (the same
+    /// contract as [`TopicHandle::produce`] without `copy`), keys are. Every message's `err`
+    /// says how it went; after the first `QueueFull` all later ones answer `QueueFull` too.
+    pub fn produce_batch(&self, msgs: &mut [rd::rd_kafka_message_t]) {
+        let Ok(n) = i32::try_from(msgs.len()) else {
+            return;
+        };
+        // SAFETY: the handle is valid until drop; the messages point at live keys (copied by
+        // librdkafka during the call) and at payloads that outlive the client (see `produce`).
+        unsafe {
+            rd::rd_kafka_produce_batch(
+                self.rkt,
+                -1,
+                rd::RD_KAFKA_MSG_F_PARTITION,
+                msgs.as_mut_ptr(),
+                n,
+            );
+        }
+    }
+}
+
 impl Drop for TopicHandle {
     fn drop(&mut self) {
         // SAFETY: releases the reference taken by rd_kafka_topic_new, once.

@@ -21,6 +21,7 @@
 //!   delivery report wakes the worker (sarama's SyncProducer). Its latency is a closed-loop round trip.
 //! - **fire-and-forget**: async with `acks=0`; a "delivery" means the request was written.
 
+pub mod batch;
 pub mod client;
 pub mod handle;
 pub mod opaque;

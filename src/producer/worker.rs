@@ -3,7 +3,8 @@
 //! (count / duration) and mode (async / sync / fire-and-forget).
 //!
 //! The hot path takes a payload window and a key from pre-generated pools, reads the clock once,
-//! packs the opaque and calls `send`: no allocation of kbench's own and no lock.
+//! packs the opaque and calls `send`: no allocation of kbench's own and no lock. Unpaced workers
+//! (`rate = "max"`) enqueue in batches instead ([`super::batch`]).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -122,7 +123,7 @@ pub enum PartitionChoice {
 
 impl PartitionChoice {
     #[inline]
-    fn of(self, seq: u64) -> Option<i32> {
+    pub(super) fn of(self, seq: u64) -> Option<i32> {
         match self {
             PartitionChoice::Client => None,
             PartitionChoice::RoundRobin(n) => Some((seq % n.max(1) as u64) as i32),
@@ -171,6 +172,15 @@ enum Sent {
 }
 
 impl Worker {
+    /// Unpaced asynchronous workers without headers, whose payloads librdkafka may point at,
+    /// enqueue in batches (see [`super::batch`]).
+    fn batchable(&self) -> bool {
+        matches!(self.plan.pacing, Pacing::Unlimited)
+            && self.mode != Mode::Sync
+            && self.headers.names.is_empty()
+            && !self.payloads.uses_scratch()
+    }
+
     /// Runs the worker to its stop condition (or the stop signal) and returns what it sent.
     pub async fn run(mut self) -> SendStats {
         let mut stats = SendStats {
@@ -187,6 +197,10 @@ impl Worker {
         // librdkafka may point at them; scrambled ones live in `scratch` and must be copied.
         let copy_payloads = self.payloads.uses_scratch();
         ctx.keep(self.payloads.clone());
+        if let Some(h) = handle.as_ref().filter(|_| self.batchable()) {
+            self.run_batched(h, &mut stats);
+            return stats;
+        }
         for i in 0u64.. {
             if self.stop.is_stopped() {
                 break;
@@ -384,7 +398,7 @@ async fn send(
 }
 
 /// Counts a `QueueFull` answer and pauses before the retry; false when the run was stopped.
-fn queue_full_pause(stats: &mut SendStats, stop: &StopSignal) -> bool {
+pub(super) fn queue_full_pause(stats: &mut SendStats, stop: &StopSignal) -> bool {
     stats.queue_full += 1;
     if stop.is_stopped() {
         return false;

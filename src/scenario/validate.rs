@@ -7,7 +7,7 @@ use std::path::Path;
 use super::{Acks, Arrivals, Keys, Mode, Scenario, ScenarioError, SizeDist, Source};
 
 /// `queue.buffering.max.messages` per instance at `rate = "max"` unless set.
-pub const UNPACED_QUEUE_MESSAGES: u32 = 50_000;
+pub const UNPACED_QUEUE_MESSAGES: u32 = 25_000;
 /// A worker count above this is a typo, not a benchmark.
 const MAX_WORKERS: u32 = 4096;
 
@@ -153,10 +153,13 @@ pub fn validate(s: &mut Scenario, src: &Source) -> Result<(), ScenarioError> {
     p.workers = Some(workers);
     p.instances = Some(instances);
     if unpaced && p.mode != Mode::Sync && p.queue_messages.is_none() {
-        // Unpaced, the local queue is always full: its size is the run's memory. 50k per
-        // instance kept peak RSS flat (1M vs 10M messages, 2 instances: 48-50 vs 54-55 MiB,
-        // against 46-59 vs 72-78 MiB at librdkafka's 100k) at the same throughput (medians of
-        // six A/B pairs: 2.51M vs 2.53M msg/s; 20k cost 5%); QueueFull answers are counted.
+        // Unpaced, the local queue is always full: its size is the run's memory, and every
+        // queued message waits its turn (service latency). With batched sends (producer::batch)
+        // 25k per instance gave the most throughput on the embedded broker, 3M x 100 B, medians
+        // of 7 interleaved runs: 10k 3.31M, 15k 3.95M, 25k 4.27-5.00M, 35k 4.76M, 50k 4.37M
+        // msg/s, at 23, 26, 33, 39 and 47 MiB peak RSS. librdkafka's default is 100k. Against a
+        // distant cluster the queue also bounds what is in flight (25k / 10 ms = 2.5M msg/s per
+        // instance): QueueFull answers are counted and reported, and `queue_messages` raises it.
         p.queue_messages = Some(UNPACED_QUEUE_MESSAGES);
     }
     let acks = match (p.mode, p.acks) {
