@@ -33,12 +33,6 @@ pub const BATCH: usize = 64;
 /// The longest key a [`crate::payload::KeyGen`] writes.
 const KEY_MAX: usize = 20;
 
-/// What the loop keeps of each message of a batch besides librdkafka's view of it.
-#[derive(Clone, Copy, Default)]
-struct Extra {
-    key_number: Option<u64>,
-}
-
 impl Worker {
     /// Runs an unpaced, asynchronous worker without headers whose payloads librdkafka may point
     /// at (see [`Worker::batchable`]) to its stop condition.
@@ -55,7 +49,8 @@ impl Worker {
             _private: ptr::null_mut(),
         };
         let mut msgs = [empty; BATCH];
-        let mut extra = [Extra::default(); BATCH];
+        // Each message's key number, for the distinct-key count.
+        let mut key_numbers = [None; BATCH];
         let mut keys = [0u8; BATCH * KEY_MAX];
         let mut scratch = Vec::new();
         let (mut measured_sent, mut total, mut seq_index) = (0u64, 0u64, 0u64);
@@ -83,7 +78,7 @@ impl Worker {
                 m.partition = self.partition.of(seq).unwrap_or(-1);
                 m.payload = payload.as_ptr() as *mut c_void;
                 m.len = payload.len();
-                extra[j].key_number = match self.keys.key(seq, &mut self.rng) {
+                key_numbers[j] = match self.keys.key(seq, &mut self.rng) {
                     Some((number, key)) => {
                         let slot = &mut keys[j * KEY_MAX..j * KEY_MAX + key.len()];
                         slot.copy_from_slice(key);
@@ -109,38 +104,32 @@ impl Worker {
                 let measured = now_us * 1000 >= self.plan.warmup_end_ns;
                 let mut full_at = None;
                 for (j, m) in msgs.iter().enumerate().take(n).skip(from) {
-                    let bytes = (m.len + m.key_len) as u64;
-                    match m.err {
-                        rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR => {}
+                    let rejected = match m.err {
+                        rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR => None,
                         rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR__QUEUE_FULL => {
                             full_at = Some(j);
                             break;
                         }
-                        err => {
-                            // Never enqueued: failed at once, by its error name.
-                            stats.count_sent(measured, now_us, 0, bytes, self.interval_us);
-                            let outcomes = if measured {
-                                measured_sent += 1;
-                                &mut stats.local_failures
-                            } else {
-                                &mut stats.local_failures_warmup
-                            };
-                            outcomes.failed += 1;
-                            *outcomes
-                                .errors
-                                .entry(error_name(RDKafkaErrorCode::from(err)))
-                                .or_insert(0) += 1;
-                            total += 1;
-                            continue;
-                        }
-                    }
+                        err => Some(error_name(RDKafkaErrorCode::from(err))),
+                    };
+                    let bytes = (m.len + m.key_len) as u64;
                     stats.count_sent(measured, now_us, 0, bytes, self.interval_us);
                     if measured {
                         measured_sent += 1;
-                        stats.produced.count(m.len as u64, extra[j].key_number);
+                        stats.produced.count(m.len as u64, key_numbers[j]);
                         stats.phases.sent(now_us, now_us);
                     }
                     total += 1;
+                    if let Some(kind) = rejected {
+                        // Never enqueued: failed at once, by its error name.
+                        let outcomes = if measured {
+                            &mut stats.local_failures
+                        } else {
+                            &mut stats.local_failures_warmup
+                        };
+                        outcomes.failed += 1;
+                        *outcomes.errors.entry(kind).or_insert(0) += 1;
+                    }
                 }
                 self.live_sent.0.store(total, Ordering::Relaxed);
                 match full_at {
