@@ -121,14 +121,7 @@ impl Worker {
                     }
                     total += 1;
                     if let Some(kind) = rejected {
-                        // Never enqueued: failed at once, by its error name.
-                        let outcomes = if measured {
-                            &mut stats.local_failures
-                        } else {
-                            &mut stats.local_failures_warmup
-                        };
-                        outcomes.failed += 1;
-                        *outcomes.errors.entry(kind).or_insert(0) += 1;
+                        stats.rejected(measured, kind);
                     }
                 }
                 self.live_sent.0.store(total, Ordering::Relaxed);

@@ -55,6 +55,18 @@ impl Default for SendStats {
 }
 
 impl SendStats {
+    /// Counts a message librdkafka refused at send (never enqueued): failed at once, by its
+    /// error name. It was counted as sent too.
+    pub fn rejected(&mut self, measured: bool, kind: &'static str) {
+        let outcomes = if measured {
+            &mut self.local_failures
+        } else {
+            &mut self.local_failures_warmup
+        };
+        outcomes.failed += 1;
+        *outcomes.errors.entry(kind).or_insert(0) += 1;
+    }
+
     /// Counts one message at its enqueue instant.
     #[inline]
     pub fn count_sent(
