@@ -12,9 +12,9 @@
 //! recording the others.
 //!
 //! Statistics and error events are handed to the context as rdkafka would (log lines reach it
-//! through librdkafka's log callback, not the queue). Whatever the thread
-//! has not picked up when the client is dropped goes through rdkafka's own path
-//! ([`super::Context`]'s `delivery`), which records the same way.
+//! through librdkafka's log callback, not the queue). Reports the thread has not picked up when
+//! the client is dropped go through rdkafka's own path ([`super::Context`]'s `delivery`), which
+//! records the same way.
 
 use std::ffi::CStr;
 use std::ops::Deref;

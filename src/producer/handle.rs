@@ -70,9 +70,7 @@ impl TopicHandle {
             Err(RDKafkaErrorCode::from(unsafe { rd::rd_kafka_last_error() }))
         }
     }
-}
 
-impl TopicHandle {
     /// Enqueues a batch in one call (`rd_kafka_produce_batch`): librdkafka takes the topic lock
     /// and reads its clocks once for the batch instead of once per message. Each message's
     /// `partition` is used (-1 lets the partitioner choose); payloads are not copied (the same

@@ -6,9 +6,9 @@
 //! messages into per-partition batches (closed by `linger.ms`, `batch.size`, `batch.num.messages`),
 //! compress them, and send produce requests, at most `max.in.flight` per broker connection. When
 //! the broker answers (after `acks` replicas have the batch; with `acks=0` as soon as the request is
-//! written), librdkafka queues one **delivery report** per message, in one event per produce response, and
-//! the instance's delivery thread ([`client`]) records them all at once. A message not acked within
-//! `message.timeout.ms` (retries included) fails with `_MSG_TIMED_OUT`.
+//! written), librdkafka queues one **delivery report** per message, in one event per produce
+//! response, and the instance's delivery thread ([`client`]) records the event's messages at once.
+//! A message not acked within `message.timeout.ms` (retries included) fails with `_MSG_TIMED_OUT`.
 //!
 //! When the local queue is full, `send` answers `QueueFull` at once: that is back-pressure. kbench
 //! counts each such answer, waits a moment and tries the same message again; the time spent waiting
