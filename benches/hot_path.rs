@@ -11,9 +11,10 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 use kbench::pacing::{Curve, Pacing};
-use kbench::payload::{KeyGen, PayloadPool, Payloads, Rng};
+use kbench::payload::{KeyGen, PayloadPool, Payloads};
 use kbench::producer::opaque;
 use kbench::recorder::{hist, series, Recorded, Sample, SendStats, Shard};
+use kbench::rng::Rng;
 use kbench::scenario::{Arrivals, KeySpec, Keys, Message, SizeDist};
 use kbench::units::Bytes;
 

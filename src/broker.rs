@@ -11,11 +11,20 @@ use std::time::Duration;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::mocking::MockCluster;
-use rdkafka::producer::{DefaultProducerContext, Producer};
+use rdkafka::producer::DefaultProducerContext;
 use rdkafka::ClientConfig;
 
-use crate::producer::Client;
+use rdkafka::error::KafkaResult;
+use rdkafka::metadata::Metadata;
+
 use crate::scenario::Topic;
+
+/// Something that can fetch the cluster's metadata: the run's first producer client, so a
+/// connection failure is seen (and reported) by the client the load will use.
+pub trait MetadataSource: Send + Sync + 'static {
+    /// All topics' metadata (asking for one topic can auto-create it on the broker).
+    fn fetch_metadata(&self, timeout: Duration) -> KafkaResult<Metadata>;
+}
 
 /// The cluster could not be used: exit code 3.
 #[derive(Debug, thiserror::Error)]
@@ -114,7 +123,7 @@ pub struct TopicInfo {
 /// Waits for the cluster's metadata (bounded by `timeout`) and makes sure the topic exists,
 /// creating it on an external cluster when `topic.create` allows.
 pub async fn prepare(
-    client: &std::sync::Arc<Client>,
+    client: &std::sync::Arc<impl MetadataSource>,
     config: &ClientConfig,
     bootstrap: &str,
     topic: &Topic,
@@ -146,14 +155,13 @@ pub async fn prepare(
 
 /// The topic's partition count, or `None` when the cluster does not have it.
 async fn partitions_of(
-    client: &std::sync::Arc<Client>,
+    client: &std::sync::Arc<impl MetadataSource>,
     name: &str,
     bootstrap: &str,
     timeout: Duration,
 ) -> Result<Option<u32>, BrokerError> {
     let c = client.clone();
-    // All topics (not just ours): asking for one topic can auto-create it on the broker.
-    let md = tokio::task::spawn_blocking(move || c.client().fetch_metadata(None, timeout))
+    let md = tokio::task::spawn_blocking(move || c.fetch_metadata(timeout))
         .await
         .map_err(|e| BrokerError::Client(e.to_string()))?
         .map_err(|e| BrokerError::Unreachable {
@@ -203,7 +211,7 @@ async fn create_external(
 }
 
 async fn wait_for_topic(
-    client: &std::sync::Arc<Client>,
+    client: &std::sync::Arc<impl MetadataSource>,
     topic: &Topic,
     bootstrap: &str,
     timeout: Duration,

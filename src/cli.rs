@@ -43,6 +43,12 @@ pub struct ScenarioArgs {
     /// KBENCH_BOOTSTRAP or KAFKA_BOOTSTRAP_SERVERS, else the embedded broker).
     #[arg(long, value_name = "HOST:PORT,...")]
     pub bootstrap: Option<String>,
+    /// Bootstrap servers used only when neither the scenario nor --bootstrap/--set gives any.
+    #[arg(long, value_name = "HOST:PORT,...", env = "KBENCH_BOOTSTRAP")]
+    pub default_bootstrap: Option<String>,
+    /// The same fallback from the variable other Kafka tools read (after KBENCH_BOOTSTRAP).
+    #[arg(long, hide = true, env = "KAFKA_BOOTSTRAP_SERVERS")]
+    pub kafka_bootstrap_servers: Option<String>,
     /// A librdkafka client property, as in kcat and rdkafka_performance: -X linger.ms=5
     /// (repeatable; same as --set cluster.properties."KEY"=VALUE).
     #[arg(short = 'X', value_name = "KEY=VALUE")]

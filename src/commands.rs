@@ -9,13 +9,12 @@ use anyhow::Context as _;
 use crate::cli::{
     BrokerArgs, CapacityArgs, CompareArgs, GateArgs, MergeArgs, ReportArgs, RunArgs, ScenarioArgs,
 };
+use crate::orchestrate::{run_into, Dir, LiveRunner};
+use crate::result::run_dir;
 use crate::result::{self, RunResult, ScenarioInfo};
 use crate::scenario::{self, Scenario, ScenarioError};
 use crate::signal::Interrupts;
-use crate::{
-    broker, capacity, compare, exit, gate, load_cells, load_scenario, merge, plan, report, run,
-    run_dir, run_into, sweep, Dir,
-};
+use crate::{broker, capacity, compare, exit, gate, merge, plan, report, run, sweep};
 
 async fn sweep_run(
     args: &RunArgs,
@@ -51,15 +50,22 @@ async fn sweep_run(
     let opts = sweep::run::SweepOptions {
         out: &args.out,
         resume: args.resume.as_deref(),
-        charts: !args.no_charts,
         quiet: args.quiet,
     };
-    let outcome = sweep::run::run(&name, runs, exp, info, opts, &interrupts).await?;
+    let mut runner = LiveRunner {
+        info: info.clone(),
+        interrupts: &interrupts,
+        charts: !args.no_charts,
+    };
+    let outcome = sweep::run::run(&name, runs, exp, opts, &interrupts, &mut runner).await?;
+    if let Some(c) = &outcome.comparison {
+        report::write_sweep_report(&outcome.summary, c, &outcome.dir)?;
+    }
     if !args.quiet {
         println!();
         print!(
             "{}",
-            report::terminal::columns(&sweep::ranked_rows(&outcome.summary), 1, "")
+            crate::table::columns(&sweep::ranked_rows(&outcome.summary), 1, "")
         );
         println!("\nsweep written to {}", outcome.dir.display());
     }
@@ -234,7 +240,7 @@ async fn capacity_search(
     gate: capacity::drive::CapacityGate,
 ) -> anyhow::Result<i32> {
     let interrupts = Interrupts::listen();
-    let (report, dir) = capacity::drive::run(&s, &info, out, &interrupts, quiet).await?;
+    let (report, dir) = crate::orchestrate::capacity(&s, info, out, &interrupts, quiet).await?;
     let a = &report.answer;
     println!("{}", a.line);
     if !quiet {
@@ -261,7 +267,7 @@ fn run_opts(args: &RunArgs) -> Result<run::RunOpts, ScenarioError> {
         message,
     };
     let shard = match (args.shard, args.shards) {
-        (Some((index, count)), _) => Some(result::ShardSpec { index, count }),
+        (Some((index, count)), _) => Some(plan::ShardSpec { index, count }),
         (None, Some(count)) => {
             let index: u32 = std::env::var("JOB_COMPLETION_INDEX")
                 .ok()
@@ -272,7 +278,7 @@ fn run_opts(args: &RunArgs) -> Result<run::RunOpts, ScenarioError> {
                     "shard index {index} is not below the shard count {count}"
                 )));
             }
-            Some(result::ShardSpec { index, count })
+            Some(plan::ShardSpec { index, count })
         }
         (None, None) => None,
     };
@@ -399,4 +405,75 @@ pub(crate) async fn cmd_broker(args: BrokerArgs) -> anyhow::Result<i32> {
     }
     drop(embedded);
     Ok(exit::OK)
+}
+
+/// The exit code for an error, from the first typed cause in its chain.
+pub fn exit_code_of(err: &anyhow::Error) -> i32 {
+    for cause in err.chain() {
+        if cause.is::<scenario::ScenarioError>()
+            || cause.is::<result::ResultError>()
+            || cause.is::<merge::MergeError>()
+        {
+            return exit::BAD_INPUT;
+        }
+        if cause.is::<broker::BrokerError>() {
+            return exit::BROKER;
+        }
+    }
+    exit::FAILURE
+}
+
+/// Loads a scenario's cells (one without `[matrix]`) with the command line's overrides.
+pub(crate) fn load_cells(
+    args: &ScenarioArgs,
+) -> Result<(Vec<scenario::Cell>, ScenarioInfo), ScenarioError> {
+    let overrides = overrides_of(args);
+    let fallback = args
+        .default_bootstrap
+        .as_deref()
+        .or(args.kafka_bootstrap_servers.as_deref());
+    let (cells, _source) = plan::load_cells(&args.scenario, &overrides, fallback)?;
+    let s = &cells[0].scenario;
+    let info = ScenarioInfo {
+        name: s.name.clone(),
+        file: Some(args.scenario.display().to_string()),
+        description: s.description.clone(),
+        overrides: overrides.iter().map(|o| redact_override(o)).collect(),
+    };
+    Ok((cells, info))
+}
+
+fn overrides_of(args: &ScenarioArgs) -> Vec<String> {
+    let mut overrides = args.set.clone();
+    if let Some(b) = &args.bootstrap {
+        overrides.push(format!("cluster.bootstrap={b}"));
+    }
+    for x in &args.property {
+        // Quoted, so the value stays a string (TOML would read `5` as a number, `true` as a bool).
+        match x.split_once('=') {
+            Some((k, v)) => overrides.push(format!(
+                "cluster.properties.\"{}\"={}",
+                k.trim(),
+                serde_json::Value::String(v.to_string())
+            )),
+            None => overrides.push(format!("-X {x}")),
+        }
+    }
+    overrides
+}
+
+/// Loads a scenario with the command line's overrides.
+pub(crate) fn load_scenario(
+    args: &ScenarioArgs,
+) -> Result<(Scenario, ScenarioInfo), ScenarioError> {
+    let (mut cells, info) = load_cells(args)?;
+    Ok((cells.swap_remove(0).scenario, info))
+}
+
+/// `key=value` with the value hidden when the key names a secret.
+fn redact_override(o: &str) -> String {
+    match o.split_once('=') {
+        Some((k, _)) if scenario::render::is_secret(k) => format!("{k}=***"),
+        _ => o.to_string(),
+    }
 }

@@ -9,8 +9,8 @@ use std::fmt::Write;
 
 use serde_json::Value;
 
-use crate::report::terminal::thousands;
 use crate::result::RunResult;
+use crate::table::thousands;
 use crate::units::{human_us, Rate};
 
 /// Spec keys that differ between runs for reasons that are not the experiment.
@@ -215,7 +215,7 @@ pub fn table(c: &Comparison) -> Vec<Vec<String>> {
 
 /// The table in Markdown, with the latency note.
 pub fn markdown(c: &Comparison) -> String {
-    let mut out = crate::report::terminal::markdown_table(&table(c));
+    let mut out = crate::table::markdown_table(&table(c));
     let _ = writeln!(
         out,
         "\nLatencies are corrected latency (from each message's due time). Ratios are to the reference run."
@@ -228,7 +228,7 @@ pub fn markdown(c: &Comparison) -> String {
 
 /// The table for a terminal: aligned columns.
 pub fn terminal(c: &Comparison) -> String {
-    crate::report::terminal::columns(&table(c), 0, "")
+    crate::table::columns(&table(c), 0, "")
 }
 
 #[cfg(test)]

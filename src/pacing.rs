@@ -19,7 +19,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::payload::Rng;
+use crate::rng::Rng;
 use crate::scenario::{Arrivals, Load, StopCondition};
 
 /// The run's monotonic clock; all instants are offsets from `t0`.

@@ -15,14 +15,15 @@ use std::time::{Duration, Instant};
 use rdkafka::producer::Producer;
 
 use crate::broker::{self, BrokerError, Embedded, TopicInfo};
+use crate::event::Event;
 use crate::pacing::{Clock, Curve, WorkerPlan};
-use crate::payload::{KeyGen, Payloads, Rng};
+use crate::payload::{KeyGen, Payloads};
 use crate::producer::worker::{
     stop_signal, HeaderSet, LiveCounter, PartitionChoice, StopHandle, Worker,
 };
 use crate::producer::{self, Client, Context};
 use crate::recorder::{PhaseBounds, Recorded, SendStats, Shard};
-use crate::result::Event;
+use crate::rng::Rng;
 use crate::scenario::{client_config, Mode, Scenario, StopCondition};
 use crate::signal::Interrupts;
 
@@ -69,7 +70,7 @@ impl Live {
 pub struct RunOpts {
     /// Drive workers `index*W .. (index+1)*W` of `count*W`: a `1/count` share of the rate and
     /// of the messages, on a schedule that interleaves exactly with the other shards'.
-    pub shard: Option<crate::result::ShardSpec>,
+    pub shard: Option<crate::plan::ShardSpec>,
     /// Start the schedule at this wall-clock instant.
     pub start_at: Option<std::time::SystemTime>,
 }
@@ -93,7 +94,7 @@ pub struct RunOutput {
     pub client: Option<producer::ClientStats>,
     /// Wall-clock time of t0, in ms since the Unix epoch.
     pub t0_unix_ms: u64,
-    pub shard: Option<crate::result::ShardSpec>,
+    pub shard: Option<crate::plan::ShardSpec>,
 }
 
 /// Runs one scenario. `on_start` receives live counters once the load starts (progress line).
@@ -173,7 +174,7 @@ pub async fn execute(
     let headers = Arc::new(HeaderSet::new(&s.message.headers, s.message.seed));
     let topic_name: Arc<str> = Arc::from(s.topic.name.as_str());
     let (stop, stop_signal) = stop_signal();
-    let cpu_start = crate::result::process_cpu_s();
+    let cpu_start = crate::usage::process_cpu_s();
     let (started, t0_wall) = start_instant(opts.start_at, interrupts).await?;
     let clock = Clock::starting_at(started);
     for c in &clients {
@@ -183,7 +184,7 @@ pub async fn execute(
     let mut handles = Vec::new();
     let shard = opts
         .shard
-        .unwrap_or(crate::result::ShardSpec { index: 0, count: 1 });
+        .unwrap_or(crate::plan::ShardSpec { index: 0, count: 1 });
     let total_workers = workers * shard.count;
     for w in 0..workers {
         let instance = (w % p.instances()) as usize;
@@ -320,7 +321,7 @@ pub async fn execute(
         });
     }
     let wall = started.elapsed();
-    let cpu_s = match (cpu_start, crate::result::process_cpu_s()) {
+    let cpu_s = match (cpu_start, crate::usage::process_cpu_s()) {
         (Some(a), Some(b)) => Some(b - a),
         _ => None,
     };

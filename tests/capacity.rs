@@ -38,9 +38,9 @@ max_total = "3m"
     let out = tempfile::tempdir().unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let (report, dir) = rt
-        .block_on(drive::run(
+        .block_on(kbench::orchestrate::capacity(
             &s,
-            &info(&s),
+            info(&s),
             out.path(),
             &Interrupts::none(),
             true,

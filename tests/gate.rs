@@ -253,7 +253,7 @@ fn run_exit_codes_follow_the_verdict() {
     };
     let out = run("<= 1us");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert_eq!(out.status.code(), Some(99), "{stdout}");
     assert!(
         stdout.contains("FAIL: p99") && stdout.contains("breaks <= 1us"),
         "{stdout}"
@@ -290,7 +290,7 @@ fn gate_command_judges_saved_results() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert_eq!(out.status.code(), Some(99), "{stdout}");
     assert!(
         stdout.contains("throughput") && stdout.contains("-50.0%"),
         "{stdout}"
@@ -370,7 +370,7 @@ fn repeats_are_judged_together() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert_eq!(out.status.code(), Some(99), "{stdout}");
     assert!(
         stdout.contains("(3 runs)"),
         "the median of three repeats was judged: {stdout}"

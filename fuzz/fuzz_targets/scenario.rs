@@ -4,12 +4,13 @@
 use libfuzzer_sys::fuzz_target;
 use std::path::Path;
 
-use kbench::scenario::{load_cells_str, Format};
+use kbench::plan::load_cells_str;
+use kbench::scenario::Format;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
     for format in [Format::Toml, Format::Json] {
-        if let Err(e) = load_cells_str(Path::new("fuzz.toml"), text, format, &[]) {
+        if let Err(e) = load_cells_str(Path::new("fuzz.toml"), text, format, &[], None) {
             assert!(e.to_string().starts_with("fuzz.toml"), "{e}");
         }
     }

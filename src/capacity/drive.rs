@@ -1,5 +1,6 @@
-//! Running a capacity search: probes one after another (each an ordinary fixed-rate run with its
-//! own result.json), then `capacity.json`, the knee chart and the answer line.
+//! Running a capacity search: probes one after another through a [`Runner`] (each an ordinary
+//! fixed-rate run with its own result.json), then `capacity.json` and the answer line; the report
+//! stage draws the knee chart from the returned [`CapacityReport`].
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -8,9 +9,9 @@ use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 
 use super::{judge, Probe, Search};
-use crate::result::ScenarioInfo;
+use crate::result::run_dir;
+use crate::runner::Runner;
 use crate::scenario::Scenario;
-use crate::signal::Interrupts;
 use crate::units::Rate;
 
 pub const SCHEMA: &str = "kbench.capacity/v1";
@@ -44,6 +45,9 @@ pub struct CapacityReport {
     pub scenario: String,
     /// e.g. "p99 <= 50ms".
     pub slo: String,
+    /// The tightest latency limit of the SLO, in ms (the knee chart's SLO line).
+    #[serde(default)]
+    pub slo_ms: f64,
     pub answer: Answer,
     pub probes: Vec<Probe>,
 }
@@ -88,17 +92,16 @@ pub fn answer_line(a: &Answer, slo: &str, max_rate: f64) -> String {
 /// under `<out>/<timestamp>-<name>-capacity/`.
 pub async fn run(
     s: &Scenario,
-    info: &ScenarioInfo,
     out: &Path,
-    interrupts: &Interrupts,
     quiet: bool,
+    runner: &mut impl Runner,
 ) -> anyhow::Result<(CapacityReport, PathBuf)> {
     let spec = s
         .capacity
         .clone()
         .context("the scenario has no [capacity] section")?;
     let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
-    let dir = crate::run_dir(out, &now, &format!("{}-capacity", s.name));
+    let dir = run_dir(out, &now, &format!("{}-capacity", s.name));
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let started = Instant::now();
     let per_probe = (s.load.warmup.0 + spec.step_duration.0).as_secs_f64() + 1.0;
@@ -117,15 +120,7 @@ pub async fn run(
         probe_s.load.messages = None;
         probe_s.capacity = None;
         let probe_dir = dir.join(format!("probe-{:02}-{}", probes.len() + 1, rate.round()));
-        let (result, _) = crate::run_into(
-            &probe_s,
-            info.clone(),
-            crate::Dir::Exactly(probe_dir.clone()),
-            interrupts,
-            false,
-            Default::default(),
-        )
-        .await?;
+        let result = runner.run(&probe_s, &probe_dir).await?;
         let probe = judge(
             &spec,
             &s.gate.validity,
@@ -184,22 +179,16 @@ pub async fn run(
         schema: SCHEMA.into(),
         scenario: s.name.clone(),
         slo: spec.slo_text(),
-        answer,
-        probes,
-    };
-    let json = serde_json::to_vec_pretty(&report)?;
-    crate::result::write_atomic(&dir.join("capacity.json"), &json)?;
-    let knee = crate::report::chart::Knee {
-        report: &report,
         slo_ms: spec
             .slo
             .values()
             .map(|d| d.0.as_secs_f64() * 1e3)
             .fold(f64::MAX, f64::min),
+        answer,
+        probes,
     };
-    if let Err(e) = crate::report::chart::render(&knee, "Capacity knee", &dir) {
-        eprintln!("warning: knee chart: {e}");
-    }
+    let json = serde_json::to_vec_pretty(&report)?;
+    crate::result::write_atomic(&dir.join("capacity.json"), &json)?;
     Ok((report, dir))
 }
 

@@ -31,71 +31,17 @@ pub mod apply;
 mod metric;
 pub mod output;
 
-pub use metric::{Allowance, Kind, Metric, Op, Stat, Stream, Threshold};
+pub use crate::scenario::gate::{
+    check_spec, Allowance, GateSpec, Kind, Metric, Op, Stat, Stream, Threshold, Validity,
+};
+pub use metric::value;
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::result::{RunResult, Status};
-use crate::units::{human_us, Dur};
-
-/// The `[gate]` section of a scenario.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct GateSpec {
-    /// Metric -> condition, e.g. `p99 = "<= 25ms"`.
-    #[serde(flatten)]
-    pub thresholds: BTreeMap<String, String>,
-    /// Metric -> allowed relative change against the baseline, e.g. `throughput = "-5%"`.
-    pub baseline: BTreeMap<String, String>,
-    pub validity: Validity,
-}
-
-impl GateSpec {
-    pub fn is_empty(&self) -> bool {
-        self.thresholds.is_empty() && self.baseline.is_empty()
-    }
-}
-
-/// When a run is too broken to judge.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Validity {
-    /// A duration run must send at least this share of its scheduled messages.
-    pub min_sent_ratio: f64,
-    /// Send-lag p99 above this means the generator fell behind.
-    pub max_send_lag_p99: Dur,
-}
-
-impl Default for Validity {
-    fn default() -> Self {
-        Validity {
-            min_sent_ratio: 0.97,
-            max_send_lag_p99: Dur::from_millis(10),
-        }
-    }
-}
-
-/// Parses and checks a `[gate]` section (used by scenario validation): the first bad entry as
-/// (dotted key, message).
-pub fn check_spec(g: &GateSpec) -> Result<(), (String, String)> {
-    for (k, v) in &g.thresholds {
-        Threshold::parse(k, v).map_err(|e| (format!("gate.{k}"), e))?;
-    }
-    for (k, v) in &g.baseline {
-        Allowance::parse(k, v).map_err(|e| (format!("gate.baseline.{k}"), e))?;
-    }
-    let v = &g.validity;
-    if !(0.0..=1.0).contains(&v.min_sent_ratio) {
-        return Err((
-            "gate.validity.min_sent_ratio".into(),
-            format!("expected 0.0 to 1.0, found {}", v.min_sent_ratio),
-        ));
-    }
-    Ok(())
-}
+use crate::units::human_us;
 
 /// The outcome of one check or of the whole gate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -199,7 +145,7 @@ pub fn judge(
         }
     }
     let values = |m: &Metric, rs: &[RunResult]| -> Option<Vec<f64>> {
-        rs.iter().map(|r| m.value(r)).collect()
+        rs.iter().map(|r| value(&m, r)).collect()
     };
     let mut checks = Vec::new();
     for (k, v) in &g.thresholds {
@@ -268,8 +214,8 @@ pub fn judge(
 
 fn baseline_check(a: Allowance, current: &[RunResult], baseline: &[RunResult]) -> Check {
     let m = a.metric.clone();
-    let cur: Option<Vec<f64>> = current.iter().map(|r| m.value(r)).collect();
-    let base: Option<Vec<f64>> = baseline.iter().map(|r| m.value(r)).collect();
+    let cur: Option<Vec<f64>> = current.iter().map(|r| value(&m, r)).collect();
+    let base: Option<Vec<f64>> = baseline.iter().map(|r| value(&m, r)).collect();
     let (Some(cur), Some(base)) = (cur, base) else {
         return Check {
             detail: format!("{}: missing in the current or the baseline result", m.name),

@@ -4,8 +4,8 @@
 //! Zipf keys use rejection-inversion sampling (Hörmann and Derflinger, 1996): O(1) per draw and no
 //! table, so a cardinality of millions costs nothing up front. Key rank 1 (key `0`) is the hottest.
 
-use super::Rng;
-use crate::scenario::{Keys, Message};
+use crate::rng::Rng;
+use crate::scenario::{key_width, Keys, Message};
 
 /// Writes keys for one worker.
 #[derive(Debug, Clone)]
@@ -15,11 +15,6 @@ pub struct KeyGen {
     zipf: Option<Zipf>,
     width: usize,
     buf: [u8; 20],
-}
-
-/// Bytes of every key for a cardinality: the digits of the largest key number.
-pub fn key_width(cardinality: u64) -> usize {
-    (cardinality.max(2) - 1).to_string().len()
 }
 
 impl KeyGen {

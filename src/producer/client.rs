@@ -58,6 +58,16 @@ impl Client {
     }
 }
 
+impl crate::broker::MetadataSource for Client {
+    fn fetch_metadata(
+        &self,
+        timeout: std::time::Duration,
+    ) -> rdkafka::error::KafkaResult<rdkafka::metadata::Metadata> {
+        use rdkafka::producer::Producer as _;
+        self.producer.client().fetch_metadata(None, timeout)
+    }
+}
+
 impl Deref for Client {
     type Target = BaseProducer<Context>;
     fn deref(&self) -> &Self::Target {

@@ -27,20 +27,20 @@ pub mod handle;
 pub mod opaque;
 pub mod worker;
 
-use std::ffi::CStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use rdkafka::bindings as rd;
 use rdkafka::error::KafkaError;
 use rdkafka::producer::{DeliveryResult, ProducerContext};
-use rdkafka::types::{RDKafkaErrorCode, RDKafkaRespErr};
+use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{ClientContext, Message};
 use tokio::sync::Notify;
 
+use crate::event::Event;
+pub use crate::kafka_error::error_name;
 use crate::pacing::Clock;
 use crate::recorder::{Sample, Shard};
-use crate::result::Event;
 use crate::scenario::Mode;
 
 pub use client::Client;
@@ -160,18 +160,6 @@ impl Context {
                 repeats: 0,
             });
         }
-    }
-}
-
-/// The canonical librdkafka name of an error code, e.g. `_MSG_TIMED_OUT`, `NOT_LEADER_OR_FOLLOWER`.
-pub fn error_name(code: RDKafkaErrorCode) -> &'static str {
-    match RDKafkaRespErr::try_from(code as i32) {
-        // SAFETY: rd_kafka_err2name returns a pointer to a static, NUL-terminated string for
-        // every valid error code.
-        Ok(err) => unsafe { CStr::from_ptr(rdkafka::bindings::rd_kafka_err2name(err)) }
-            .to_str()
-            .unwrap_or("UNKNOWN"),
-        Err(_) => "UNKNOWN",
     }
 }
 

@@ -19,8 +19,9 @@ use tokio::sync::watch;
 use super::handle::TopicHandle;
 use super::{kafka_error_name, opaque, Client, Context};
 use crate::pacing::{Clock, Pacing, WorkerPlan, WorkerStop};
-use crate::payload::{KeyGen, Payloads, Rng};
+use crate::payload::{KeyGen, Payloads};
 use crate::recorder::{PhaseBounds, Phases, Produced, SendStats};
+use crate::rng::Rng;
 use crate::scenario::Mode;
 
 /// How long a worker pauses after `QueueFull` before trying the same message again.

@@ -4,9 +4,9 @@
 use std::fmt::Write;
 
 use super::chart::Rendered;
-use super::terminal::thousands;
 use crate::compare::{self, Comparison};
 use crate::result::RunResult;
+use crate::table::thousands;
 use crate::units::{human_us, Bytes, Rate};
 
 const STYLE: &str = "body{font-family:sans-serif;margin:24px auto;max-width:1160px;color:#222}\

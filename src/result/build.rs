@@ -123,7 +123,7 @@ pub fn build(s: &Scenario, info: ScenarioInfo, started_at: String, out: RunOutpu
             msgs_per_cpu_s: cpu_s
                 .filter(|c| *c > 0.0)
                 .map(|c| round((r.measured.acked + r.warmup.acked) as f64 / c, 1)),
-            peak_rss_bytes: peak_rss_bytes(),
+            peak_rss_bytes: crate::usage::peak_rss_bytes(),
         },
     }
 }

@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::event::Event;
+pub use crate::plan::ShardSpec;
 use crate::recorder::hist::LatencyStats;
 use crate::scenario::Scenario;
 
@@ -22,13 +24,6 @@ pub enum Status {
     Completed,
     /// Stopped early by Ctrl-C / SIGTERM; what was measured until then is here.
     Interrupted,
-}
-
-/// Which part of a sharded run this is: shard `index` (from 0) of `count`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ShardSpec {
-    pub index: u32,
-    pub count: u32,
 }
 
 /// Where a merged result came from.
@@ -257,19 +252,6 @@ pub struct Interval {
     pub send_lag_hist: Option<String>,
 }
 
-/// Something that happened during a run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Event {
-    /// Seconds since the run's start.
-    pub t_s: f64,
-    /// e.g. `client-error`, `interrupted`.
-    pub kind: String,
-    pub detail: String,
-    /// How many more times the same event followed immediately.
-    #[serde(default)]
-    pub repeats: u64,
-}
-
 /// librdkafka's own counters for the run.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct ClientSummary {
@@ -380,24 +362,21 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::rename(&tmp, path)
 }
 
-/// CPU seconds used by this process so far (Linux `/proc/self/stat`), if available.
-pub fn process_cpu_s() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    // Fields after the command name (which is in parentheses and may contain spaces).
-    let rest = &stat[stat.rfind(')')? + 2..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let utime: f64 = fields.get(11)?.parse().ok()?;
-    let stime: f64 = fields.get(12)?.parse().ok()?;
-    // USER_HZ is 100 on every Linux platform Rust targets.
-    Some((utime + stime) / 100.0)
-}
-
-/// Peak resident set size of this process (Linux `VmHWM`), if available.
-pub fn peak_rss_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
-}
 pub mod build;
 pub mod hlog;
+
+/// `<out>/<20261121T194033Z>-<name>`, with a numeric suffix if that exists already.
+pub fn run_dir(out: &Path, started_at: &str, name: &str) -> PathBuf {
+    let stamp: String = started_at
+        .chars()
+        .filter(|c| !matches!(c, '-' | ':'))
+        .collect();
+    let base = out.join(format!("{stamp}-{name}"));
+    let mut dir = base.clone();
+    let mut n = 2;
+    while dir.exists() {
+        dir = PathBuf::from(format!("{}-{n}", base.display()));
+        n += 1;
+    }
+    dir
+}

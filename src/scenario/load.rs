@@ -94,22 +94,22 @@ impl Source {
     }
 }
 
-/// Reads, overrides, types and validates a scenario file (for a sweep: its first cell).
+/// Reads, overrides, types and validates a scenario file (for a sweep: its first cell; the plan
+/// stage expands every cell, see `crate::plan::load_cells`).
 pub fn load(path: &Path, overrides: &[String]) -> Result<(Scenario, Source), ScenarioError> {
-    let (mut cells, source) = load_cells(path, overrides)?;
-    Ok((cells.swap_remove(0).scenario, source))
+    let file = read(path, overrides, None)?;
+    Ok((file.first()?, file.source))
 }
 
-/// [`load`] from text already in memory (tests, embedded scenarios). For a sweep, this is the
-/// first cell; [`load_cells_str`] gives them all.
+/// [`load`] from text already in memory (tests, embedded scenarios).
 pub fn load_str(
     path: &Path,
     text: &str,
     format: Format,
     overrides: &[String],
 ) -> Result<(Scenario, Source), ScenarioError> {
-    let (mut cells, source) = load_cells_str(path, text, format, overrides)?;
-    Ok((cells.swap_remove(0).scenario, source))
+    let file = parse(path, text, format, overrides, None)?;
+    Ok((file.first()?, file.source))
 }
 
 /// One cell of a sweep: the values of its matrix keys, and the scenario they give.
@@ -120,8 +120,24 @@ pub struct Cell {
     pub scenario: Scenario,
 }
 
-/// Reads a scenario file into its cells (one cell when there is no `[matrix]`).
-pub fn load_cells(path: &Path, overrides: &[String]) -> Result<(Vec<Cell>, Source), ScenarioError> {
+/// A scenario file parsed, with `--set` applied and its `[matrix]` taken apart: the first layer,
+/// before any cell is typed. The plan stage expands the matrix into cells ([`ScenarioFile::cell`]).
+#[derive(Debug, Clone)]
+pub struct ScenarioFile {
+    pub source: Source,
+    tree: Value,
+    /// Every matrix key (dotted) with its values, in key order; empty without `[matrix]`.
+    pub matrix: Vec<(String, Vec<Value>)>,
+}
+
+/// Reads a scenario file. `fallback_bootstrap` is used when neither the file nor an override
+/// sets `cluster.bootstrap` (the command line takes it from the environment; the loader itself
+/// never reads the environment).
+pub fn read(
+    path: &Path,
+    overrides: &[String],
+    fallback_bootstrap: Option<&str>,
+) -> Result<ScenarioFile, ScenarioError> {
     let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
         location: path.display().to_string(),
         key: None,
@@ -131,17 +147,17 @@ pub fn load_cells(path: &Path, overrides: &[String]) -> Result<(Vec<Cell>, Sourc
         Some("json") => Format::Json,
         _ => Format::Toml,
     };
-    load_cells_str(path, &text, format, overrides)
+    parse(path, &text, format, overrides, fallback_bootstrap)
 }
 
-/// Expands `[matrix]` on the value tree (after `--set`, which fixes a key for every cell), then
-/// types and validates every cell like a plain scenario.
-pub fn load_cells_str(
+/// [`read`] from text already in memory.
+pub fn parse(
     path: &Path,
     text: &str,
     format: Format,
     overrides: &[String],
-) -> Result<(Vec<Cell>, Source), ScenarioError> {
+    fallback_bootstrap: Option<&str>,
+) -> Result<ScenarioFile, ScenarioError> {
     let mut source = Source {
         path: path.to_path_buf(),
         text: text.to_string(),
@@ -157,38 +173,39 @@ pub fn load_cells_str(
             message,
         })?;
     }
-    default_bootstrap(&mut tree);
+    if let Some(b) = fallback_bootstrap.filter(|b| !b.trim().is_empty()) {
+        if tree.pointer("/cluster/bootstrap").is_none() {
+            let _ = set_path(&mut tree, "cluster.bootstrap", Value::String(b.to_string()));
+        }
+    }
     let matrix = take_matrix(&source, &mut tree)?;
     source.matrix_keys = matrix.iter().map(|(k, _)| k.clone()).collect();
-    let mut cells = Vec::new();
-    for combo in cartesian(&matrix) {
-        let mut cell_tree = tree.clone();
-        let mut vars = Vec::new();
-        for (k, v) in combo {
-            set_path(&mut cell_tree, k, v.clone())
-                .map_err(|m| source.key_error(&format!("matrix.{k}"), m))?;
-            vars.push((k.clone(), value_text(v)));
-        }
-        let mut scenario = typed(&source, cell_tree)?;
-        validate(&mut scenario, &source)?;
-        cells.push(Cell { vars, scenario });
-    }
-    Ok((cells, source))
+    Ok(ScenarioFile {
+        source,
+        tree,
+        matrix,
+    })
 }
 
-/// Environment variables that give the bootstrap servers when neither the scenario nor `--set` /
-/// `--bootstrap` does, in order of precedence.
-pub const BOOTSTRAP_ENV: [&str; 2] = ["KBENCH_BOOTSTRAP", "KAFKA_BOOTSTRAP_SERVERS"];
-
-fn default_bootstrap(tree: &mut Value) {
-    if tree.pointer("/cluster/bootstrap").is_some() {
-        return;
+impl ScenarioFile {
+    /// The cell with these matrix values (one per matrix key), typed and validated.
+    pub fn cell(&self, values: &[(&String, &Value)]) -> Result<Cell, ScenarioError> {
+        let mut tree = self.tree.clone();
+        let mut vars = Vec::new();
+        for (k, v) in values {
+            set_path(&mut tree, k, (*v).clone())
+                .map_err(|m| self.source.key_error(&format!("matrix.{k}"), m))?;
+            vars.push(((*k).clone(), value_text(v)));
+        }
+        let mut scenario = typed(&self.source, tree)?;
+        validate(&mut scenario, &self.source)?;
+        Ok(Cell { vars, scenario })
     }
-    let from_env = BOOTSTRAP_ENV
-        .iter()
-        .find_map(|v| std::env::var(v).ok().filter(|b| !b.trim().is_empty()));
-    if let Some(b) = from_env {
-        let _ = set_path(tree, "cluster.bootstrap", Value::String(b));
+
+    /// The first cell: every matrix key at its first value (the scenario itself without a matrix).
+    pub fn first(&self) -> Result<Scenario, ScenarioError> {
+        let values: Vec<(&String, &Value)> = self.matrix.iter().map(|(k, v)| (k, &v[0])).collect();
+        Ok(self.cell(&values)?.scenario)
     }
 }
 
@@ -237,24 +254,6 @@ fn take_matrix(
         out.push((k, values));
     }
     Ok(out)
-}
-
-/// Every combination of the matrix values, the last key varying fastest.
-fn cartesian(matrix: &[(String, Vec<Value>)]) -> Vec<Vec<(&String, &Value)>> {
-    let mut combos: Vec<Vec<(&String, &Value)>> = vec![Vec::new()];
-    for (k, values) in matrix {
-        combos = combos
-            .into_iter()
-            .flat_map(|c| {
-                values.iter().map(move |v| {
-                    let mut c = c.clone();
-                    c.push((k, v));
-                    c
-                })
-            })
-            .collect();
-    }
-    combos
 }
 
 /// Parses the text into a JSON value tree (syntax errors carry the line).

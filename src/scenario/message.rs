@@ -240,3 +240,9 @@ pub struct PayloadFile {
     /// Path of the file (relative paths are relative to the scenario file).
     pub file: String,
 }
+
+/// Bytes of every key for a cardinality: keys are zero-padded decimals, as wide as the largest
+/// key number.
+pub fn key_width(cardinality: u64) -> usize {
+    (cardinality.max(2) - 1).to_string().len()
+}

@@ -13,6 +13,9 @@
 //! leaves out): simpler than a parallel all-`Option` file struct, and sweeps and `--set` work on the
 //! value tree before typing anyway.
 
+pub mod capacity;
+pub mod fault;
+pub mod gate;
 mod load;
 mod locate;
 mod message;
@@ -30,10 +33,10 @@ use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
 use crate::units::{Bytes, Dur, Rate};
 
 pub use load::{
-    load, load_cells, load_cells_str, load_str, set_override, set_path, Cell, Format,
-    ScenarioError, Source,
+    load, load_str, parse, read, set_override, set_path, Cell, Format, ScenarioError, ScenarioFile,
+    Source,
 };
-pub use message::{Headers, KeySpec, Keys, Message, PayloadFile, SizeDist};
+pub use message::{key_width, Headers, KeySpec, Keys, Message, PayloadFile, SizeDist};
 pub use partitioner::{Partitioner, LIBRDKAFKA_PARTITIONERS};
 pub use profile::{Arrivals, Phase};
 pub use render::{client_config, redact, redacted_properties};
@@ -52,14 +55,14 @@ pub struct Scenario {
     pub message: Message,
     pub load: Load,
     /// CI gate thresholds and baseline allowances (see `gate`).
-    #[serde(skip_serializing_if = "crate::gate::GateSpec::is_empty")]
-    pub gate: crate::gate::GateSpec,
+    #[serde(skip_serializing_if = "gate::GateSpec::is_empty")]
+    pub gate: gate::GateSpec,
     /// Faults injected into the embedded broker (see `fault`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub faults: Vec<crate::fault::Fault>,
+    pub faults: Vec<fault::Fault>,
     /// A capacity search instead of one run (see `capacity`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub capacity: Option<crate::capacity::CapacitySpec>,
+    pub capacity: Option<capacity::CapacitySpec>,
     /// Sweep: dotted key -> values; the runs are the cartesian product (see `plan`). Expanded
     /// away when the cells are loaded, so a run's spec never holds a matrix.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
@@ -116,7 +119,7 @@ impl Default for Scenario {
             producer: Producer::default(),
             message: Message::default(),
             load: Load::default(),
-            gate: crate::gate::GateSpec::default(),
+            gate: gate::GateSpec::default(),
             faults: Vec::new(),
             capacity: None,
             matrix: BTreeMap::new(),
@@ -166,7 +169,7 @@ impl Scenario {
     pub fn max_payload(&self) -> u64 {
         let key = match self.message.keys.distribution {
             Keys::None => 0,
-            _ => crate::payload::keys::key_width(self.message.key_cardinality) as u64,
+            _ => key_width(self.message.key_cardinality) as u64,
         };
         (self.max_message_bytes())
             .saturating_sub(key + self.message.headers.bytes() + RECORD_OVERHEAD)

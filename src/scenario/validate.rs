@@ -247,11 +247,11 @@ pub fn validate(s: &mut Scenario, src: &Source) -> Result<(), ScenarioError> {
         return err(&key, message);
     }
 
-    if let Err((key, message)) = crate::gate::check_spec(&s.gate) {
+    if let Err((key, message)) = super::gate::check_spec(&s.gate) {
         return err(&key, message);
     }
     if let Err((key, message)) =
-        crate::fault::check(&s.faults, s.cluster.is_embedded(), s.cluster.brokers)
+        super::fault::check(&s.faults, s.cluster.is_embedded(), s.cluster.brokers)
     {
         return err(&key, message);
     }
@@ -388,13 +388,18 @@ fn check_message(s: &mut Scenario, src: &Source) -> Result<(), (String, String)>
             );
         }
     }
-    if m.payload.is_some() {
-        // Reads the corpus: a missing file or an oversized line is an error now, not mid-run.
-        crate::payload::Payloads::new(m, max_payload).map_err(|e| ("message.payload".into(), e))?;
-    } else {
-        crate::payload::sizes::Sampler::new(&m.size).map_err(|e| ("message.size".into(), e))?;
+    // Files named here (corpus, histogram) are read by the plan step (`plan::check_inputs`).
+    match m.size {
+        SizeDist::Uniform { min, max } if min > max => fail(
+            "message.size",
+            format!("min ({min}) is larger than max ({max})"),
+        ),
+        SizeDist::Lognormal { median, p99 } if median.0 == 0 || p99 < median => fail(
+            "message.size",
+            format!("expected 0 < median <= p99, found median {median}, p99 {p99}"),
+        ),
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 /// The `load.profile` rules.

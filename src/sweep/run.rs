@@ -1,6 +1,7 @@
-//! Running a sweep: the plan's runs one after another, each result.json written the moment its
-//! run ends, a cooldown between runs, `--resume DIR` skipping finished runs, and at the end (or
-//! on Ctrl-C, for what is done) summary.json, the ranked table, charts and report.html.
+//! Running a sweep: the plan's runs one after another through a [`Runner`] (each result.json
+//! written the moment its run ends), a cooldown between runs, `--resume DIR` skipping finished
+//! runs, and at the end (or on Ctrl-C, for what is done) summary.json, the ranked table and the
+//! comparison of the cells that the report stage draws.
 
 use std::path::{Path, PathBuf};
 
@@ -9,7 +10,8 @@ use anyhow::Context as _;
 use super::{ranked_markdown, summarize, DoneRun, Summary};
 use crate::compare::Comparison;
 use crate::plan::RunSpec;
-use crate::result::{RunResult, ScenarioInfo, Status};
+use crate::result::{run_dir, RunResult, Status};
+use crate::runner::Runner;
 use crate::scenario::{Experiment, ScenarioError};
 use crate::signal::Interrupts;
 use crate::units::{human_us, Rate};
@@ -19,13 +21,15 @@ pub struct SweepOutcome {
     pub summary: Summary,
     pub dir: PathBuf,
     pub interrupted: bool,
+    /// The cells' median runs side by side, when there are two cells or more (for the charts
+    /// and report.html of the sweep directory).
+    pub comparison: Option<Comparison>,
 }
 
 /// Options of a sweep run.
 pub struct SweepOptions<'a> {
     pub out: &'a Path,
     pub resume: Option<&'a Path>,
-    pub charts: bool,
     pub quiet: bool,
 }
 
@@ -34,9 +38,9 @@ pub async fn run(
     name: &str,
     runs: &[RunSpec],
     exp: &Experiment,
-    info: &ScenarioInfo,
     opts: SweepOptions<'_>,
     interrupts: &Interrupts,
+    runner: &mut impl Runner,
 ) -> anyhow::Result<SweepOutcome> {
     let dir = match opts.resume {
         Some(d) => d.to_path_buf(),
@@ -47,7 +51,7 @@ pub async fn run(
             } else {
                 format!("{name}-sweep")
             };
-            crate::run_dir(opts.out, &now, &dir_name)
+            run_dir(opts.out, &now, &dir_name)
         }
     };
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -87,21 +91,8 @@ pub async fn run(
             interrupted = true;
             break;
         }
-        let (r, _) = crate::run_into(
-            &spec.scenario,
-            info.clone(),
-            crate::Dir::Exactly(run_dir.clone()),
-            interrupts,
-            false,
-            Default::default(),
-        )
-        .await?;
+        let r = runner.run(&spec.scenario, &run_dir).await?;
         ran_one = true;
-        if opts.charts {
-            if let Err(e) = crate::report::write_run_report(&r, &run_dir) {
-                eprintln!("warning: charts for {}: {e:#}", run_dir.display());
-            }
-        }
         if !opts.quiet {
             println!(
                 "run {:>3}/{}: {:>10} msg/s  p99 {:>9}  {}",
@@ -126,11 +117,12 @@ pub async fn run(
     }
     let slo = exp.slo_p99.map(|d| d.0.as_micros() as u64);
     let summary = summarize(name, slo, runs.len(), !interrupted, &done);
-    write_outputs(&summary, &done, &dir)?;
+    let comparison = write_outputs(&summary, &done, &dir)?;
     Ok(SweepOutcome {
         summary,
         dir,
         interrupted,
+        comparison,
     })
 }
 
@@ -157,12 +149,13 @@ fn check_plan(dir: &Path, runs: &[RunSpec]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// summary.json, ranking.md, the comparison of the cells' median runs, effect charts, report.html.
-fn write_outputs(s: &Summary, done: &[DoneRun], dir: &Path) -> anyhow::Result<()> {
+/// Writes summary.json and ranking.md; returns the comparison of the cells' median runs (with two
+/// cells or more).
+fn write_outputs(s: &Summary, done: &[DoneRun], dir: &Path) -> anyhow::Result<Option<Comparison>> {
     crate::result::write_atomic(&dir.join("summary.json"), &serde_json::to_vec_pretty(s)?)?;
     crate::result::write_atomic(&dir.join("ranking.md"), ranked_markdown(s).as_bytes())?;
     if s.cells.len() < 2 {
-        return Ok(());
+        return Ok(None);
     }
     // Each cell is represented by its run with the median p99.
     let mut reps = Vec::new();
@@ -173,7 +166,5 @@ fn write_outputs(s: &Summary, done: &[DoneRun], dir: &Path) -> anyhow::Result<()
             reps.push((mid.path.clone(), mid.result.clone()));
         }
     }
-    let comparison = Comparison::new(reps);
-    crate::report::write_sweep_report(s, &comparison, dir)?;
-    Ok(())
+    Ok(Some(Comparison::new(reps)))
 }

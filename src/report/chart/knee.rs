@@ -11,8 +11,6 @@ use crate::units::Rate;
 
 pub struct Knee<'a> {
     pub report: &'a CapacityReport,
-    /// The tightest SLO limit, in ms.
-    pub slo_ms: f64,
 }
 
 impl Chart for Knee<'_> {
@@ -33,8 +31,9 @@ impl Chart for Knee<'_> {
             (lo, hi)
         };
         let xr = (x(lo) - 0.1)..(x(hi) + 0.1);
-        let slo = if self.slo_ms.is_finite() {
-            Some(self.slo_ms)
+        let slo_ms = self.report.slo_ms;
+        let slo = if slo_ms.is_finite() && slo_ms > 0.0 {
+            Some(slo_ms)
         } else {
             None
         };

@@ -8,7 +8,20 @@
 use std::fmt::Write;
 use std::time::Duration;
 
+mod matrix;
+
+pub use matrix::{cells, check_inputs, load_cells, load_cells_str};
+
+use serde::{Deserialize, Serialize};
+
 use crate::scenario::{Cell, Experiment, Order, Scenario, StopCondition};
+
+/// Which part of a sharded run this is: shard `index` (from 0) of `count`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardSpec {
+    pub index: u32,
+    pub count: u32,
+}
 
 /// One run of a plan.
 #[derive(Debug, Clone)]
@@ -144,7 +157,7 @@ pub fn describe(runs: &[RunSpec], exp: &Experiment) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::{load_cells_str, Format};
+    use crate::scenario::Format;
     use std::path::Path;
 
     const SWEEP: &str = r#"
@@ -163,7 +176,7 @@ cooldown = "2s"
 
     fn cells(text: &str, overrides: &[&str]) -> Vec<Cell> {
         let o: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
-        load_cells_str(Path::new("sweep.toml"), text, Format::Toml, &o)
+        load_cells_str(Path::new("sweep.toml"), text, Format::Toml, &o, None)
             .unwrap()
             .0
     }
@@ -221,15 +234,15 @@ cooldown = "2s"
     #[test]
     fn bad_matrix_keys_and_values_name_their_line() {
         let bad = SWEEP.replace("\"producer.linger\"", "\"producer.lingr\"");
-        let e = load_cells_str(Path::new("sweep.toml"), &bad, Format::Toml, &[]).unwrap_err();
+        let e = load_cells_str(Path::new("sweep.toml"), &bad, Format::Toml, &[], None).unwrap_err();
         assert_eq!(e.location, "sweep.toml:9", "{e}");
         assert!(e.to_string().contains("producer.lingr: unknown key"), "{e}");
         let bad = SWEEP.replace("[\"0ms\", \"5ms\", \"20ms\"]", "[\"0ms\", \"fast\"]");
-        let e = load_cells_str(Path::new("sweep.toml"), &bad, Format::Toml, &[]).unwrap_err();
+        let e = load_cells_str(Path::new("sweep.toml"), &bad, Format::Toml, &[], None).unwrap_err();
         assert_eq!(e.location, "sweep.toml:9", "{e}");
         assert!(e.to_string().contains("producer.linger"), "{e}");
         let bad = SWEEP.replace("[\"1\", \"all\"]", "[]");
-        let e = load_cells_str(Path::new("sweep.toml"), &bad, Format::Toml, &[]).unwrap_err();
+        let e = load_cells_str(Path::new("sweep.toml"), &bad, Format::Toml, &[], None).unwrap_err();
         assert!(
             e.to_string()
                 .contains("sweep.toml:8: matrix.producer.acks: expected a non-empty list"),

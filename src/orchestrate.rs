@@ -1,0 +1,126 @@
+//! One scenario end to end, for the commands: run it, build its result, write `result.json`
+//! (and, for the live [`LiveRunner`] of sweeps and capacity searches, its charts). The only place
+//! that joins the run, the result and the report stages.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+
+use crate::result::{self, run_dir, RunResult, ScenarioInfo};
+use crate::run;
+use crate::scenario::Scenario;
+use crate::signal::Interrupts;
+
+/// Runs one scenario and writes its result under `out`; returns the result and its directory.
+pub async fn run_scenario(
+    s: &Scenario,
+    info: ScenarioInfo,
+    out: &Path,
+    interrupts: &Interrupts,
+    progress: bool,
+) -> anyhow::Result<(RunResult, PathBuf)> {
+    run_into(
+        s,
+        info,
+        Dir::Under(out),
+        interrupts,
+        progress,
+        run::RunOpts::default(),
+    )
+    .await
+}
+
+/// Where a run's result goes.
+pub enum Dir<'a> {
+    /// `<out>/<timestamp>-<name>`.
+    Under(&'a Path),
+    /// Exactly this directory.
+    Exactly(PathBuf),
+}
+
+/// Runs one scenario and writes its result into `dir`; returns the result and its directory.
+pub async fn run_into(
+    s: &Scenario,
+    info: ScenarioInfo,
+    dir: Dir<'_>,
+    interrupts: &Interrupts,
+    progress: bool,
+    opts: run::RunOpts,
+) -> anyhow::Result<(RunResult, PathBuf)> {
+    let started_at = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    let mut bar = None;
+    let output = run::execute(s, &opts, interrupts, |live| {
+        bar = crate::report::progress::Progress::start(live, progress);
+    })
+    .await;
+    if let Some(b) = bar {
+        b.finish();
+    }
+    let output = output?;
+    let result = result::build::build(s, info, started_at.clone(), output);
+    let dir = match dir {
+        Dir::Under(out) => match opts.shard {
+            // Shards of one run share an output directory: the index keeps them apart.
+            Some(sh) => run_dir(
+                out,
+                &started_at,
+                &format!("{}-shard-{}-of-{}", s.name, sh.index, sh.count),
+            ),
+            None => run_dir(out, &started_at, &s.name),
+        },
+        Dir::Exactly(d) => d,
+    };
+    result
+        .write(&dir)
+        .with_context(|| format!("writing the result into {}", dir.display()))?;
+    Ok((result, dir))
+}
+
+/// The live [`crate::runner::Runner`]: each run on the configured cluster, its result written
+/// the moment it ends, then its charts (a drawing failure is a warning: the result is on disk).
+pub struct LiveRunner<'a> {
+    pub info: ScenarioInfo,
+    pub interrupts: &'a Interrupts,
+    pub charts: bool,
+}
+
+impl crate::runner::Runner for LiveRunner<'_> {
+    async fn run(&mut self, s: &Scenario, dir: &Path) -> anyhow::Result<RunResult> {
+        let (r, _) = run_into(
+            s,
+            self.info.clone(),
+            Dir::Exactly(dir.to_path_buf()),
+            self.interrupts,
+            false,
+            run::RunOpts::default(),
+        )
+        .await?;
+        if self.charts {
+            if let Err(e) = crate::report::write_run_report(&r, dir) {
+                eprintln!("warning: charts for {}: {e:#}", dir.display());
+            }
+        }
+        Ok(r)
+    }
+}
+
+/// A capacity search on the live cluster, then its knee chart next to `capacity.json`.
+pub async fn capacity(
+    s: &Scenario,
+    info: ScenarioInfo,
+    out: &Path,
+    interrupts: &Interrupts,
+    quiet: bool,
+) -> anyhow::Result<(crate::capacity::drive::CapacityReport, PathBuf)> {
+    let mut runner = LiveRunner {
+        info,
+        interrupts,
+        charts: false,
+    };
+    let (report, dir) = crate::capacity::drive::run(s, out, quiet, &mut runner).await?;
+    let knee = crate::report::chart::Knee { report: &report };
+    if let Err(e) = crate::report::chart::render(&knee, "Capacity knee", &dir) {
+        eprintln!("warning: knee chart: {e}");
+    }
+    Ok((report, dir))
+}

@@ -1,0 +1,80 @@
+//! `[matrix]` expansion: a scenario file's cells, the cartesian product of its matrix values
+//! (the last key varying fastest), each typed, validated and checked against the files it reads
+//! (payload corpus, size histogram) before anything runs.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::scenario::{self, Cell, Format, Scenario, ScenarioError, ScenarioFile, Source};
+
+/// Reads a scenario file into its cells (one cell when there is no `[matrix]`).
+/// `fallback_bootstrap`: see [`scenario::read`].
+pub fn load_cells(
+    path: &Path,
+    overrides: &[String],
+    fallback_bootstrap: Option<&str>,
+) -> Result<(Vec<Cell>, Source), ScenarioError> {
+    cells(scenario::read(path, overrides, fallback_bootstrap)?)
+}
+
+/// [`load_cells`] from text already in memory.
+pub fn load_cells_str(
+    path: &Path,
+    text: &str,
+    format: Format,
+    overrides: &[String],
+    fallback_bootstrap: Option<&str>,
+) -> Result<(Vec<Cell>, Source), ScenarioError> {
+    cells(scenario::parse(
+        path,
+        text,
+        format,
+        overrides,
+        fallback_bootstrap,
+    )?)
+}
+
+/// Every cell of the file, each validated and with its input files read once.
+pub fn cells(file: ScenarioFile) -> Result<(Vec<Cell>, Source), ScenarioError> {
+    let mut out = Vec::new();
+    for combo in cartesian(&file.matrix) {
+        let cell = file.cell(&combo)?;
+        check_inputs(&cell.scenario).map_err(|(key, m)| file.source.key_error(&key, m))?;
+        out.push(cell);
+    }
+    Ok((out, file.source))
+}
+
+/// Reads what the scenario names on disk (the payload corpus, a size histogram), so a missing
+/// file or an oversized line is an error now, not mid-run: (dotted key, message).
+pub fn check_inputs(s: &Scenario) -> Result<(), (String, String)> {
+    let m = &s.message;
+    if m.payload.is_some() {
+        crate::payload::Payloads::new(m, s.max_payload())
+            .map(drop)
+            .map_err(|e| ("message.payload".into(), e))
+    } else {
+        crate::payload::sizes::Sampler::new(&m.size)
+            .map(drop)
+            .map_err(|e| ("message.size".into(), e))
+    }
+}
+
+/// Every combination of the matrix values, the last key varying fastest.
+fn cartesian(matrix: &[(String, Vec<Value>)]) -> Vec<Vec<(&String, &Value)>> {
+    let mut combos: Vec<Vec<(&String, &Value)>> = vec![Vec::new()];
+    for (k, values) in matrix {
+        combos = combos
+            .into_iter()
+            .flat_map(|c| {
+                values.iter().map(move |v| {
+                    let mut c = c.clone();
+                    c.push((k, v));
+                    c
+                })
+            })
+            .collect();
+    }
+    combos
+}
