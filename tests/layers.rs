@@ -82,7 +82,7 @@ fn modules(src: &Path) -> BTreeMap<String, Vec<std::path::PathBuf>> {
                 stack.push(path);
                 continue;
             }
-            if path.extension().is_none_or(|e| e != "rs") {
+            if path.extension().map_or(true, |e| e != "rs") {
                 continue;
             }
             let rel = path.strip_prefix(src).unwrap();

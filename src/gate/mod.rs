@@ -145,7 +145,7 @@ pub fn judge(
         }
     }
     let values = |m: &Metric, rs: &[RunResult]| -> Option<Vec<f64>> {
-        rs.iter().map(|r| value(&m, r)).collect()
+        rs.iter().map(|r| value(m, r)).collect()
     };
     let mut checks = Vec::new();
     for (k, v) in &g.thresholds {
