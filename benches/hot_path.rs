@@ -13,7 +13,7 @@ use std::sync::Arc;
 use kbench::pacing::{Curve, Pacing};
 use kbench::payload::{KeyGen, PayloadPool, Payloads};
 use kbench::producer::opaque;
-use kbench::recorder::{hist, series, Recorded, Sample, SendStats, Shard};
+use kbench::recorder::{hist, series, InstanceRecorder, Recorded, Sample, SendStats};
 use kbench::rng::Rng;
 use kbench::scenario::{Arrivals, KeySpec, Keys, Message, SizeDist};
 use kbench::units::Bytes;
@@ -98,7 +98,7 @@ fn worker_side(c: &mut Criterion) {
 }
 
 fn delivery_side(c: &mut Criterion) {
-    let mut shard = Shard::new(1_000_000, 0);
+    let mut shard = InstanceRecorder::new(1_000_000, 0);
     let mut t = 0u64;
     c.bench_function("record one delivery report", |b| {
         b.iter(|| {
@@ -118,7 +118,7 @@ fn delivery_side(c: &mut Criterion) {
 fn merging(c: &mut Criterion) {
     // Two instances' shards of a 60 s run, merged as at the end of a run.
     let make = |seed: u64| {
-        let mut s = Shard::new(1_000_000, 0);
+        let mut s = InstanceRecorder::new(1_000_000, 0);
         let mut rng = Rng::new(seed);
         for n in 0..600_000u64 {
             let t = n * 100;
@@ -157,8 +157,8 @@ fn merging(c: &mut Criterion) {
 }
 
 /// Shards are not Clone (they are moved into the merge); rebuild one from its parts.
-fn clone_shard(s: &Shard) -> Shard {
-    let mut out = Shard::new(1_000_000, 0);
+fn clone_shard(s: &InstanceRecorder) -> InstanceRecorder {
+    let mut out = InstanceRecorder::new(1_000_000, 0);
     out.measured = s.measured.clone();
     out.corrected = s.corrected.clone();
     out.service = s.service.clone();

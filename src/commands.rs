@@ -117,11 +117,17 @@ pub(crate) async fn cmd_run(args: RunArgs) -> anyhow::Result<i32> {
     let (cells, info) = load_cells(&args.scenario)?;
     let exp = cells[0].scenario.experiment.clone().unwrap_or_default();
     let runs = plan::plan(&cells, &exp);
+    let opts = run_opts(&args)?;
     if args.dry_run {
         print!("{}", plan::describe(&runs, &exp));
+        if let [one] = runs.as_slice() {
+            print!(
+                "{}",
+                plan::RunPlan::build(&one.scenario, opts.shard).describe()
+            );
+        }
         return Ok(exit::OK);
     }
-    let opts = run_opts(&args)?;
     if runs.len() > 1 || args.resume.is_some() {
         if opts.shard.is_some() {
             anyhow::bail!(ScenarioError {

@@ -29,36 +29,8 @@ use crate::broker::Embedded;
 use crate::event::Event;
 use crate::kafka_error::error_code;
 use crate::pacing::Clock;
+use crate::plan::FaultStep;
 pub use crate::scenario::fault::{Action, Fault, Target};
-
-/// One step of the schedule.
-#[derive(Debug, Clone, PartialEq)]
-struct Step {
-    at: Duration,
-    start: bool,
-    fault: Fault,
-}
-
-fn steps(faults: &[Fault]) -> Vec<Step> {
-    let mut out = Vec::new();
-    for f in faults {
-        out.push(Step {
-            at: f.at.0,
-            start: true,
-            fault: f.clone(),
-        });
-        // Error injection is a one-off push: nothing to undo.
-        if let (Some(d), true) = (f.duration, f.action != Action::Errors) {
-            out.push(Step {
-                at: f.at.0 + d.0,
-                start: false,
-                fault: f.clone(),
-            });
-        }
-    }
-    out.sort_by_key(|s| s.at);
-    out
-}
 
 fn describe(f: &Fault, start: bool) -> String {
     let who = match f.broker {
@@ -86,11 +58,11 @@ fn describe(f: &Fault, start: bool) -> String {
 /// The future ends after its last step; callers stop polling it when the run ends.
 pub async fn drive(
     cluster: &Embedded,
-    faults: &[Fault],
+    steps: &[FaultStep],
     clock: Clock,
     events: &std::cell::RefCell<Vec<Event>>,
 ) {
-    for step in steps(faults) {
+    for step in steps {
         let at = tokio::time::Instant::from_std(clock.instant_at_ns(step.at.as_nanos() as u64));
         tokio::time::sleep_until(at).await;
         let f = &step.fault;
@@ -124,34 +96,5 @@ pub async fn drive(
             detail,
             repeats: 0,
         });
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::units::Dur;
-
-    fn fault(at: u64, action: Action, duration: Option<u64>) -> Fault {
-        Fault {
-            at: Dur::from_secs(at),
-            action,
-            broker: Target::All,
-            duration: duration.map(Dur::from_secs),
-            rtt: (action == Action::Delay).then(|| Dur::from_millis(20)),
-            error: (action == Action::Errors).then(|| "NOT_LEADER_OR_FOLLOWER".into()),
-            count: (action == Action::Errors).then_some(5),
-        }
-    }
-
-    #[test]
-    fn schedule_orders_starts_and_ends() {
-        let s = steps(&[
-            fault(10, Action::BrokerDown, Some(3)),
-            fault(0, Action::Delay, None),
-            fault(11, Action::Errors, Some(100)),
-        ]);
-        let at: Vec<(u64, bool)> = s.iter().map(|s| (s.at.as_secs(), s.start)).collect();
-        assert_eq!(at, vec![(0, true), (10, true), (11, true), (13, false)]);
     }
 }

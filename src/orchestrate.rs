@@ -48,8 +48,9 @@ pub async fn run_into(
     opts: run::RunOpts,
 ) -> anyhow::Result<(RunResult, PathBuf)> {
     let started_at = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    let plan = crate::plan::RunPlan::build(s, opts.shard);
     let mut bar = None;
-    let output = run::execute(s, &opts, interrupts, |live| {
+    let output = run::execute(&plan, &opts, interrupts, |live| {
         bar = crate::report::progress::Progress::start(live, progress);
     })
     .await;
@@ -57,7 +58,7 @@ pub async fn run_into(
         b.finish();
     }
     let output = output?;
-    let result = result::build::build(s, info, started_at.clone(), output);
+    let result = result::build::build(&plan, info, started_at.clone(), output);
     let dir = match dir {
         Dir::Under(out) => match opts.shard {
             // Shards of one run share an output directory: the index keeps them apart.

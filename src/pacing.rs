@@ -29,9 +29,6 @@ pub struct Clock {
 }
 
 impl Clock {
-    pub fn start() -> Self {
-        Clock { t0: Instant::now() }
-    }
     pub fn starting_at(t0: Instant) -> Self {
         Clock { t0 }
     }
@@ -306,6 +303,22 @@ pub fn planned_messages(load: &Load) -> Option<u64> {
             Some(c.count_at(warmup + d.as_nanos() as f64).ceil() as u64)
         }
         (StopCondition::Duration(_), None) => None,
+    }
+}
+
+/// The measured phases' windows, in µs since t0.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PhaseBounds {
+    /// (start, end) of each phase, in order and adjacent.
+    pub windows: Vec<(u64, u64)>,
+}
+
+impl PhaseBounds {
+    /// The phase an instant falls in, if any.
+    #[inline]
+    pub fn of(&self, t_us: u64) -> Option<usize> {
+        let i = self.windows.partition_point(|w| w.1 <= t_us);
+        (i < self.windows.len() && t_us >= self.windows[i].0).then_some(i)
     }
 }
 

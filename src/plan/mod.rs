@@ -9,8 +9,13 @@ use std::fmt::Write;
 use std::time::Duration;
 
 mod matrix;
+mod run;
 
 pub use matrix::{cells, check_inputs, load_cells, load_cells_str};
+pub use run::{
+    fault_steps, FaultStep, InstancePlan, PartitionPlan, Planned, RunPlan, StopPlan, WorkerSpec,
+    STOP_SLACK, WORKER_SEED_STRIDE,
+};
 
 use serde::{Deserialize, Serialize};
 

@@ -40,7 +40,7 @@ use tokio::sync::Notify;
 use crate::event::Event;
 pub use crate::kafka_error::error_name;
 use crate::pacing::Clock;
-use crate::recorder::{Sample, Shard};
+use crate::recorder::{InstanceRecorder, Sample};
 use crate::scenario::Mode;
 
 pub use client::Client;
@@ -61,7 +61,7 @@ pub struct Context {
     /// Set when the load starts; delivery reports before that (there are none) read 0.
     clock: OnceLock<Clock>,
     mode: Mode,
-    shard: Mutex<Shard>,
+    shard: Mutex<InstanceRecorder>,
     slots: Vec<SyncSlot>,
     /// Delivery reports so far (acks, warm-up included), for the live progress line.
     pub acked: AtomicU64,
@@ -86,12 +86,10 @@ pub struct ClientStats {
     pub txmsgs: i64,
     /// Produce requests sent.
     pub tx: i64,
-    /// Messages waiting in the client's queues.
-    pub msg_cnt: u64,
 }
 
 impl Context {
-    pub fn new(mode: Mode, shard: Shard, sync_workers: usize) -> Self {
+    pub fn new(mode: Mode, shard: InstanceRecorder, sync_workers: usize) -> Self {
         Context {
             clock: OnceLock::new(),
             mode,
@@ -128,7 +126,7 @@ impl Context {
     }
 
     /// Runs `f` on the shard (progress reads, final snapshot).
-    pub fn with_shard<T>(&self, f: impl FnOnce(&mut Shard) -> T) -> T {
+    pub fn with_recorder<T>(&self, f: impl FnOnce(&mut InstanceRecorder) -> T) -> T {
         let mut guard = self.shard.lock().unwrap_or_else(|p| p.into_inner());
         f(&mut guard)
     }
@@ -180,7 +178,6 @@ impl ClientContext for Context {
             txmsg_bytes: s.txmsg_bytes,
             txmsgs: s.txmsgs,
             tx: s.tx,
-            msg_cnt: s.msg_cnt,
         };
         *self.stats.lock().unwrap_or_else(|p| p.into_inner()) = Some(keep);
     }
@@ -206,7 +203,7 @@ impl ProducerContext for Context {
             Err((e, m)) => (msg_bytes(m), Some(kafka_error_name(e)), -1),
         };
         let sample = self.sample(opaque, done_us, bytes, error, partition);
-        self.with_shard(|s| s.record(&sample));
+        self.with_recorder(|s| s.record(&sample));
         self.resolved(error.is_none() as u64, error.is_some() as u64);
         if self.mode == Mode::Sync {
             self.slots[opaque].done.notify_one();

@@ -1,5 +1,5 @@
-//! One worker: a tokio task that generates messages on its schedule and hands them to its producer
-//! instance. One loop serves every combination of pacing (unlimited / fixed), stop condition
+//! One worker: an OS thread with its own single-threaded tokio runtime (`run::spawn_worker`)
+//! that generates messages on its schedule and hands them to its producer instance. One loop serves every combination of pacing (unlimited / fixed), stop condition
 //! (count / duration) and mode (async / sync / fire-and-forget).
 //!
 //! The hot path takes a payload window and a key from pre-generated pools, reads the clock once,
@@ -68,9 +68,6 @@ impl StopHandle {
     pub fn stop(&self) {
         self.flag.store(true, Ordering::Release);
         let _ = self.tx.send(true);
-    }
-    pub fn is_stopped(&self) -> bool {
-        self.flag.load(Ordering::Acquire)
     }
 }
 

@@ -14,8 +14,9 @@
 //! counted apart and kept out of the totals and latency histograms, but it still appears in the
 //! interval series (charts shade the warm-up).
 //!
-//! Outcomes are recorded by one [`Shard`] per producer instance, written only by that instance's
-//! delivery-callback thread (so in time order and uncontended). Shards merge exactly at the end.
+//! Outcomes are recorded by one [`InstanceRecorder`] per producer instance, written only by that
+//! instance's delivery thread (so in time order and uncontended). The recorders merge exactly at
+//! the end.
 
 pub mod hist;
 mod send;
@@ -87,7 +88,7 @@ pub struct IntervalCounts {
 
 /// The recorder state of one producer instance.
 #[derive(Debug)]
-pub struct Shard {
+pub struct InstanceRecorder {
     interval_us: u64,
     warmup_end_us: u64,
     /// Outcomes of measured messages.
@@ -113,13 +114,13 @@ pub struct Shard {
     pub phases: Phases,
     /// Unpaced run (`rate = "max"`): due = enqueue by definition, so corrected latency is
     /// service latency and send lag is 0; only service latency is recorded (two histogram
-    /// records per message instead of five) and [`Shard::finish`] copies it.
+    /// records per message instead of five) and [`InstanceRecorder::finish`] copies it.
     unpaced: bool,
 }
 
-impl Shard {
+impl InstanceRecorder {
     pub fn new(interval_us: u64, warmup_end_us: u64) -> Self {
-        Shard {
+        InstanceRecorder {
             interval_us: interval_us.max(1),
             warmup_end_us,
             measured: Outcomes::default(),
@@ -258,7 +259,7 @@ impl Recorded {
     pub fn merge(
         interval_us: u64,
         warmup_end_us: u64,
-        shards: Vec<Shard>,
+        shards: Vec<InstanceRecorder>,
         mut send: SendStats,
     ) -> Self {
         send.flush();
@@ -351,7 +352,7 @@ mod tests {
 
     #[test]
     fn shard_separates_warmup_and_counts_intervals() {
-        let mut s = Shard::new(1_000_000, 1_000_000);
+        let mut s = InstanceRecorder::new(1_000_000, 1_000_000);
         s.record(&ack(500_000, 500_010, 501_000)); // warm-up
         s.record(&ack(1_000_000, 1_000_100, 1_002_000));
         s.record(&ack(2_000_000, 2_000_000, 2_500_000));
@@ -375,8 +376,8 @@ mod tests {
 
     #[test]
     fn merge_adds_shards_and_accounts_for_everything() {
-        let mut a = Shard::new(1_000_000, 0);
-        let mut b = Shard::new(1_000_000, 0);
+        let mut a = InstanceRecorder::new(1_000_000, 0);
+        let mut b = InstanceRecorder::new(1_000_000, 0);
         a.record(&ack(0, 0, 1_000));
         b.record(&ack(0, 5, 3_000)); // sent 5 µs late
         b.record(&ack(1_500_000, 1_500_000, 1_600_000));

@@ -12,21 +12,7 @@ use hdrhistogram::Histogram;
 
 use super::hist::{self, Hist};
 
-/// The measured phases' windows, in µs since t0.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct PhaseBounds {
-    /// (start, end) of each phase, in order and adjacent.
-    pub windows: Vec<(u64, u64)>,
-}
-
-impl PhaseBounds {
-    /// The phase an instant falls in, if any.
-    #[inline]
-    pub fn of(&self, t_us: u64) -> Option<usize> {
-        let i = self.windows.partition_point(|w| w.1 <= t_us);
-        (i < self.windows.len() && t_us >= self.windows[i].0).then_some(i)
-    }
-}
+pub use crate::pacing::PhaseBounds;
 
 /// Counts of one phase.
 #[derive(Debug, Clone, Default)]

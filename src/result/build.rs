@@ -3,13 +3,15 @@
 
 use super::*;
 use crate::broker::EMBEDDED_NOTES;
+use crate::plan::RunPlan;
 use crate::recorder::hist::{self, LatencyStats};
 use crate::recorder::Recorded;
 use crate::run::RunOutput;
 use crate::scenario::{redact, Acks, Mode};
 
-/// Builds the result of one run.
-pub fn build(s: &Scenario, info: ScenarioInfo, started_at: String, out: RunOutput) -> RunResult {
+/// Builds the result of one run from its plan and what the run recorded.
+pub fn build(plan: &RunPlan, info: ScenarioInfo, started_at: String, out: RunOutput) -> RunResult {
+    let s = &plan.scenario;
     let r = &out.recorded;
     let window_us = measured_window_us(r);
     let duration_s = window_us as f64 / 1e6;
@@ -22,8 +24,8 @@ pub fn build(s: &Scenario, info: ScenarioInfo, started_at: String, out: RunOutpu
     };
     let msgs_per_sec = per_sec(r.measured.acked);
     // A shard offers its share of the rate.
-    let shards = out.shard.map_or(1, |sh| sh.count) as f64;
-    let target_rate = mean_target_rate(s).map(|r| r / shards);
+    let shards = plan.shard.map_or(1, |sh| sh.count) as f64;
+    let target_rate = plan.target_rate;
     let achieved_rate_ratio = target_rate.map(|t| round(msgs_per_sec / t, 4));
     let counts = Counts {
         sent: r.send.sent,
@@ -50,7 +52,7 @@ pub fn build(s: &Scenario, info: ScenarioInfo, started_at: String, out: RunOutpu
         spec: redact(s),
         started_at,
         t0_unix_ms: out.t0_unix_ms,
-        shard: out.shard,
+        shard: plan.shard,
         merge: None,
         duration_s: round(duration_s, 6),
         warmup_s: s.load.warmup.0.as_secs_f64(),
@@ -114,10 +116,10 @@ pub fn build(s: &Scenario, info: ScenarioInfo, started_at: String, out: RunOutpu
             })
             .collect(),
         produced: Some(produced(s, r)),
-        phases: phases(s, r, shards),
+        phases: phases(plan, r, shards),
         intervals: intervals(r),
         events: out.events.clone(),
-        notes: notes(s, &out),
+        notes: notes(plan, &out),
         process: ProcessStats {
             cpu_s,
             msgs_per_cpu_s: cpu_s
@@ -163,7 +165,8 @@ fn intervals(r: &Recorded) -> Vec<Interval> {
         .collect()
 }
 
-fn notes(s: &Scenario, out: &RunOutput) -> Vec<String> {
+fn notes(plan: &RunPlan, out: &RunOutput) -> Vec<String> {
+    let s = &plan.scenario;
     let mut notes: Vec<String> = Vec::new();
     if s.cluster.is_embedded() {
         notes.extend(EMBEDDED_NOTES.iter().map(|n| n.to_string()));
@@ -180,7 +183,7 @@ fn notes(s: &Scenario, out: &RunOutput) -> Vec<String> {
         ),
         Mode::Async => {}
     }
-    if crate::pacing::Curve::of_load(&s.load).is_none() {
+    if plan.curve.is_none() {
         notes.push("rate = max: no schedule, so corrected latency equals service latency".into());
     }
     if let Some(w) = &out.topic.warning {
@@ -222,23 +225,6 @@ fn notes(s: &Scenario, out: &RunOutput) -> Vec<String> {
     notes
 }
 
-/// The target rate over the measured window: the rate, or a profile's planned messages over its
-/// duration.
-pub fn mean_target_rate(s: &Scenario) -> Option<f64> {
-    let curve = crate::pacing::Curve::of_load(&s.load)?;
-    if s.load.profile.is_empty() {
-        return s.load.rate.per_sec();
-    }
-    let start = s.load.warmup.0.as_nanos() as f64;
-    let span: f64 = s
-        .load
-        .profile
-        .iter()
-        .map(|p| p.duration.0.as_nanos() as f64)
-        .sum();
-    Some((curve.count_at(start + span) - curve.count_at(start)) / (span / 1e9))
-}
-
 fn produced(s: &Scenario, r: &Recorded) -> Produced {
     let p = &r.send.produced;
     let keyed = s.message.keys.distribution != crate::scenario::Keys::None;
@@ -251,21 +237,18 @@ fn produced(s: &Scenario, r: &Recorded) -> Produced {
     }
 }
 
-fn phases(s: &Scenario, r: &Recorded, shards: f64) -> Vec<PhaseResult> {
-    let Some(curve) = crate::pacing::Curve::of_load(&s.load) else {
-        return Vec::new();
-    };
+fn phases(plan: &RunPlan, r: &Recorded, shards: f64) -> Vec<PhaseResult> {
     let windows = &r.phases.bounds.windows;
-    s.load
+    plan.scenario
+        .load
         .profile
         .iter()
         .zip(windows)
         .zip(&r.phases.tallies)
-        .map(|((phase, &(start, end)), t)| {
+        .zip(&plan.planned.phases)
+        .map(|(((phase, &(start, end)), t), &planned)| {
             let (r0, r1) = phase.rates().unwrap_or((0.0, 0.0));
             let secs = (end - start) as f64 / 1e6;
-            let planned =
-                (curve.count_at(end as f64 * 1e3) - curve.count_at(start as f64 * 1e3)) / shards;
             let achieved = t.enqueued as f64 / secs;
             let latency = t
                 .corrected
