@@ -47,17 +47,41 @@ pub async fn run_into(
     progress: bool,
     opts: run::RunOpts,
 ) -> anyhow::Result<(RunResult, PathBuf)> {
-    let started_at = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
-    let plan = crate::plan::RunPlan::build(s, opts.shard);
     let mut bar = None;
-    let output = run::execute(&plan, &opts, interrupts, |live| {
+    let done = execute_and_write(s, info, dir, interrupts, opts, |live| {
         bar = crate::report::progress::Progress::start(live, progress);
     })
     .await;
     if let Some(b) = bar {
         b.finish();
     }
-    let output = output?;
+    done
+}
+
+/// [`run_scenario`] that hands the run's live counters to `watch` when the load starts (a test
+/// can interrupt on progress instead of after a wall-clock delay).
+pub async fn run_watched(
+    s: &Scenario,
+    info: ScenarioInfo,
+    out: &Path,
+    interrupts: &Interrupts,
+    watch: impl FnOnce(run::Live),
+) -> anyhow::Result<(RunResult, PathBuf)> {
+    let opts = run::RunOpts::default();
+    execute_and_write(s, info, Dir::Under(out), interrupts, opts, watch).await
+}
+
+async fn execute_and_write(
+    s: &Scenario,
+    info: ScenarioInfo,
+    dir: Dir<'_>,
+    interrupts: &Interrupts,
+    opts: run::RunOpts,
+    on_start: impl FnOnce(run::Live),
+) -> anyhow::Result<(RunResult, PathBuf)> {
+    let started_at = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    let plan = crate::plan::RunPlan::build(s, opts.shard);
+    let output = run::execute(&plan, &opts, interrupts, on_start).await?;
     let result = result::build::build(&plan, info, started_at.clone(), output);
     let dir = match dir {
         Dir::Under(out) => match opts.shard {

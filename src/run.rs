@@ -124,6 +124,7 @@ pub async fn execute(
     }
     let (stop, stop_signal) = stop_signal();
     let (handles, live_sent) = spawn_workers(plan, &clients, &topic, clock, &stop_signal)?;
+    tracing::info!(target: "kbench", "load started: {} workers", plan.workers.len());
     on_start(Live {
         sent: live_sent,
         contexts: clients.clone(),

@@ -1,11 +1,17 @@
-//! Capacity search on the embedded broker, with a known answer: sync mode with W workers behind
-//! an injected round trip of R ms delivers at most about W / R messages per second.
+//! Capacity search with known answers: on paper (a fake runner with a synthetic latency curve:
+//! the ramp, bisection and confirmation exactly), and on the embedded broker, where sync mode with
+//! W workers behind an injected round trip of R ms delivers at most about W / R messages per
+//! second.
 
 mod common;
 
+use std::path::Path;
+
 use common::{info, scenario};
 use kbench::capacity::drive;
+use kbench::recorder::hist::LatencyStats;
 use kbench::result::RunResult;
+use kbench::scenario::Scenario;
 use kbench::signal::Interrupts;
 
 #[test]
@@ -87,4 +93,101 @@ max_total = "3m"
         a.line
     );
     assert_eq!(drive::read_answer(&dir).unwrap(), found);
+}
+
+/// A cluster on paper: p99 is 5 ms up to `knee` msg/s and 200 ms above it; `lagging_from` makes
+/// the generator fall behind (send-lag p99 50 ms) from that rate on.
+struct PaperCluster {
+    knee: f64,
+    lagging_from: f64,
+    probes: Vec<f64>,
+}
+
+impl kbench::runner::Runner for PaperCluster {
+    async fn run(&mut self, s: &Scenario, dir: &Path) -> anyhow::Result<RunResult> {
+        let rate = s.load.rate.per_sec().expect("probes run at a fixed rate");
+        self.probes.push(rate);
+        let p99_us = if rate <= self.knee { 5_000 } else { 200_000 };
+        let mut r = common::literal(&[p99_us; 100], 2, 0);
+        r.spec = s.clone();
+        r.target_rate = Some(rate);
+        r.achieved_rate_ratio = Some(1.0);
+        let sent = (rate
+            * s.load
+                .duration
+                .expect("a probe has a duration")
+                .0
+                .as_secs_f64()) as u64;
+        r.counts.sent = sent;
+        r.counts.acked = sent;
+        if rate >= self.lagging_from {
+            r.latency_us.send_lag = LatencyStats {
+                count: sent,
+                p99: 50_000,
+                ..Default::default()
+            };
+        }
+        r.write(dir)?;
+        Ok(r)
+    }
+}
+
+fn paper_search(knee: f64, lagging_from: f64) -> (drive::CapacityReport, Vec<f64>) {
+    let s = scenario(
+        "name = \"paper\"\n[load]\nwarmup = \"0s\"\n[capacity]\nslo = { p99 = \"50ms\" }\n\
+         start_rate = \"1k/s\"\nmax_rate = \"1M/s\"\nstep_duration = \"10s\"\nprecision = \"5%\"\n",
+        &[],
+    );
+    let out = tempfile::tempdir().unwrap();
+    let mut cluster = PaperCluster {
+        knee,
+        lagging_from,
+        probes: Vec::new(),
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (report, _) = rt
+        .block_on(drive::run(&s, out.path(), true, &mut cluster))
+        .unwrap();
+    (report, cluster.probes)
+}
+
+#[test]
+fn ramp_bisect_and_confirm_find_a_known_knee() {
+    let (report, probes) = paper_search(10_000.0, f64::MAX);
+    let a = &report.answer;
+    let found = a.rate.unwrap();
+    // Within the 5% precision below the knee, and confirmed by a second probe of that rate.
+    assert!((9_500.0..=10_000.0).contains(&found), "{}", a.line);
+    assert!(a.confirmed && !a.limited_by_generator, "{}", a.line);
+    assert_eq!(
+        probes.iter().filter(|&&p| p == found).count(),
+        2,
+        "{probes:?}"
+    );
+    // The ramp doubled from start_rate until the first failure, then bisected.
+    assert_eq!(
+        &probes[..5],
+        &[1_000.0, 2_000.0, 4_000.0, 8_000.0, 16_000.0]
+    );
+    let fail = a.bracket[1].unwrap();
+    assert!(
+        fail > 10_000.0 && (fail - found) / found <= 0.05,
+        "{}",
+        a.line
+    );
+    assert_eq!(report.probes.len(), probes.len());
+}
+
+#[test]
+fn a_generator_that_falls_behind_stops_the_search() {
+    let (report, probes) = paper_search(100_000.0, 4_000.0);
+    let a = &report.answer;
+    assert!(a.limited_by_generator, "{}", a.line);
+    assert_eq!(a.rate, Some(2_000.0));
+    assert_eq!(probes, [1_000.0, 2_000.0, 4_000.0]);
+    assert!(
+        a.line.contains("limited by this load generator"),
+        "{}",
+        a.line
+    );
 }

@@ -448,11 +448,28 @@ fn sigint_writes_an_interrupted_result_and_exits_130() {
         .arg("--quiet")
         .arg("--out")
         .arg(&out_dir)
+        .env("KBENCH_LOG", "kbench=info")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(2500));
+    // Wait for the load to start (kbench logs it), not for a wall-clock delay.
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if line.contains("load started") {
+                let _ = tx.send(());
+            }
+        }
+    });
+    rx.recv_timeout(Duration::from_secs(60))
+        .expect("kbench logs the start of the load");
+    std::thread::sleep(Duration::from_millis(500));
     // SAFETY: sending SIGINT to our own child process.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let start = std::time::Instant::now();
@@ -479,7 +496,8 @@ fn sigint_writes_an_interrupted_result_and_exits_130() {
     assert_eq!(v["status"], "interrupted");
     let c = &v["counts"];
     let sent = c["sent"].as_u64().unwrap();
-    assert!(sent > 100 && sent < 1000, "{sent}");
+    // Some of the schedule went out before the signal; far from the 12,000 of 60 s at 200/s.
+    assert!(sent > 0 && sent < 12_000, "{sent}");
     assert_eq!(
         sent,
         c["acked"].as_u64().unwrap()

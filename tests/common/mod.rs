@@ -11,6 +11,13 @@ use kbench::scenario::Acks;
 use kbench::scenario::{self, Format, Scenario};
 use kbench::signal::Interrupts;
 
+/// Says that a test could not run, where a person sees it: libtest captures `eprintln!` of passing
+/// tests, not writes to the stderr handle itself.
+pub fn skipped(test: &str, why: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "skipped: {test}: {why}");
+}
+
 /// A validated scenario from TOML text plus `--set` overrides.
 pub fn scenario(toml: &str, overrides: &[&str]) -> Scenario {
     let overrides: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
@@ -39,6 +46,26 @@ pub fn run_in(
         .build()
         .expect("test runtime");
     rt.block_on(kbench::run_scenario(s, info(s), out, &interrupts, false))
+}
+
+/// Runs a scenario like [`run_in`], handing its live counters to `watch` when the load starts.
+pub fn run_watched(
+    s: &Scenario,
+    out: &Path,
+    interrupts: Interrupts,
+    watch: impl FnOnce(kbench::run::Live),
+) -> anyhow::Result<(RunResult, PathBuf)> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("test runtime");
+    rt.block_on(kbench::orchestrate::run_watched(
+        s,
+        info(s),
+        out,
+        &interrupts,
+        watch,
+    ))
 }
 
 /// Runs a scenario that must succeed; returns its result.

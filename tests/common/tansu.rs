@@ -60,7 +60,14 @@ impl Tansu {
             if std::env::var("KBENCH_REQUIRE_TANSU").is_ok_and(|v| v == "1") {
                 panic!("tansu is required but not installed: run scripts/tansu.sh install");
             }
-            eprintln!("skipped: tansu is not installed (scripts/tansu.sh install)");
+            let test = std::thread::current()
+                .name()
+                .unwrap_or("a tansu test")
+                .to_string();
+            super::skipped(
+                &test,
+                "tansu is not installed (scripts/tansu.sh install; KBENCH_REQUIRE_TANSU=1 makes this a failure)",
+            );
             return None;
         };
         let port = free_port();
@@ -113,30 +120,61 @@ impl Drop for Tansu {
     }
 }
 
-/// Reads the topic back from the beginning and counts distinct (partition, offset) pairs: what
-/// actually landed (tansu's end offsets are wrong, so watermarks cannot tell). Stops once
-/// `expect` are seen, or after 5 s without a new message.
+/// How long a read-back may take in all: far more than any machine needs for a few thousand
+/// messages, so only a reader that is really stuck reaches it.
+const READ_BACK_BOUND: Duration = Duration::from_secs(120);
+/// A consumer that has seen nothing new for this long is replaced by a fresh one, assigned at the
+/// first offset still missing in each partition.
+const STALL: Duration = Duration::from_secs(3);
+
+/// Reads the topic back and counts distinct (partition, offset) pairs: what actually landed
+/// (tansu's end offsets are wrong, so watermarks cannot tell). Reads every partition until
+/// `expect` are seen, or [`READ_BACK_BOUND`] passes. A stalled consumer is replaced (a fetcher
+/// can sit in a back-off or have been reset past messages), and each new one starts at the first
+/// gap of every partition, so what was missed is read again; duplicates are counted once.
 pub fn count_landed(bootstrap: &str, topic: &str, partitions: u32, expect: usize) -> usize {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("group.id", "kbench-test-reader")
-        .set("enable.auto.commit", "false")
-        .create()
-        .expect("consumer");
-    let mut tpl = TopicPartitionList::new();
-    for p in 0..partitions as i32 {
-        tpl.add_partition_offset(topic, p, Offset::Beginning)
-            .unwrap();
-    }
-    consumer.assign(&tpl).unwrap();
-    let mut seen = std::collections::HashSet::new();
-    let mut last_new = Instant::now();
-    while seen.len() < expect && last_new.elapsed() < Duration::from_secs(5) {
-        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {
-            if seen.insert((m.partition(), m.offset())) {
-                last_new = Instant::now();
+    let deadline = Instant::now() + READ_BACK_BOUND;
+    let mut seen: Vec<std::collections::BTreeSet<i64>> =
+        vec![Default::default(); partitions as usize];
+    let total =
+        |seen: &[std::collections::BTreeSet<i64>]| seen.iter().map(|s| s.len()).sum::<usize>();
+    let mut readers = 0;
+    while total(&seen) < expect && Instant::now() < deadline {
+        readers += 1;
+        let consumer: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", bootstrap)
+            .set("group.id", format!("kbench-test-reader-{readers}"))
+            .set("enable.auto.commit", "false")
+            .set("auto.offset.reset", "earliest")
+            .set("isolation.level", "read_uncommitted")
+            .set("fetch.wait.max.ms", "100")
+            .create()
+            .expect("consumer");
+        let mut tpl = TopicPartitionList::new();
+        for (p, offsets) in seen.iter().enumerate() {
+            // The first offset not seen yet (offsets of a fresh topic start at 0).
+            let gap = (0..).find(|o| !offsets.contains(o)).unwrap_or(0);
+            tpl.add_partition_offset(topic, p as i32, Offset::Offset(gap))
+                .unwrap();
+        }
+        consumer.assign(&tpl).unwrap();
+        let mut last_new = Instant::now();
+        while total(&seen) < expect && last_new.elapsed() < STALL && Instant::now() < deadline {
+            match consumer.poll(Duration::from_millis(200)) {
+                Some(Ok(m)) => {
+                    if seen[m.partition() as usize].insert(m.offset()) {
+                        last_new = Instant::now();
+                    }
+                }
+                Some(Err(e)) => eprintln!("read-back of {topic}: {e}"),
+                None => {}
             }
         }
     }
-    seen.len()
+    let n = total(&seen);
+    if n < expect {
+        let per: Vec<usize> = seen.iter().map(|s| s.len()).collect();
+        eprintln!("read-back of {topic}: {n} of {expect} after {readers} reader(s); per partition {per:?}");
+    }
+    n
 }
