@@ -161,11 +161,10 @@ pub fn count_landed(bootstrap: &str, topic: &str, partitions: u32, expect: usize
         let mut last_new = Instant::now();
         while total(&seen) < expect && last_new.elapsed() < STALL && Instant::now() < deadline {
             match consumer.poll(Duration::from_millis(200)) {
-                Some(Ok(m)) => {
-                    if seen[m.partition() as usize].insert(m.offset()) {
-                        last_new = Instant::now();
-                    }
+                Some(Ok(m)) if seen[m.partition() as usize].insert(m.offset()) => {
+                    last_new = Instant::now();
                 }
+                Some(Ok(_)) => {}
                 Some(Err(e)) => eprintln!("read-back of {topic}: {e}"),
                 None => {}
             }
