@@ -12,7 +12,7 @@ use crate::cli::{
 use crate::orchestrate::{run_into, Dir, LiveRunner};
 use crate::result::run_dir;
 use crate::result::{self, RunResult, ScenarioInfo};
-use crate::scenario::{self, Scenario, ScenarioError};
+use crate::scenario::{self, InputError, Scenario};
 use crate::signal::Interrupts;
 use crate::{broker, capacity, compare, exit, gate, merge, plan, report, run, sweep};
 
@@ -23,7 +23,7 @@ async fn sweep_run(
     info: &ScenarioInfo,
 ) -> anyhow::Result<i32> {
     if runs.len() > exp.max_runs as usize && !args.yes {
-        anyhow::bail!(ScenarioError {
+        anyhow::bail!(InputError {
             location: args.scenario.scenario.display().to_string(),
             key: Some("experiment.max_runs".into()),
             message: format!(
@@ -38,7 +38,7 @@ async fn sweep_run(
     let cells = runs.iter().map(|r| r.cell).max().unwrap_or(0) + 1;
     let gated = !gate_spec.is_empty() || !args.gate.baseline.is_empty();
     if gated && cells > 1 {
-        anyhow::bail!(ScenarioError {
+        anyhow::bail!(InputError {
             location: args.scenario.scenario.display().to_string(),
             key: Some("gate".into()),
             message: "a gate judges one configuration (with repeats), not a [matrix] sweep: gate the cell you ship".into(),
@@ -130,7 +130,7 @@ pub(crate) async fn cmd_run(args: RunArgs) -> anyhow::Result<i32> {
     }
     if runs.len() > 1 || args.resume.is_some() {
         if opts.shard.is_some() {
-            anyhow::bail!(ScenarioError {
+            anyhow::bail!(InputError {
                 location: args.scenario.scenario.display().to_string(),
                 key: Some("matrix".into()),
                 message: "--shard applies to plain runs, not sweeps".into(),
@@ -218,7 +218,7 @@ pub(crate) fn cmd_merge(args: MergeArgs) -> anyhow::Result<i32> {
 pub(crate) async fn cmd_capacity(args: CapacityArgs) -> anyhow::Result<i32> {
     let (s, info) = load_scenario(&args.scenario)?;
     if s.capacity.is_none() {
-        anyhow::bail!(ScenarioError {
+        anyhow::bail!(InputError {
             location: args.scenario.scenario.display().to_string(),
             key: Some("capacity".into()),
             message: "the scenario has no [capacity] section (see scenarios/capacity.toml)".into(),
@@ -266,8 +266,8 @@ async fn capacity_search(
 }
 
 /// Shard and start time from the command line (and Kubernetes' JOB_COMPLETION_INDEX).
-fn run_opts(args: &RunArgs) -> Result<run::RunOpts, ScenarioError> {
-    let bad = |message: String| ScenarioError {
+fn run_opts(args: &RunArgs) -> Result<run::RunOpts, InputError> {
+    let bad = |message: String| InputError {
         location: "command line".into(),
         key: None,
         message,
@@ -312,7 +312,7 @@ pub(crate) fn cmd_gate(args: GateArgs) -> anyhow::Result<i32> {
         None => current[0].spec.gate.clone(),
     };
     if spec.thresholds.is_empty() && baseline.is_empty() {
-        anyhow::bail!(ScenarioError {
+        anyhow::bail!(InputError {
             location: args
                 .config
                 .as_ref()
@@ -416,7 +416,7 @@ pub(crate) async fn cmd_broker(args: BrokerArgs) -> anyhow::Result<i32> {
 /// The exit code for an error, from the first typed cause in its chain.
 pub fn exit_code_of(err: &anyhow::Error) -> i32 {
     for cause in err.chain() {
-        if cause.is::<scenario::ScenarioError>()
+        if cause.is::<scenario::InputError>()
             || cause.is::<result::ResultError>()
             || cause.is::<merge::MergeError>()
         {
@@ -432,7 +432,7 @@ pub fn exit_code_of(err: &anyhow::Error) -> i32 {
 /// Loads a scenario's cells (one without `[matrix]`) with the command line's overrides.
 pub(crate) fn load_cells(
     args: &ScenarioArgs,
-) -> Result<(Vec<scenario::Cell>, ScenarioInfo), ScenarioError> {
+) -> Result<(Vec<scenario::Cell>, ScenarioInfo), InputError> {
     let overrides = overrides_of(args);
     let fallback = args
         .default_bootstrap
@@ -469,9 +469,7 @@ fn overrides_of(args: &ScenarioArgs) -> Vec<String> {
 }
 
 /// Loads a scenario with the command line's overrides.
-pub(crate) fn load_scenario(
-    args: &ScenarioArgs,
-) -> Result<(Scenario, ScenarioInfo), ScenarioError> {
+pub(crate) fn load_scenario(args: &ScenarioArgs) -> Result<(Scenario, ScenarioInfo), InputError> {
     let (mut cells, info) = load_cells(args)?;
     Ok((cells.swap_remove(0).scenario, info))
 }

@@ -19,6 +19,7 @@ pub mod event;
 pub mod exit;
 pub mod fault;
 pub mod gate;
+pub mod input;
 pub mod kafka_error;
 pub mod merge;
 pub mod orchestrate;

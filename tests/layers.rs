@@ -10,6 +10,7 @@ use std::path::Path;
 const FLOORS: [&[&str]; 8] = [
     &[
         "scenario",
+        "input",
         "units",
         "event",
         "rng",

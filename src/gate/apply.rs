@@ -42,7 +42,7 @@ pub fn apply(
         }
     }
     let report = judge(current, baseline, &spec).map_err(|e| {
-        anyhow::Error::new(crate::scenario::ScenarioError {
+        anyhow::Error::new(crate::scenario::InputError {
             location: title.to_string(),
             key: None,
             message: e,

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::scenario::{self, Cell, Format, Scenario, ScenarioError, ScenarioFile, Source};
+use crate::scenario::{self, Cell, Format, InputError, Scenario, ScenarioFile, Source};
 
 /// Reads a scenario file into its cells (one cell when there is no `[matrix]`).
 /// `fallback_bootstrap`: see [`scenario::read`].
@@ -14,7 +14,7 @@ pub fn load_cells(
     path: &Path,
     overrides: &[String],
     fallback_bootstrap: Option<&str>,
-) -> Result<(Vec<Cell>, Source), ScenarioError> {
+) -> Result<(Vec<Cell>, Source), InputError> {
     cells(scenario::read(path, overrides, fallback_bootstrap)?)
 }
 
@@ -25,7 +25,7 @@ pub fn load_cells_str(
     format: Format,
     overrides: &[String],
     fallback_bootstrap: Option<&str>,
-) -> Result<(Vec<Cell>, Source), ScenarioError> {
+) -> Result<(Vec<Cell>, Source), InputError> {
     cells(scenario::parse(
         path,
         text,
@@ -36,7 +36,7 @@ pub fn load_cells_str(
 }
 
 /// Every cell of the file, each validated and with its input files read once.
-pub fn cells(file: ScenarioFile) -> Result<(Vec<Cell>, Source), ScenarioError> {
+pub fn cells(file: ScenarioFile) -> Result<(Vec<Cell>, Source), InputError> {
     let mut out = Vec::new();
     for combo in cartesian(&file.matrix) {
         let cell = file.cell(&combo)?;

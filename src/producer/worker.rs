@@ -20,7 +20,7 @@ use super::handle::TopicHandle;
 use super::{kafka_error_name, opaque, Client, Context};
 use crate::pacing::{Clock, Pacing, WorkerPlan, WorkerStop};
 use crate::payload::{KeyGen, Payloads};
-use crate::recorder::{PhaseBounds, Phases, Produced, SendStats};
+use crate::recorder::{PhaseBounds, Phases, ProducedTally, SendStats};
 use crate::rng::Rng;
 use crate::scenario::Mode;
 
@@ -183,7 +183,7 @@ impl Worker {
     pub async fn run(mut self) -> SendStats {
         let mut stats = SendStats {
             phases: Phases::new(self.phases.clone()),
-            produced: Produced::with_keys(self.keys.cardinality()),
+            produced: ProducedTally::with_keys(self.keys.cardinality()),
             ..SendStats::default()
         };
         let mut measured_sent = 0u64;

@@ -28,7 +28,7 @@ use std::collections::BTreeMap;
 use hist::{new_hist, Hist};
 pub use send::SendStats;
 pub use series::Series;
-pub use tally::{PhaseBounds, PhaseTally, Phases, Produced};
+pub use tally::{PhaseBounds, PhaseTally, Phases, ProducedTally};
 
 /// The outcome of one message as seen by a delivery report.
 #[derive(Debug, Clone, Copy)]

@@ -2,7 +2,7 @@
 //! back-pressure, send lag, and the sizes and keys produced. One per worker, merged at the end.
 
 use super::hist::{self, new_hist, Hist};
-use super::{Outcomes, Phases, Produced};
+use super::{Outcomes, Phases, ProducedTally};
 
 /// What the workers of one run counted at send time.
 #[derive(Debug, Clone)]
@@ -28,7 +28,7 @@ pub struct SendStats {
     /// Sends by phase of a rate profile.
     pub phases: Phases,
     /// Sizes and keys of measured messages.
-    pub produced: Produced,
+    pub produced: ProducedTally,
     /// Measured sends with no lag, not yet in `send_lag`.
     pub zero_lags: u64,
 }
@@ -48,7 +48,7 @@ impl Default for SendStats {
             interval_sent_bytes: Vec::new(),
             last_send_us: 0,
             phases: Phases::default(),
-            produced: Produced::default(),
+            produced: ProducedTally::default(),
             zero_lags: 0,
         }
     }

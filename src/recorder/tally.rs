@@ -117,7 +117,7 @@ pub const MAX_TRACKED_KEYS: u64 = 1 << 24;
 
 /// Payload sizes and keys a worker produced (measured messages).
 #[derive(Debug, Clone)]
-pub struct Produced {
+pub struct ProducedTally {
     /// Payload sizes in bytes.
     pub sizes: Histogram<u64>,
     /// One bit per key number; empty without keys or above [`MAX_TRACKED_KEYS`].
@@ -131,9 +131,9 @@ pub fn new_size_hist() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 1 << 32, 2).expect("constant histogram bounds are valid")
 }
 
-impl Default for Produced {
+impl Default for ProducedTally {
     fn default() -> Self {
-        Produced {
+        ProducedTally {
             sizes: new_size_hist(),
             keys: Vec::new(),
             run: (0, 0),
@@ -141,10 +141,10 @@ impl Default for Produced {
     }
 }
 
-impl Produced {
+impl ProducedTally {
     /// Tracks keys below `cardinality` (0: none).
     pub fn with_keys(cardinality: u64) -> Self {
-        let mut p = Produced::default();
+        let mut p = ProducedTally::default();
         if cardinality > 0 && cardinality <= MAX_TRACKED_KEYS {
             p.keys = vec![0; cardinality.div_ceil(64) as usize];
         }
@@ -175,7 +175,7 @@ impl Produced {
     }
 
     /// Adds another's counts (flush both first).
-    pub fn merge(&mut self, o: &Produced) {
+    pub fn merge(&mut self, o: &ProducedTally) {
         self.flush();
         let _ = self.sizes.add(&o.sizes);
         if self.keys.len() < o.keys.len() {
@@ -228,8 +228,8 @@ mod tests {
 
     #[test]
     fn produced_counts_sizes_and_distinct_keys() {
-        let mut a = Produced::with_keys(100);
-        let mut b = Produced::with_keys(100);
+        let mut a = ProducedTally::with_keys(100);
+        let mut b = ProducedTally::with_keys(100);
         a.count(10, Some(3));
         a.count(20, Some(3));
         a.count(20, None);
@@ -239,6 +239,6 @@ mod tests {
         a.flush();
         assert_eq!(a.distinct_keys(), Some(2));
         assert_eq!(a.sizes.len(), 4);
-        assert_eq!(Produced::with_keys(0).distinct_keys(), None);
+        assert_eq!(ProducedTally::with_keys(0).distinct_keys(), None);
     }
 }

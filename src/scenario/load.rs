@@ -1,6 +1,6 @@
 //! Reading a scenario: text -> value tree -> `--set` overrides -> typed [`Scenario`] -> [`validate`].
 //!
-//! Every error is a [`ScenarioError`] that names where the bad value came from (the file and line,
+//! Every error is a [`InputError`] that names where the bad value came from (the file and line,
 //! or the `--set` argument), the dotted key, and what was expected, e.g.
 //! `scenarios/x.toml:14: producer.acks: expected 0, 1 or all, found "2"`.
 //!
@@ -8,35 +8,13 @@
 //! (`serde_path_to_error`), and the path is looked up in the source with `toml_edit`'s spans (or, for
 //! JSON, by scanning for the quoted keys in order).
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
 use super::locate::{self, covers};
 use super::{validate, Scenario};
-
-/// A scenario that could not be read: exit code 2.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ScenarioError {
-    /// `path/to/file.toml:LINE`, `path/to/file.toml`, or `--set key=value`.
-    pub location: String,
-    /// The dotted key, when the error is about one key.
-    pub key: Option<String>,
-    pub message: String,
-}
-
-impl fmt::Display for ScenarioError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: ", self.location)?;
-        if let Some(key) = &self.key {
-            write!(f, "{key}: ")?;
-        }
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for ScenarioError {}
+pub use crate::input::InputError;
 
 /// The text format of a scenario.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,7 +36,7 @@ pub struct Source {
 }
 
 impl Source {
-    fn error(&self, key: Option<&str>, message: impl Into<String>) -> ScenarioError {
+    fn error(&self, key: Option<&str>, message: impl Into<String>) -> InputError {
         let file = self.path.display().to_string();
         let location = match key {
             Some(k) => match self.overrides.iter().rev().find(|o| covers(o, k)) {
@@ -76,7 +54,7 @@ impl Source {
             },
             None => file,
         };
-        ScenarioError {
+        InputError {
             location,
             key: key.map(str::to_string),
             message: message.into(),
@@ -88,15 +66,15 @@ impl Source {
         locate::line_of(&self.text, self.format, key)
     }
 
-    /// A bare [`ScenarioError`] at a dotted key; used by validation.
-    pub fn key_error(&self, key: &str, message: impl Into<String>) -> ScenarioError {
+    /// A bare [`InputError`] at a dotted key; used by validation.
+    pub fn key_error(&self, key: &str, message: impl Into<String>) -> InputError {
         self.error(Some(key), message)
     }
 }
 
 /// Reads, overrides, types and validates a scenario file (for a sweep: its first cell; the plan
 /// stage expands every cell, see `crate::plan::load_cells`).
-pub fn load(path: &Path, overrides: &[String]) -> Result<(Scenario, Source), ScenarioError> {
+pub fn load(path: &Path, overrides: &[String]) -> Result<(Scenario, Source), InputError> {
     let file = read(path, overrides, None)?;
     Ok((file.first()?, file.source))
 }
@@ -107,7 +85,7 @@ pub fn load_str(
     text: &str,
     format: Format,
     overrides: &[String],
-) -> Result<(Scenario, Source), ScenarioError> {
+) -> Result<(Scenario, Source), InputError> {
     let file = parse(path, text, format, overrides, None)?;
     Ok((file.first()?, file.source))
 }
@@ -137,8 +115,8 @@ pub fn read(
     path: &Path,
     overrides: &[String],
     fallback_bootstrap: Option<&str>,
-) -> Result<ScenarioFile, ScenarioError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+) -> Result<ScenarioFile, InputError> {
+    let text = std::fs::read_to_string(path).map_err(|e| InputError {
         location: path.display().to_string(),
         key: None,
         message: format!("cannot read scenario file: {e}"),
@@ -157,7 +135,7 @@ pub fn parse(
     format: Format,
     overrides: &[String],
     fallback_bootstrap: Option<&str>,
-) -> Result<ScenarioFile, ScenarioError> {
+) -> Result<ScenarioFile, InputError> {
     let mut source = Source {
         path: path.to_path_buf(),
         text: text.to_string(),
@@ -167,7 +145,7 @@ pub fn parse(
     };
     let mut tree = parse_tree(&source)?;
     for over in overrides {
-        set_override(&mut tree, over).map_err(|message| ScenarioError {
+        set_override(&mut tree, over).map_err(|message| InputError {
             location: format!("--set {over}"),
             key: None,
             message,
@@ -189,7 +167,7 @@ pub fn parse(
 
 impl ScenarioFile {
     /// The cell with these matrix values (one per matrix key), typed and validated.
-    pub fn cell(&self, values: &[(&String, &Value)]) -> Result<Cell, ScenarioError> {
+    pub fn cell(&self, values: &[(&String, &Value)]) -> Result<Cell, InputError> {
         let mut tree = self.tree.clone();
         let mut vars = Vec::new();
         for (k, v) in values {
@@ -203,7 +181,7 @@ impl ScenarioFile {
     }
 
     /// The first cell: every matrix key at its first value (the scenario itself without a matrix).
-    pub fn first(&self) -> Result<Scenario, ScenarioError> {
+    pub fn first(&self) -> Result<Scenario, InputError> {
         let values: Vec<(&String, &Value)> = self.matrix.iter().map(|(k, v)| (k, &v[0])).collect();
         Ok(self.cell(&values)?.scenario)
     }
@@ -219,10 +197,7 @@ fn value_text(v: &Value) -> String {
 
 /// Removes `matrix` from the tree and checks it: every key a non-empty list. Keys fixed by
 /// `--set` leave the matrix (their override is already in the tree).
-fn take_matrix(
-    source: &Source,
-    tree: &mut Value,
-) -> Result<Vec<(String, Vec<Value>)>, ScenarioError> {
+fn take_matrix(source: &Source, tree: &mut Value) -> Result<Vec<(String, Vec<Value>)>, InputError> {
     let Some(Value::Object(map)) = tree.as_object_mut().and_then(|t| t.remove("matrix")) else {
         return Ok(Vec::new());
     };
@@ -257,7 +232,7 @@ fn take_matrix(
 }
 
 /// Parses the text into a JSON value tree (syntax errors carry the line).
-fn parse_tree(source: &Source) -> Result<Value, ScenarioError> {
+fn parse_tree(source: &Source) -> Result<Value, InputError> {
     let file = source.path.display().to_string();
     match source.format {
         Format::Toml => {
@@ -268,7 +243,7 @@ fn parse_tree(source: &Source) -> Result<Value, ScenarioError> {
                         .count()
                         + 1
                 });
-                ScenarioError {
+                InputError {
                     location: match line {
                         Some(l) => format!("{file}:{l}"),
                         None => file.clone(),
@@ -277,13 +252,13 @@ fn parse_tree(source: &Source) -> Result<Value, ScenarioError> {
                     message: format!("invalid TOML: {}", e.message().trim().replace('\n', "; ")),
                 }
             })?;
-            serde_json::to_value(table).map_err(|e| ScenarioError {
+            serde_json::to_value(table).map_err(|e| InputError {
                 location: file,
                 key: None,
                 message: format!("unsupported TOML value: {e}"),
             })
         }
-        Format::Json => serde_json::from_str(&source.text).map_err(|e| ScenarioError {
+        Format::Json => serde_json::from_str(&source.text).map_err(|e| InputError {
             location: format!("{file}:{}", e.line()),
             key: None,
             message: format!("invalid JSON: {e}"),
@@ -376,7 +351,7 @@ fn parse_set_value(raw: &str) -> Value {
     }
 }
 
-fn typed(source: &Source, tree: Value) -> Result<Scenario, ScenarioError> {
+fn typed(source: &Source, tree: Value) -> Result<Scenario, InputError> {
     serde_path_to_error::deserialize(tree).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner().to_string();

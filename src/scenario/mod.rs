@@ -33,7 +33,7 @@ use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
 use crate::units::{Bytes, Dur, Rate};
 
 pub use load::{
-    load, load_str, parse, read, set_override, set_path, Cell, Format, ScenarioError, ScenarioFile,
+    load, load_str, parse, read, set_override, set_path, Cell, Format, InputError, ScenarioFile,
     Source,
 };
 pub use message::{key_width, Headers, KeySpec, Keys, Message, PayloadFile, SizeDist};

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use super::{Acks, Arrivals, Keys, Mode, Scenario, ScenarioError, SizeDist, Source};
+use super::{Acks, Arrivals, InputError, Keys, Mode, Scenario, SizeDist, Source};
 
 /// `queue.buffering.max.messages` per instance at `rate = "max"` unless set.
 pub const UNPACED_QUEUE_MESSAGES: u32 = 25_000;
@@ -12,7 +12,7 @@ pub const UNPACED_QUEUE_MESSAGES: u32 = 25_000;
 const MAX_WORKERS: u32 = 4096;
 
 /// Checks a typed scenario and fills the defaults that depend on other keys.
-pub fn validate(s: &mut Scenario, src: &Source) -> Result<(), ScenarioError> {
+pub fn validate(s: &mut Scenario, src: &Source) -> Result<(), InputError> {
     let err = |key: &str, msg: String| Err(src.key_error(key, msg));
 
     if s.name.trim().is_empty() {

@@ -12,7 +12,7 @@ use crate::compare::Comparison;
 use crate::plan::RunSpec;
 use crate::result::{run_dir, RunResult, Status};
 use crate::runner::Runner;
-use crate::scenario::{Experiment, ScenarioError};
+use crate::scenario::{Experiment, InputError};
 use crate::signal::Interrupts;
 use crate::units::{human_us, Rate};
 
@@ -133,7 +133,7 @@ fn check_plan(dir: &Path, runs: &[RunSpec]) -> anyhow::Result<()> {
     if let Ok(text) = std::fs::read_to_string(&file) {
         let saved: Vec<String> = serde_json::from_str(&text).unwrap_or_default();
         if saved != names {
-            anyhow::bail!(ScenarioError {
+            anyhow::bail!(InputError {
                 location: file.display().to_string(),
                 key: None,
                 message: format!(
