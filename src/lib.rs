@@ -1,14 +1,17 @@
 //! kbench: load generation and benchmarking for Kafka producers.
 //!
-//! The pipeline, one module per stage, each handing plain data to the next:
+//! The pipeline, one module per stage, each handing plain data to the next and never importing a
+//! later one (`tests/layers.rs` checks it):
 //!
 //! ```text
-//! cli -> scenario (file + --set -> validated Scenario) -> run (broker, producers, workers)
-//!     -> recorder (histograms, counters, intervals) -> result (versioned JSON) -> report
+//! cli -> scenario (file + --set -> validated Scenario) -> plan (cells, RunPlan)
+//!     -> run (broker, producers, workers, recorder) -> result (versioned JSON)
+//!     -> compare / gate / capacity / sweep / merge -> report
 //! ```
 //!
 //! `main.rs` only builds the runtime and calls [`run`]; everything else is here so tests can drive
-//! it directly.
+//! it directly. `commands` and `orchestrate` join the stages; they are the only code that reads
+//! the environment or writes charts next to results.
 
 pub mod broker;
 pub mod capacity;
@@ -62,16 +65,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
 
 /// Keeps glibc's allocator from handing memory back to the kernel at every dip. librdkafka
 /// allocates each message in the producing worker and frees it in the delivery thread; with
-/// glibc's defaults the heap top was trimmed and re-faulted over and over, and at `rate = "max"`
-/// that cost about a fifth of the throughput (1.44-2.24M against 2.38-2.54M msg/s with the
-/// settings below, 1M x 100 B). Memory is still bounded by the in-flight messages; it is just
-/// kept for reuse.
+/// glibc's defaults the heap top was trimmed and re-faulted over and over, which cost a large
+/// share of the throughput at `rate = "max"`. Memory is still bounded by the in-flight messages;
+/// it is just kept for reuse.
 ///
 /// Arenas: glibc gives threads up to 8 arenas per CPU. With a dozen allocating threads (workers,
 /// librdkafka's broker threads, delivery threads) each arena fragmented on its own and the peak
-/// RSS kept creeping up through a run: 52 MiB after 1M messages, 66 MiB after 10M. One arena per
-/// CPU holds it flat (38 and 46 MiB) at the same throughput; a single arena cost a third of it
-/// in lock contention. Call before any allocation-heavy work (and before threads start).
+/// RSS kept creeping up through a run; one arena per CPU holds it flat at the same throughput,
+/// and a single arena cost throughput in lock contention (measured: README, "Performance").
+/// Call before any allocation-heavy work (and before threads start).
 pub fn tune_allocator() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only changes allocator parameters; called at start-up.

@@ -694,3 +694,41 @@ fn bootstrap_comes_from_flag_scenario_or_environment_and_x_sets_properties() {
         .unwrap();
     assert!(String::from_utf8_lossy(&o.stdout).contains("bootstrap = \"s:9092\""));
 }
+
+#[test]
+fn dry_run_prints_the_run_plan_and_runs_nothing() {
+    let (dir, path) = file(
+        "plan.toml",
+        "name = \"p\"\n[producer]\nworkers = 2\npartitioner = { manual = 1 }\n\
+         [load]\nrate = \"100/s\"\nduration = \"2s\"\nwarmup = \"1s\"\n\
+         [[faults]]\nat = \"1s\"\naction = \"broker-down\"\nduration = \"1s\"\n",
+    );
+    let out_dir = dir.path().join("reports");
+    let o = kbench()
+        .args(["run", "--dry-run", "--shard", "1/2", "--out"])
+        .arg(&out_dir)
+        .arg(&path)
+        .timeout(Duration::from_secs(30))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // Shard 1 of 2 plans half of 100/s: 50 warm-up and 100 measured messages, workers 2 and 3.
+    for want in [
+        "run plan (shard 1 of 2): 1 instance(s), 2 worker(s) of 4 in the whole run",
+        "target 50.0 msg/s",
+        "warm-up 1s (50 messages), measured 100 messages; stops sending at 3.250 s",
+        "Fixed(1)",
+        "at 1.000 s: BrokerDown starts",
+        "at 2.000 s: BrokerDown ends",
+    ] {
+        assert!(stdout.contains(want), "{want:?} in:\n{stdout}");
+    }
+    let workers: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.contains("Fixed(1)"))
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    assert_eq!(workers, ["2", "3"]);
+    assert!(!out_dir.exists(), "a dry run writes nothing");
+}

@@ -2,14 +2,14 @@
 //!
 //! rdkafka's `ThreadedProducer` hands delivery reports to the context one message at a time: per
 //! message it builds a `BorrowedMessage`, clones an `Arc`, and kbench then read the clock, locked
-//! the recorder shard and bumped two atomics. At 3M msg/s that thread was a fifth of kbench's CPU.
+//! the recorder and bumped two atomics: at millions of messages per second that thread was a
+//! large share of kbench's CPU (README, "Performance").
 //!
 //! librdkafka delivers reports in events, one per produce response: every message of an event was
 //! acknowledged by the same response, at the same instant. So kbench's own delivery thread polls
 //! the client's main queue and records an event's messages together: one clock reading, one shard
 //! lock and one counter update per event. That is also more exact: reading the clock per message
-//! dated the last message of a 10,000-message event up to a millisecond late, by the time spent
-//! recording the others.
+//! dated the last message of a large event late, by the time spent recording the others.
 //!
 //! Statistics and error events are handed to the context as rdkafka would (log lines reach it
 //! through librdkafka's log callback, not the queue). Reports the thread has not picked up when

@@ -26,7 +26,7 @@ use crate::scenario::Mode;
 
 /// How long a worker pauses after `QueueFull` before trying the same message again.
 /// A short, precise (blocking) sleep: the worker has its own thread, and librdkafka frees room
-/// within microseconds at high rates (a 1 ms pause cost 3,000 messages of time at 3M msg/s).
+/// within microseconds at high rates (a millisecond is thousands of messages there).
 const QUEUE_FULL_PAUSE: Duration = Duration::from_micros(50);
 /// Waits longer than this start on tokio's timer ...
 const COARSE_WAIT_NS: u64 = 2_000_000;

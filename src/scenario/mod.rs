@@ -323,10 +323,10 @@ pub struct Producer {
     pub mode: Mode,
     /// Producer clients, each its own librdkafka instance (own threads, queues and connections).
     /// Unset: 1, except at `rate = "max"` in async or fire-and-forget mode, where each worker
-    /// gets its own (workers sharing one client contend on its locks: 2 workers made 1.9-2.1M
-    /// msg/s on one instance and 2.9-3.1M on two).
+    /// gets its own (workers sharing one client contend on its locks; README, "Performance").
     pub instances: Option<u32>,
-    /// Tokio tasks that generate the load; worker `w` uses instance `w % instances`.
+    /// Worker threads that generate the load (each with its own single-threaded runtime);
+    /// worker `w` uses instance `w % instances`.
     /// Unset: the number of CPUs (async), 4 (sync); at `rate = "max"` with a mean payload of
     /// 512 B or more, half the CPUs (librdkafka's sending threads need the rest).
     pub workers: Option<u32>,

@@ -133,8 +133,7 @@ pub fn validate(s: &mut Scenario, src: &Source) -> Result<(), InputError> {
         None => match p.mode {
             Mode::Sync => 4,
             // Unpaced with big payloads, librdkafka's sending threads (copying the bytes) need
-            // half the CPUs: at 1 KiB on 2 CPUs, one worker made 1.31-1.47M msg/s and two
-            // (on two instances) 1.14-1.15M; at 100 B two made 2.9-3.1M and one 2.2M.
+            // half the CPUs (measured: README, "Performance").
             _ if unpaced && bulky => (available_cpus() / 2).max(1),
             _ => available_cpus().max(p.instances.unwrap_or(1)),
         },
@@ -154,12 +153,10 @@ pub fn validate(s: &mut Scenario, src: &Source) -> Result<(), InputError> {
     p.instances = Some(instances);
     if unpaced && p.mode != Mode::Sync && p.queue_messages.is_none() {
         // Unpaced, the local queue is always full: its size is the run's memory, and every
-        // queued message waits its turn (service latency). With batched sends (producer::batch)
-        // 25k per instance gave the most throughput on the embedded broker, 3M x 100 B, medians
-        // of 7 interleaved runs: 10k 3.31M, 15k 3.95M, 25k 4.27-5.00M, 35k 4.76M, 50k 4.37M
-        // msg/s, at 23, 26, 33, 39 and 47 MiB peak RSS. librdkafka's default is 100k. Against a
-        // distant cluster the queue also bounds what is in flight (25k / 10 ms = 2.5M msg/s per
-        // instance): QueueFull answers are counted and reported, and `queue_messages` raises it.
+        // queued message waits its turn (service latency). The default is the size that gave
+        // the most throughput in benches/ (README, "Performance"; librdkafka's own is 100k).
+        // Against a distant cluster the queue also bounds what is in flight: QueueFull answers
+        // are counted and reported, and `queue_messages` raises it.
         p.queue_messages = Some(UNPACED_QUEUE_MESSAGES);
     }
     let acks = match (p.mode, p.acks) {
