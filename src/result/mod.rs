@@ -149,7 +149,7 @@ pub struct Counts {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Backpressure {
-    /// Times `send` answered `QueueFull` (local queue full); each was retried after 1 ms.
+    /// Times `send` answered `QueueFull` (local queue full); each was retried after a 50 µs pause.
     pub queue_full: u64,
 }
 
