@@ -179,6 +179,15 @@ pub(crate) async fn cmd_run(args: RunArgs) -> anyhow::Result<i32> {
         print!("{}", report::terminal::summary(&result));
         println!("  result     {}", dir.join("result.json").display());
     }
+    if let Some(e) = result
+        .events
+        .iter()
+        .find(|e| e.kind == run::ACCOUNTING_EVENT)
+    {
+        // Written and reported, but a run whose counts do not add up is kbench's failure.
+        eprintln!("Error: {}", e.detail);
+        return Ok(exit::FAILURE);
+    }
     if result.status == result::Status::Interrupted {
         return Ok(exit::INTERRUPTED);
     }

@@ -141,7 +141,7 @@ pub struct Metric {
 }
 
 /// The metrics of the comparison table, in order.
-pub const METRICS: [Metric; 6] = [
+pub const METRICS: [Metric; 7] = [
     Metric {
         name: "throughput",
         value: |r| r.throughput.msgs_per_sec,
@@ -171,6 +171,11 @@ pub const METRICS: [Metric; 6] = [
         name: "failed",
         value: |r| r.counts.failed as f64,
         show: |v| thousands(v as u64),
+    },
+    Metric {
+        name: "loss",
+        value: |r| r.loss_rate,
+        show: |v| format!("{:.3}%", v * 100.0),
     },
 ];
 

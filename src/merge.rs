@@ -83,10 +83,20 @@ pub fn merge(
         rs.iter()
             .map(|r| f(r))
             .fold(Counts::default(), |a, c| Counts {
+                scheduled: a
+                    .scheduled
+                    .zip(c.scheduled)
+                    .map(|(x, y)| x + y)
+                    .or(a.scheduled.xor(c.scheduled)),
                 sent: a.sent + c.sent,
+                unsent: a.unsent + c.unsent,
                 acked: a.acked + c.acked,
                 failed: a.failed + c.failed,
                 unresolved: a.unresolved + c.unresolved,
+                unresolved_by: UnresolvedBy {
+                    queued: a.unresolved_by.queued + c.unresolved_by.queued,
+                    in_flight: a.unresolved_by.in_flight + c.unresolved_by.in_flight,
+                },
             })
     };
     let counts = sum_counts(|r| r.counts);
@@ -103,6 +113,10 @@ pub fn merge(
         stream(|r| &r.histograms.corrected)?,
         stream(|r| &r.histograms.service)?,
         stream(|r| &r.histograms.send_lag)?,
+    );
+    let (failed, unsent) = (
+        stream(|r| &r.histograms.failed)?,
+        stream(|r| &r.histograms.unsent)?,
     );
     // The measured window: from the earliest end of warm-up to the latest end of a shard's window.
     let start = rs
@@ -177,12 +191,17 @@ pub fn merge(
             sources: results.iter().map(|(p, _)| p.clone()).collect(),
         }),
         duration_s,
+        drain_s: rs
+            .iter()
+            .map(|r| r.drain_s)
+            .try_fold(0.0f64, |a, d| d.map(|d| a.max(d))),
         warmup_s: first.warmup_s,
         wall_s: rs
             .iter()
             .map(|r| offset_s(r) + r.wall_s)
             .fold(0.0, f64::max),
         broker: first.broker.clone(),
+        loss_rate: loss_rate(&counts),
         counts,
         warmup_counts: sum_counts(|r| r.warmup_counts),
         errors,
@@ -199,11 +218,15 @@ pub fn merge(
             corrected: LatencyStats::of(&corrected),
             service: LatencyStats::of(&service),
             send_lag: LatencyStats::of(&send_lag),
+            failed: LatencyStats::of(&failed),
+            unsent: LatencyStats::of(&unsent),
         },
         histograms: Streams {
             corrected: hist::encode(&corrected),
             service: hist::encode(&service),
             send_lag: hist::encode(&send_lag),
+            failed: hist::encode(&failed),
+            unsent: hist::encode(&unsent),
         },
         clamped_samples: rs.iter().map(|r| r.clamped_samples).sum(),
         // Every shard's watermarks saw the others' messages too: no per-run count survives.

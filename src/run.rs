@@ -32,6 +32,11 @@ use crate::rng::Rng;
 use crate::scenario::{client_config, Scenario};
 use crate::signal::Interrupts;
 
+/// The kind of event that says kbench's own counts do not add up (the run exits 1).
+pub const ACCOUNTING_EVENT: &str = "accounting";
+/// How long the purge reports of what was outstanding at the end of the grace may take to come
+/// back (they are local: librdkafka answers them at once).
+const PURGE_WAIT: Duration = Duration::from_secs(5);
 /// How often the drain checks for outstanding deliveries.
 const DRAIN_POLL: Duration = Duration::from_millis(5);
 
@@ -159,7 +164,8 @@ pub async fn execute(
         interrupted,
         timed_out.load(Ordering::Acquire),
     ));
-    let (recorded, client, client_events) = collect(plan, &clients, send);
+    let timed_out = timed_out.load(Ordering::Acquire);
+    let (recorded, client, client_events) = collect(plan, &clients, send, timed_out);
     events.extend(client_events);
     events.sort_by(|a, b| a.t_s.total_cmp(&b.t_s));
     let wall = started.elapsed();
@@ -377,21 +383,44 @@ fn end_events(plan: &RunPlan, interrupted: bool, timed_out: bool) -> Vec<Event> 
     events
 }
 
-/// Merges the instances' recorders with the workers' send statistics; sums librdkafka's latest
-/// statistics; takes the clients' events.
+/// Merges the instances' recorders with the workers' send statistics (a run by count stopped by
+/// `load.timeout` adds the rest of its count as unsent); sums librdkafka's latest statistics;
+/// takes the clients' events, plus an `accounting` event when the counts do not add up.
 fn collect(
     plan: &RunPlan,
     clients: &[Arc<Client>],
-    send: SendStats,
+    mut send: SendStats,
+    timed_out: bool,
 ) -> (Recorded, Option<producer::ClientStats>, Vec<Event>) {
     let (interval_us, warmup_end_us) = (plan.interval_us, plan.warmup_end_us);
     let mut recorders = Vec::new();
     let mut events = Vec::new();
-    for c in clients {
-        recorders.push(c.context().with_recorder(|sh| {
+    let mut problems = Vec::new();
+    for (i, c) in clients.iter().enumerate() {
+        let rec = c.context().with_recorder(|sh| {
             std::mem::replace(sh, InstanceRecorder::new(interval_us, warmup_end_us))
-        }));
+        });
+        // The instance's live counters against its recorder: two independent tallies.
+        let (live, recorded) = (
+            c.context().reports(),
+            rec.measured.resolved_or_purged() + rec.warmup.resolved_or_purged(),
+        );
+        if live != recorded {
+            problems.push(format!(
+                "instance {i}: {live} delivery reports counted, {recorded} recorded"
+            ));
+        }
+        recorders.push(rec);
         events.extend(c.context().take_events());
+    }
+    if let (true, Some(count)) = (timed_out, plan.measured_count()) {
+        match count.checked_sub(send.sent + send.unsent) {
+            Some(rest) => send.unsent += rest,
+            None => problems.push(format!(
+                "sent {} + unsent {} exceed the count {count}",
+                send.sent, send.unsent
+            )),
+        }
     }
     let client = clients
         .iter()
@@ -403,6 +432,13 @@ fn collect(
             tx: a.tx + b.tx,
         });
     let recorded = Recorded::merge(interval_us, warmup_end_us, recorders, send);
+    problems.extend(recorded.check_accounting().err());
+    events.extend(problems.into_iter().map(|detail| Event {
+        t_s: 0.0,
+        kind: ACCOUNTING_EVENT.into(),
+        detail: format!("kbench's counts do not add up (a kbench bug): {detail}"),
+        repeats: 0,
+    }));
     (recorded, client, events)
 }
 
@@ -506,20 +542,28 @@ fn spawn_stopper(
 /// Waits until every enqueued message has its delivery report, or the grace period ends, or a
 /// second interrupt arrives.
 async fn drain(clients: &[Arc<Client>], enqueued: u64, grace: Duration, interrupts: &Interrupts) {
-    let resolved = || -> u64 {
-        clients
-            .iter()
-            .map(|c| {
-                let ctx = c.context();
-                ctx.acked.load(Ordering::Acquire) + ctx.failed.load(Ordering::Acquire)
-            })
-            .sum()
-    };
     let deadline = tokio::time::Instant::now() + grace;
-    while resolved() < enqueued && tokio::time::Instant::now() < deadline {
+    while reports(clients) < enqueued && tokio::time::Instant::now() < deadline {
         tokio::select! {
             _ = tokio::time::sleep(DRAIN_POLL) => {}
             _ = interrupts.at_least(2) => break,
         }
     }
+    if reports(clients) >= enqueued {
+        return;
+    }
+    // Still outstanding: purge, so every message reports back (as unresolved) and is counted
+    // from its own report, not derived from the others.
+    for c in clients {
+        c.purge_outstanding();
+    }
+    let deadline = tokio::time::Instant::now() + PURGE_WAIT;
+    while reports(clients) < enqueued && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(DRAIN_POLL).await;
+    }
+}
+
+/// Delivery reports of every kind so far, over all instances.
+fn reports(clients: &[Arc<Client>]) -> u64 {
+    clients.iter().map(|c| c.context().reports()).sum()
 }

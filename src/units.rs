@@ -204,6 +204,11 @@ fn trim_float(v: f64) -> String {
 pub struct Dur(pub Duration);
 
 const DURATION_EXPECTED: &str = "a duration with a unit, like \"250ms\", \"30s\" or \"1m\"";
+const DURATION_TOO_LONG: &str = "a duration of at most 30 days (720h)";
+
+/// The longest duration any key takes: 30 days. Every instant kbench computes (t0 plus a few of
+/// these) stays far inside what a monotonic clock can add without overflowing.
+pub const MAX_DURATION: Duration = Duration::from_secs(30 * 24 * 3600);
 
 impl FromStr for Dur {
     type Err = UnitError;
@@ -219,9 +224,11 @@ impl FromStr for Dur {
             "h" => value * 3600.0,
             _ => return Err(err()),
         };
-        Duration::try_from_secs_f64(secs)
-            .map(Dur)
-            .map_err(|_| err())
+        let d = Duration::try_from_secs_f64(secs).map_err(|_| err())?;
+        if d > MAX_DURATION {
+            return Err(UnitError::new(DURATION_TOO_LONG, s));
+        }
+        Ok(Dur(d))
     }
 }
 
@@ -374,9 +381,21 @@ mod tests {
             "500us".parse::<Dur>().unwrap(),
             Dur(Duration::from_micros(500))
         );
-        for bad in ["10", "-1s", "1y", "", "s", "1e400s"] {
+        for bad in [
+            "10",
+            "-1s",
+            "1y",
+            "",
+            "s",
+            "1e400s",
+            "721h",
+            "3000000000000000h",
+        ] {
             assert!(bad.parse::<Dur>().is_err(), "{bad} should not parse");
         }
+        assert_eq!("720h".parse::<Dur>().unwrap().0, MAX_DURATION);
+        let e = "3000000000000000h".parse::<Dur>().unwrap_err();
+        assert!(e.to_string().contains("at most 30 days"), "{e}");
         assert_eq!(ms(5).to_string(), "5ms");
         assert_eq!(ms(90_000).to_string(), "90s");
         assert_eq!(ms(120_000).to_string(), "2m");

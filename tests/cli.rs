@@ -21,6 +21,18 @@ fn file(name: &str, text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
 /// (file name, contents, extra args, expected fragments of the error message)
 const BAD: &[(&str, &str, &[&str], &[&str])] = &[
     (
+        "grace.toml",
+        "[load]\ngrace = \"3000000000000000h\"\n",
+        &[],
+        &[":2: load.grace:", "at most 30 days"],
+    ),
+    (
+        "timeout.toml",
+        "[load]\nmessages = 10\n",
+        &["--set", "load.timeout=800h"],
+        &["--set load.timeout=800h", "load.timeout", "at most 30 days"],
+    ),
+    (
         "hist.toml",
         "[message]\nsize = { distribution = \"histogram\", file = \"nope.csv\" }\n",
         &[],
@@ -311,12 +323,14 @@ fn run_json_prints_a_complete_result_and_hides_secrets() {
         "latency_us",
         "histograms",
         "intervals",
+        "loss_rate",
+        "drain_s",
     ] {
         assert!(v.get(key).is_some(), "missing {key}");
     }
-    assert_eq!(v["schema"], "kbench.result/v1");
+    assert_eq!(v["schema"], "kbench.result/v2");
     assert_eq!(v["counts"]["sent"], 500);
-    for stream in ["corrected", "service", "send_lag"] {
+    for stream in ["corrected", "service", "send_lag", "failed", "unsent"] {
         for stat in ["count", "min", "mean", "p50", "p90", "p99", "p999", "max"] {
             assert!(
                 v["latency_us"][stream].get(stat).is_some(),

@@ -216,4 +216,154 @@ broker = "all"
         r.notes
     );
     assert!(r.counts.failed + r.counts.unresolved > 0);
+    // Every message of the count is accounted: what was never sent is unsent, and loss.
+    assert_eq!(r.counts.scheduled, Some(10_000_000));
+    assert_eq!(r.counts.sent + r.counts.unsent, 10_000_000);
+    assert!(
+        r.counts.unsent > 0 && r.loss_rate > 0.0,
+        "{:?} {}",
+        r.counts,
+        r.loss_rate
+    );
+}
+
+/// All brokers down for 3 s at 1000 msg/s, messages timing out after 1.5 s, a 5 s grace.
+const OUTAGE: &str = r#"
+name = "outage-loss"
+[topic]
+name = "outage-loss"
+[producer]
+workers = 2
+linger = "1ms"
+message_timeout = "1500ms"
+[load]
+rate = "1000/s"
+duration = "6s"
+grace = "5s"
+[[faults]]
+at = "1s"
+action = "broker-down"
+broker = "all"
+duration = "3s"
+[gate]
+p99 = "<= 10s"
+"#;
+
+#[test]
+fn an_outage_that_loses_messages_shows_the_loss_and_fails_a_p99_only_gate() {
+    let s = scenario(OUTAGE, &[]);
+    let r = run(&s);
+    // The identity, the failed stream and loss_rate, checked against their definitions.
+    assert_accounted(&r);
+    let c = &r.counts;
+    assert_eq!(c.scheduled, Some(6_000));
+    assert!(
+        c.failed + c.unresolved > 0,
+        "the outage lost messages: {c:?}"
+    );
+    assert!(r.loss_rate > 0.0);
+    assert!(r.errors.contains_key("_MSG_TIMED_OUT"), "{:?}", r.errors);
+    // What failed waited at least the message timeout from its due time.
+    assert!(
+        r.latency_us.failed.max >= 1_500_000,
+        "{:?}",
+        r.latency_us.failed
+    );
+    // The p99 of the acked messages alone may meet the gate; the implicit loss check does not.
+    let rep = kbench::gate::judge(std::slice::from_ref(&r), &[], &s.gate).unwrap();
+    assert_eq!(rep.verdict, kbench::gate::Verdict::Fail, "{:?}", rep.checks);
+    let loss = rep
+        .checks
+        .iter()
+        .find(|c| c.metric.name == "loss_rate")
+        .expect("the implicit loss check is in the table");
+    assert_eq!(loss.verdict, kbench::gate::Verdict::Fail);
+    assert_eq!(loss.threshold.as_deref(), Some(kbench::gate::IMPLICIT_LOSS));
+    // A resilience test states the loss it accepts.
+    let mut tolerant = s.gate.clone();
+    tolerant
+        .thresholds
+        .insert("loss_rate".into(), "<= 100%".into());
+    let rep = kbench::gate::judge(std::slice::from_ref(&r), &[], &tolerant).unwrap();
+    assert!(
+        rep.checks
+            .iter()
+            .all(|c| c.metric.name != "loss_rate" || c.verdict == kbench::gate::Verdict::Pass),
+        "{:?}",
+        rep.checks
+    );
+}
+
+#[test]
+fn a_sync_run_behind_a_slow_broker_counts_what_it_never_sent() {
+    // One sync worker behind a 10 ms round trip delivers about 100 msg/s of the 2000/s asked.
+    let s = scenario(
+        r#"
+name = "sync-overload"
+[topic]
+name = "sync-overload"
+[producer]
+mode = "sync"
+workers = 1
+linger = "0ms"
+[load]
+rate = "2000/s"
+duration = "3s"
+[[faults]]
+at = "0s"
+action = "delay"
+rtt = "10ms"
+[gate]
+p99 = "<= 10s"
+"#,
+        &[],
+    );
+    let r = run(&s);
+    assert_accounted(&r);
+    let c = &r.counts;
+    let scheduled = c.scheduled.expect("a paced run schedules");
+    assert!(
+        (5_940..=6_060).contains(&scheduled),
+        "6,000 scheduled within 1%: {c:?}"
+    );
+    assert!(c.sent < 2_000 && c.unsent > 4_000, "{c:?}");
+    assert!(r.latency_us.unsent.count == c.unsent && r.latency_us.unsent.max > 1_000_000);
+    // Gated, the run cannot pass: it lost (never sent) most of its schedule.
+    let rep = kbench::gate::judge(std::slice::from_ref(&r), &[], &s.gate).unwrap();
+    assert_ne!(rep.verdict, kbench::gate::Verdict::Pass, "{:?}", rep.checks);
+    assert!(
+        r.notes.iter().any(|n| n.contains("never sent")),
+        "{:?}",
+        r.notes
+    );
+}
+
+#[test]
+fn a_straggler_does_not_change_a_duration_runs_throughput() {
+    // 500/s for 2 s; from 1.9 s on every request takes 1.5 s: the last acks arrive long after
+    // the window. Throughput is over the planned 2 s; the wait after it is the drain.
+    let s = scenario(
+        r#"
+name = "straggler"
+[topic]
+name = "straggler"
+[producer]
+workers = 1
+linger = "0ms"
+[load]
+rate = "500/s"
+duration = "2s"
+[[faults]]
+at = "1900ms"
+action = "delay"
+rtt = "1500ms"
+"#,
+        &[],
+    );
+    let r = run(&s);
+    assert_accounted(&r);
+    assert_eq!(r.counts.acked, 1_000, "{:?}", r.counts);
+    assert_eq!(r.duration_s, 2.0);
+    assert_eq!(r.throughput.msgs_per_sec, 500.0);
+    assert!(r.drain_s.unwrap() > 1.0, "{:?}", r.drain_s);
 }

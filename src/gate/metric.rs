@@ -13,12 +13,15 @@ pub fn value(m: &Metric, r: &RunResult) -> Option<f64> {
         } else {
             r.counts.failed as f64 / r.counts.sent as f64
         }),
+        Kind::LossRate => Some(r.loss_rate),
         Kind::AchievedRateRatio => r.achieved_rate_ratio,
         Kind::Latency(stream, stat) => {
             let l = match stream {
                 Stream::Corrected => &r.latency_us.corrected,
                 Stream::Service => &r.latency_us.service,
                 Stream::SendLag => &r.latency_us.send_lag,
+                Stream::Failed => &r.latency_us.failed,
+                Stream::Unsent => &r.latency_us.unsent,
             };
             if l.count == 0 {
                 return None;

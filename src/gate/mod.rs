@@ -76,6 +76,8 @@ pub struct GateReport {
     pub verdict: Verdict,
     /// Why the run cannot be judged (non-empty iff the verdict is invalid).
     pub invalid: Vec<String>,
+    /// What the verdict should be read with (e.g. why the generator checks were not applied).
+    pub notes: Vec<String>,
     pub runs: usize,
     pub baseline_runs: usize,
 }
@@ -97,23 +99,24 @@ pub fn invalid_reasons(r: &RunResult, v: &Validity) -> Vec<String> {
     if r.status == Status::Interrupted {
         out.push("the run was interrupted".to_string());
     }
-    // Back-pressure (the client's queue was full) or a sync worker waiting for its ack (closed
-    // loop) mean the cluster set the pace: a late schedule then says nothing about the generator.
-    let backpressure =
-        r.backpressure.queue_full > 0 || r.spec.producer.mode == crate::scenario::Mode::Sync;
+    // Sustained back-pressure (the client's queue was full) or a sync worker waiting for its ack
+    // (closed loop) mean the cluster set the pace: a late schedule then says nothing about the
+    // generator (the loss it caused still fails the gate).
+    if cluster_set_the_pace(r, v).is_some() {
+        return out;
+    }
     let lag = r.latency_us.send_lag.p99 as f64;
     let limit = v.max_send_lag_p99.0.as_secs_f64() * 1e6;
-    if !backpressure && r.latency_us.send_lag.count > 0 && lag > limit {
+    if r.latency_us.send_lag.count > 0 && lag > limit {
         out.push(format!(
             "the load generator fell behind: send-lag p99 {} > {}",
             human_us(lag),
             v.max_send_lag_p99
         ));
     }
-    if let (Some(rate), Some(d), false) = (r.target_rate, r.spec.load.duration, backpressure) {
-        let scheduled = rate * d.0.as_secs_f64();
+    if let (Some(scheduled), Status::Completed) = (scheduled_of(r), r.status) {
         let ratio = r.counts.sent as f64 / scheduled.max(1.0);
-        if r.status == Status::Completed && ratio < v.min_sent_ratio {
+        if ratio < v.min_sent_ratio {
             out.push(format!(
                 "the load generator sent {:.1}% of its {} scheduled messages (minimum {:.1}%)",
                 ratio * 100.0,
@@ -123,6 +126,37 @@ pub fn invalid_reasons(r: &RunResult, v: &Validity) -> Vec<String> {
         }
     }
     out
+}
+
+/// Messages a paced run scheduled in its measured window: the result's own count, or for a
+/// version-1 result the target rate times an explicit duration.
+fn scheduled_of(r: &RunResult) -> Option<f64> {
+    r.target_rate?;
+    match r.counts.scheduled {
+        Some(n) => Some(n as f64),
+        None => Some(r.target_rate? * r.spec.load.duration?.0.as_secs_f64()),
+    }
+}
+
+/// Why the generator checks do not apply to a run, if they do not: a closed loop (sync mode), or
+/// a share of sends that hit `QueueFull` over `max_queue_full_share`.
+pub fn cluster_set_the_pace(r: &RunResult, v: &Validity) -> Option<String> {
+    if r.spec.producer.mode == crate::scenario::Mode::Sync {
+        return Some(
+            "sync mode: each worker waits for its ack (closed loop), so the cluster sets the pace"
+                .into(),
+        );
+    }
+    let share = r.backpressure.queue_full as f64 / r.counts.sent.max(1) as f64;
+    (share > v.max_queue_full_share).then(|| {
+        format!(
+            "sustained back-pressure: {} QueueFull answers for {} sends ({:.1}% > {:.1}%)",
+            r.backpressure.queue_full,
+            r.counts.sent,
+            share * 100.0,
+            v.max_queue_full_share * 100.0
+        )
+    })
 }
 
 /// Judges current results (one, or repeats) against the gate and optional baseline results.
@@ -144,57 +178,30 @@ pub fn judge(
             });
         }
     }
-    let values = |m: &Metric, rs: &[RunResult]| -> Option<Vec<f64>> {
-        rs.iter().map(|r| value(m, r)).collect()
-    };
     let mut checks = Vec::new();
     for (k, v) in &g.thresholds {
         let t = Threshold::parse(k, v).map_err(|e| format!("gate.{k}: {e}"))?;
-        let check = match values(&t.metric, current).map(median) {
-            None => Check {
-                detail: format!("{}: no value in the result", t.metric.name),
-                metric: t.metric,
-                value: None,
-                threshold: Some(t.text),
-                baseline: None,
-                delta: None,
-                verdict: Verdict::Fail,
-            },
-            Some(value) => {
-                let ok = t.op.holds(value, t.limit);
-                let mut detail = format!(
-                    "{} {} {} {}",
-                    t.metric.name,
-                    t.metric.show(value),
-                    if ok { "meets" } else { "breaks" },
-                    t.text
-                );
-                if !ok {
-                    let by = (value - t.limit).abs();
-                    let _ = write!(detail, " (by {}", t.metric.show(by));
-                    if t.limit > 0.0 {
-                        let _ = write!(detail, ", {:.2}x the limit", value / t.limit);
-                    }
-                    detail.push(')');
-                }
-                Check {
-                    detail,
-                    metric: t.metric,
-                    value: Some(value),
-                    threshold: Some(t.text),
-                    baseline: None,
-                    delta: None,
-                    verdict: if ok { Verdict::Pass } else { Verdict::Fail },
-                }
-            }
-        };
-        checks.push(check);
+        checks.push(threshold_check(t, current, median));
     }
+    let notes = current
+        .iter()
+        .filter_map(|r| cluster_set_the_pace(r, &g.validity))
+        .map(|why| format!("generator checks not applied: {why}"))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
     if !baseline.is_empty() {
         for (k, v) in &g.baseline {
             let a = Allowance::parse(k, v).map_err(|e| format!("gate.baseline.{k}: {e}"))?;
             checks.push(baseline_check(a, current, baseline));
         }
+    }
+    if !g.thresholds.contains_key("loss_rate") {
+        // No loss passes a gate unless the gate states its own loss_rate: every run must be 0.
+        let t = Threshold::parse("loss_rate", "<= 0%").expect("a valid literal threshold");
+        let mut c = threshold_check(t, current, |v| v.into_iter().fold(0.0, f64::max));
+        c.threshold = Some(IMPLICIT_LOSS.into());
+        checks.push(c);
     }
     let verdict = if !invalid.is_empty() {
         Verdict::Invalid
@@ -207,9 +214,55 @@ pub fn judge(
         checks,
         verdict,
         invalid,
+        notes,
         runs: current.len(),
         baseline_runs: baseline.len(),
     })
+}
+
+/// How the implicit loss check is shown in the verdict table.
+pub const IMPLICIT_LOSS: &str = "<= 0% (implicit: no loss)";
+
+/// One absolute threshold, judged on the runs' values combined by `combine` (the median, or the
+/// worst run).
+fn threshold_check(t: Threshold, current: &[RunResult], combine: fn(Vec<f64>) -> f64) -> Check {
+    let values: Option<Vec<f64>> = current.iter().map(|r| value(&t.metric, r)).collect();
+    let Some(value) = values.map(combine) else {
+        return Check {
+            detail: format!("{}: no value in the result", t.metric.name),
+            metric: t.metric,
+            value: None,
+            threshold: Some(t.text),
+            baseline: None,
+            delta: None,
+            verdict: Verdict::Fail,
+        };
+    };
+    let ok = t.op.holds(value, t.limit);
+    let mut detail = format!(
+        "{} {} {} {}",
+        t.metric.name,
+        t.metric.show(value),
+        if ok { "meets" } else { "breaks" },
+        t.text
+    );
+    if !ok {
+        let by = (value - t.limit).abs();
+        let _ = write!(detail, " (by {}", t.metric.show(by));
+        if t.limit > 0.0 {
+            let _ = write!(detail, ", {:.2}x the limit", value / t.limit);
+        }
+        detail.push(')');
+    }
+    Check {
+        detail,
+        metric: t.metric,
+        value: Some(value),
+        threshold: Some(t.text),
+        baseline: None,
+        delta: None,
+        verdict: if ok { Verdict::Pass } else { Verdict::Fail },
+    }
 }
 
 fn baseline_check(a: Allowance, current: &[RunResult], baseline: &[RunResult]) -> Check {

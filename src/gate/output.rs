@@ -77,6 +77,9 @@ pub fn terminal(r: &GateReport) -> String {
     for reason in &r.invalid {
         let _ = writeln!(out, "  INVALID: {reason}");
     }
+    for note in &r.notes {
+        let _ = writeln!(out, "  note: {note}");
+    }
     let _ = writeln!(out, "{}", headline(r));
     out
 }
@@ -91,6 +94,9 @@ pub fn markdown(r: &GateReport, title: &str) -> String {
     }
     for reason in &r.invalid {
         let _ = writeln!(out, "- INVALID: {reason}");
+    }
+    for note in &r.notes {
+        let _ = writeln!(out, "- note: {note}");
     }
     out
 }

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::ShardSpec;
-use crate::pacing::{share, Curve, PhaseBounds, WorkerPlan};
+use crate::pacing::{share, Curve, PhaseBounds, WorkerPlan, WorkerStop};
 use crate::scenario::fault::{Action, Fault};
 use crate::scenario::{Mode, Partitioner, Scenario, StopCondition};
 
@@ -184,6 +184,18 @@ impl RunPlan {
             faults: fault_steps(&s.faults),
             planned,
         }
+    }
+
+    /// This shard's measured messages for a run by count (the sum of its workers' shares).
+    pub fn measured_count(&self) -> Option<u64> {
+        let mut total = 0;
+        for w in &self.workers {
+            match w.timing.stop {
+                WorkerStop::Count(n) => total += n,
+                WorkerStop::Until { .. } => return None,
+            }
+        }
+        Some(total)
     }
 
     /// Workers in the whole run (all shards).

@@ -58,6 +58,20 @@ impl Client {
     }
 }
 
+impl Client {
+    /// Purges every message still queued or in flight: each gets a delivery report with
+    /// `_PURGE_QUEUE` or `_PURGE_INFLIGHT`, which the delivery thread records as unresolved.
+    pub fn purge_outstanding(&self) {
+        use rdkafka::producer::Producer as _;
+        let flags = rd::RD_KAFKA_PURGE_F_QUEUE | rd::RD_KAFKA_PURGE_F_INFLIGHT;
+        // SAFETY: a live producer handle; rd_kafka_purge only fails on invalid flags.
+        let err = unsafe { rd::rd_kafka_purge(self.producer.client().native_ptr(), flags) };
+        if err != rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
+            tracing::error!("rd_kafka_purge failed: {err:?}");
+        }
+    }
+}
+
 impl crate::broker::MetadataSource for Client {
     fn fetch_metadata(
         &self,

@@ -40,7 +40,7 @@ use tokio::sync::Notify;
 use crate::event::Event;
 pub use crate::kafka_error::error_name;
 use crate::pacing::Clock;
-use crate::recorder::{InstanceRecorder, Sample};
+use crate::recorder::{InstanceRecorder, Outcome, Sample};
 use crate::scenario::Mode;
 
 pub use client::Client;
@@ -67,6 +67,8 @@ pub struct Context {
     pub acked: AtomicU64,
     /// Failed delivery reports so far (warm-up included).
     pub failed: AtomicU64,
+    /// Purge reports so far: messages still unresolved when the grace ended (warm-up included).
+    pub unresolved: AtomicU64,
     events: Mutex<Vec<Event>>,
     /// The latest librdkafka statistics (every `statistics.interval.ms`).
     stats: Mutex<Option<ClientStats>>,
@@ -97,6 +99,7 @@ impl Context {
             slots: (0..sync_workers).map(|_| SyncSlot::default()).collect(),
             acked: AtomicU64::new(0),
             failed: AtomicU64::new(0),
+            unresolved: AtomicU64::new(0),
             events: Mutex::new(Vec::new()),
             stats: Mutex::new(None),
             kept: Mutex::new(Vec::new()),
@@ -204,7 +207,7 @@ impl ProducerContext for Context {
         };
         let sample = self.sample(opaque, done_us, bytes, error, partition);
         self.with_recorder(|s| s.record(&sample));
-        self.resolved(error.is_none() as u64, error.is_some() as u64);
+        self.resolved(Outcome::of(error));
         if self.mode == Mode::Sync {
             self.slots[opaque].done.notify_one();
         }
@@ -219,7 +222,7 @@ impl Context {
     /// `ev` must be a live `RD_KAFKA_EVENT_DR` event of this context's client.
     pub(crate) unsafe fn deliveries(&self, ev: *mut rd::rd_kafka_event_t) {
         let done_us = self.now_us();
-        let (mut acked, mut failed) = (0u64, 0u64);
+        let mut counts = [0u64; 3];
         {
             let mut shard = self.shard.lock().unwrap_or_else(|p| p.into_inner());
             loop {
@@ -232,20 +235,23 @@ impl Context {
                 let bytes = (len(m.payload, m.len) + len(m.key, m.key_len)) as u64;
                 let opaque = m._private as usize;
                 let sample = if m.err == rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
-                    acked += 1;
                     self.sample(opaque, done_us, bytes, None, m.partition)
                 } else {
-                    failed += 1;
                     let name = error_name(RDKafkaErrorCode::from(m.err));
                     self.sample(opaque, done_us, bytes, Some(name), -1)
                 };
+                counts[counter_of(Outcome::of(sample.error))] += 1;
                 shard.record(&sample);
                 if self.mode == Mode::Sync {
                     self.slots[opaque].done.notify_one();
                 }
             }
         }
-        self.resolved(acked, failed);
+        for (i, n) in counts.into_iter().enumerate() {
+            if n > 0 {
+                self.counter(i).fetch_add(n, Ordering::Relaxed);
+            }
+        }
     }
 
     /// One outcome: the opaque gives the due and enqueue instants (a sync worker's slot has them).
@@ -278,13 +284,30 @@ impl Context {
         }
     }
 
-    fn resolved(&self, acked: u64, failed: u64) {
-        if acked > 0 {
-            self.acked.fetch_add(acked, Ordering::Relaxed);
-        }
-        if failed > 0 {
-            self.failed.fetch_add(failed, Ordering::Relaxed);
-        }
+    fn resolved(&self, outcome: Outcome) {
+        self.counter(counter_of(outcome))
+            .fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn counter(&self, i: usize) -> &AtomicU64 {
+        [&self.acked, &self.failed, &self.unresolved][i]
+    }
+
+    /// Delivery reports of every kind so far (acks, failures, purge reports).
+    pub fn reports(&self) -> u64 {
+        self.acked.load(Ordering::Acquire)
+            + self.failed.load(Ordering::Acquire)
+            + self.unresolved.load(Ordering::Acquire)
+    }
+}
+
+/// Which of the live counters an outcome bumps: acked, failed, unresolved.
+#[inline]
+fn counter_of(o: Outcome) -> usize {
+    match o {
+        Outcome::Acked => 0,
+        Outcome::Failed(_) => 1,
+        Outcome::Unresolved { .. } => 2,
     }
 }
 

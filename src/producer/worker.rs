@@ -199,6 +199,8 @@ impl Worker {
             self.run_batched(h, &mut stats);
             return stats;
         }
+        // A drawn due instant whose message was not sent when the loop ended.
+        let mut pending = None;
         for i in 0u64.. {
             if self.stop.is_stopped() {
                 break;
@@ -211,6 +213,7 @@ impl Worker {
                         }
                     }
                     if !wait_until(&self.clock, due, &mut self.stop).await {
+                        pending = Some(due);
                         break;
                     }
                     due
@@ -265,7 +268,10 @@ impl Worker {
             let (enqueue_us, rejected) = match sent {
                 Sent::Enqueued { enqueue_us } => (enqueue_us, None),
                 Sent::Rejected(kind) => (self.clock.now_us(), Some(kind)),
-                Sent::Abandoned => break,
+                Sent::Abandoned => {
+                    pending = Some(due_ns);
+                    break;
+                }
             };
             // Unpaced, the due instant is the enqueue instant (of the last try, after QueueFull),
             // which also decides warm-up, as it does for the delivery report.
@@ -292,7 +298,38 @@ impl Worker {
                 }
             }
         }
+        if self.stop.is_stopped() {
+            self.count_unsent(pending, measured_sent, &mut stats);
+        }
         stats
+    }
+
+    /// After a stop: every message of this worker's schedule that was already due (before now,
+    /// and inside the measured window or count) but not sent is unsent, at least (now - due)
+    /// late. Unpaced workers have no due instants, so nothing is unsent there.
+    fn count_unsent(
+        &mut self,
+        pending: Option<u64>,
+        mut measured_sent: u64,
+        stats: &mut SendStats,
+    ) {
+        let now_ns = self.clock.now_ns();
+        let cutoff = match self.plan.stop {
+            WorkerStop::Until { end_ns } => now_ns.min(end_ns),
+            WorkerStop::Count(_) => now_ns,
+        };
+        let mut next = pending.or_else(|| self.plan.pacing.next_due_ns());
+        while let Some(due) = next.filter(|&d| d < cutoff) {
+            let measured = due >= self.plan.warmup_end_ns;
+            if let WorkerStop::Count(n) = self.plan.stop {
+                if measured && measured_sent >= n {
+                    break;
+                }
+            }
+            stats.count_unsent(measured, (now_ns - due) / 1000);
+            measured_sent += measured as u64;
+            next = self.plan.pacing.next_due_ns();
+        }
     }
 }
 

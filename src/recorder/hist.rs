@@ -53,6 +53,10 @@ pub fn encode(h: &Hist) -> String {
 
 /// Decodes [`encode`]'s output.
 pub fn decode(text: &str) -> Result<Hist, String> {
+    if text.trim().is_empty() {
+        // A stream a version-1 result did not have.
+        return Ok(new_hist());
+    }
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(text.trim())
         .map_err(|e| format!("invalid base64 histogram: {e}"))?;

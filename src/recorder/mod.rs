@@ -10,6 +10,13 @@
 //! coordinated omission cannot hide a stall), **service** = done - enqueue, and **send lag** =
 //! enqueue - due (recorded by the worker at send time).
 //!
+//! A message that does not end acked is never left out of the latency picture: a failure report
+//! and a purge report (a message still unresolved at the end of the grace, purged with a delivery
+//! report, see `run`) record due -> report into the **failed** stream; a message that was due but
+//! never sent (the run stopped first) records its lateness so far into **unsent** at send time
+//! (`SendStats`). Purge reports count as unresolved, by where librdkafka held the message:
+//! `_PURGE_QUEUE` (still queued) or `_PURGE_INFLIGHT` (sent, no response).
+//!
 //! A message whose due instant falls before the end of the warm-up is warm-up traffic: it is
 //! counted apart and kept out of the totals and latency histograms, but it still appears in the
 //! interval series (charts shade the warm-up).
@@ -44,6 +51,34 @@ pub struct Sample {
     pub partition: i32,
 }
 
+/// librdkafka's report of a message purged from its queues (never sent) at the end of the grace.
+pub const PURGE_QUEUE: &str = "_PURGE_QUEUE";
+/// librdkafka's report of a message purged while in flight (sent, no response yet).
+pub const PURGE_INFLIGHT: &str = "_PURGE_INFLIGHT";
+
+/// What a delivery report says happened to a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Acked,
+    Failed(&'static str),
+    /// Purged at the end of the grace: still queued (`true`) or in flight.
+    Unresolved {
+        queued: bool,
+    },
+}
+
+impl Outcome {
+    #[inline]
+    pub fn of(error: Option<&'static str>) -> Outcome {
+        match error {
+            None => Outcome::Acked,
+            Some(PURGE_QUEUE) => Outcome::Unresolved { queued: true },
+            Some(PURGE_INFLIGHT) => Outcome::Unresolved { queued: false },
+            Some(kind) => Outcome::Failed(kind),
+        }
+    }
+}
+
 /// Counters of outcomes.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Outcomes {
@@ -52,20 +87,35 @@ pub struct Outcomes {
     pub acked_bytes: u64,
     /// Failures by librdkafka error name.
     pub errors: BTreeMap<&'static str, u64>,
+    /// Unresolved at the end of the grace, by purge report: still queued, or in flight.
+    pub unresolved_queued: u64,
+    pub unresolved_in_flight: u64,
 }
 
 impl Outcomes {
     fn count(&mut self, s: &Sample) {
-        match s.error {
-            None => {
+        match Outcome::of(s.error) {
+            Outcome::Acked => {
                 self.acked += 1;
                 self.acked_bytes += s.bytes;
             }
-            Some(kind) => {
+            Outcome::Failed(kind) => {
                 self.failed += 1;
                 *self.errors.entry(kind).or_insert(0) += 1;
             }
+            Outcome::Unresolved { queued: true } => self.unresolved_queued += 1,
+            Outcome::Unresolved { queued: false } => self.unresolved_in_flight += 1,
         }
+    }
+
+    /// Messages with a purge report: unresolved when the grace ended.
+    pub fn unresolved(&self) -> u64 {
+        self.unresolved_queued + self.unresolved_in_flight
+    }
+
+    /// Every outcome counted (acked, failed, unresolved).
+    pub fn resolved_or_purged(&self) -> u64 {
+        self.acked + self.failed + self.unresolved()
     }
 
     pub fn merge(&mut self, other: &Outcomes) {
@@ -75,6 +125,8 @@ impl Outcomes {
         for (k, v) in &other.errors {
             *self.errors.entry(k).or_insert(0) += v;
         }
+        self.unresolved_queued += other.unresolved_queued;
+        self.unresolved_in_flight += other.unresolved_in_flight;
     }
 }
 
@@ -97,10 +149,14 @@ pub struct InstanceRecorder {
     pub warmup: Outcomes,
     pub corrected: Hist,
     pub service: Hist,
+    /// due -> report of measured messages that failed or were purged unresolved.
+    pub failed: Hist,
     /// Latencies above the histogram range, recorded as its maximum.
     pub clamped: u64,
     /// Done instant of the last measured outcome.
     pub last_measured_done_us: u64,
+    /// Done instant of the last measured ack (failures never extend the measured window).
+    pub last_measured_ack_us: u64,
     /// Counters by interval (`done_us / interval_us`), warm-up included.
     pub intervals: Vec<IntervalCounts>,
     /// Corrected latency, service latency and send lag by interval (of the delivery report),
@@ -127,8 +183,10 @@ impl InstanceRecorder {
             warmup: Outcomes::default(),
             corrected: new_hist(),
             service: new_hist(),
+            failed: new_hist(),
             clamped: 0,
             last_measured_done_us: 0,
+            last_measured_ack_us: 0,
             intervals: Vec::new(),
             corrected_series: Series::default(),
             service_series: Series::default(),
@@ -170,15 +228,17 @@ impl InstanceRecorder {
 
     /// Records one outcome.
     pub fn record(&mut self, s: &Sample) {
-        let index = (s.done_us / self.interval_us) as usize;
-        if index >= self.intervals.len() {
-            self.intervals.resize(index + 1, IntervalCounts::default());
-        }
         let corrected = s.done_us.saturating_sub(s.due_us);
         let service = s.done_us.saturating_sub(s.enqueue_us);
-        let counts = &mut self.intervals[index];
-        match s.error {
-            None => {
+        let outcome = Outcome::of(s.error);
+        // Purge reports come at the end of the grace: they are counted, not put in the series.
+        if !matches!(outcome, Outcome::Unresolved { .. }) {
+            let index = (s.done_us / self.interval_us) as usize;
+            if index >= self.intervals.len() {
+                self.intervals.resize(index + 1, IntervalCounts::default());
+            }
+            let counts = &mut self.intervals[index];
+            if outcome == Outcome::Acked {
                 counts.acked += 1;
                 counts.acked_bytes += s.bytes;
                 self.service_series.record(index, service);
@@ -187,31 +247,33 @@ impl InstanceRecorder {
                     self.lag_series
                         .record(index, s.enqueue_us.saturating_sub(s.due_us));
                 }
+            } else {
+                counts.failed += 1;
             }
-            Some(_) => counts.failed += 1,
         }
-        if self.is_measured(s.due_us) {
-            self.measured.count(s);
-            if s.error.is_some() {
-                self.phases.outcome(s.due_us, s.done_us, None);
-            }
-            self.last_measured_done_us = self.last_measured_done_us.max(s.done_us);
-            if s.error.is_none() {
-                if let Ok(p) = usize::try_from(s.partition) {
-                    if p >= self.partitions.len() {
-                        self.partitions.resize(p + 1, (0, 0));
-                    }
-                    self.partitions[p].0 += 1;
-                    self.partitions[p].1 += s.bytes;
-                }
-                self.phases.outcome(s.due_us, s.done_us, Some(corrected));
-                let c1 = !self.unpaced && hist::record(&mut self.corrected, corrected);
-                let c2 = hist::record(&mut self.service, service);
-                self.clamped += c1 as u64 + c2 as u64 * (1 + self.unpaced as u64);
-            }
-        } else {
+        if !self.is_measured(s.due_us) {
             self.warmup.count(s);
+            return;
         }
+        self.measured.count(s);
+        self.last_measured_done_us = self.last_measured_done_us.max(s.done_us);
+        if outcome != Outcome::Acked {
+            self.phases.outcome(s.due_us, s.done_us, None);
+            self.clamped += hist::record(&mut self.failed, corrected) as u64;
+            return;
+        }
+        self.last_measured_ack_us = self.last_measured_ack_us.max(s.done_us);
+        if let Ok(p) = usize::try_from(s.partition) {
+            if p >= self.partitions.len() {
+                self.partitions.resize(p + 1, (0, 0));
+            }
+            self.partitions[p].0 += 1;
+            self.partitions[p].1 += s.bytes;
+        }
+        self.phases.outcome(s.due_us, s.done_us, Some(corrected));
+        let c1 = !self.unpaced && hist::record(&mut self.corrected, corrected);
+        let c2 = hist::record(&mut self.service, service);
+        self.clamped += c1 as u64 + c2 as u64 * (1 + self.unpaced as u64);
     }
 
     /// The p99 of corrected latency in the last finished interval, for the live progress line.
@@ -244,8 +306,11 @@ pub struct Recorded {
     pub warmup: Outcomes,
     pub corrected: Hist,
     pub service: Hist,
+    /// due -> report of measured messages that failed or stayed unresolved.
+    pub failed: Hist,
     pub clamped: u64,
     pub last_measured_done_us: u64,
+    pub last_measured_ack_us: u64,
     pub intervals: Vec<IntervalRow>,
     /// Acked measured (messages, bytes) by partition.
     pub partitions: Vec<(u64, u64)>,
@@ -271,7 +336,9 @@ impl Recorded {
             clamped: send.clamped,
             corrected: new_hist(),
             service: new_hist(),
+            failed: new_hist(),
             last_measured_done_us: 0,
+            last_measured_ack_us: 0,
             intervals: Vec::new(),
             partitions: Vec::new(),
             phases: send.phases.clone(),
@@ -285,8 +352,10 @@ impl Recorded {
             r.warmup.merge(&shard.warmup);
             hist::add(&mut r.corrected, &shard.corrected);
             hist::add(&mut r.service, &shard.service);
+            hist::add(&mut r.failed, &shard.failed);
             r.clamped += shard.clamped;
             r.last_measured_done_us = r.last_measured_done_us.max(shard.last_measured_done_us);
+            r.last_measured_ack_us = r.last_measured_ack_us.max(shard.last_measured_ack_us);
             if shard.intervals.len() > counts.len() {
                 counts.resize(shard.intervals.len(), IntervalCounts::default());
             }
@@ -321,17 +390,27 @@ impl Recorded {
         r
     }
 
-    /// Sent = acked + failed + unresolved, for measured messages.
-    pub fn unresolved(&self) -> u64 {
-        self.send
-            .sent
-            .saturating_sub(self.measured.acked + self.measured.failed)
-    }
-
-    pub fn warmup_unresolved(&self) -> u64 {
-        self.send
-            .warmup_sent
-            .saturating_sub(self.warmup.acked + self.warmup.failed)
+    /// The accounting identity, checked from independent counts: what the workers sent against
+    /// what the delivery reports (acks, failures, purge reports) say, for measured and warm-up
+    /// messages. `Err` names the side that does not add up: a kbench bug, never a broker's.
+    pub fn check_accounting(&self) -> Result<(), String> {
+        let sides = [
+            ("measured", self.send.sent, &self.measured),
+            ("warm-up", self.send.warmup_sent, &self.warmup),
+        ];
+        for (name, sent, o) in sides {
+            if sent != o.resolved_or_purged() {
+                return Err(format!(
+                    "{name} messages: sent {sent} != acked {} + failed {} + unresolved {} (= {}): {} reports missing or extra",
+                    o.acked,
+                    o.failed,
+                    o.unresolved(),
+                    o.resolved_or_purged(),
+                    sent as i128 - o.resolved_or_purged() as i128
+                ));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -381,6 +460,11 @@ mod tests {
         a.record(&ack(0, 0, 1_000));
         b.record(&ack(0, 5, 3_000)); // sent 5 µs late
         b.record(&ack(1_500_000, 1_500_000, 1_600_000));
+        // The fourth was still in flight at the end of the grace: its purge report.
+        b.record(&Sample {
+            error: Some(PURGE_INFLIGHT),
+            ..ack(1_700_000, 1_700_000, 11_700_000)
+        });
         let mut w1 = SendStats::default();
         let mut w2 = SendStats::default();
         w1.count_sent(true, 0, 0, 100, 1_000_000);
@@ -393,7 +477,15 @@ mod tests {
         let r = Recorded::merge(1_000_000, 0, vec![a, b], send);
         assert_eq!(r.send.sent, 4);
         assert_eq!(r.measured.acked, 3);
-        assert_eq!(r.unresolved(), 1);
+        assert_eq!(r.measured.failed, 0);
+        assert_eq!(r.measured.unresolved_in_flight, 1);
+        assert_eq!(r.check_accounting(), Ok(()));
+        // In the latency picture: due -> purge, 10 s.
+        assert_eq!(r.failed.len(), 1);
+        assert_eq!(r.failed.max(), r.failed.highest_equivalent(10_000_000));
+        // Failed outcomes never extend the acked window.
+        assert_eq!(r.last_measured_ack_us, 1_600_000);
+        assert_eq!(r.last_measured_done_us, 11_700_000);
         assert_eq!(r.intervals.len(), 2);
         assert_eq!(r.intervals[0].counts.acked, 2);
         assert_eq!(r.intervals[0].sent, 2);
@@ -403,5 +495,20 @@ mod tests {
         let lag = hist::decode(r.intervals[0].send_lag.as_ref().unwrap()).unwrap();
         assert_eq!((lag.len(), lag.max()), (2, 5));
         assert_eq!(r.intervals[1].counts.acked, 1);
+    }
+
+    #[test]
+    fn a_missing_report_is_an_accounting_error() {
+        let mut a = InstanceRecorder::new(1_000_000, 0);
+        a.record(&ack(0, 0, 1_000));
+        let mut send = SendStats::default();
+        send.count_sent(true, 0, 0, 100, 1_000_000);
+        send.count_sent(true, 10, 0, 100, 1_000_000);
+        let r = Recorded::merge(1_000_000, 0, vec![a], send);
+        let e = r.check_accounting().unwrap_err();
+        assert!(
+            e.contains("sent 2 != acked 1 + failed 0 + unresolved 0"),
+            "{e}"
+        );
     }
 }

@@ -1,5 +1,6 @@
 //! What the workers count at send time: sent messages by interval and phase, local rejections,
-//! back-pressure, send lag, and the sizes and keys produced. One per worker, merged at the end.
+//! back-pressure, send lag, the sizes and keys produced, and the messages that were due but never
+//! sent. One per worker, merged at the end.
 
 use super::hist::{self, new_hist, Hist};
 use super::{Outcomes, Phases, ProducedTally};
@@ -23,7 +24,8 @@ pub struct SendStats {
     /// Sent messages per interval (by enqueue instant), warm-up included.
     pub interval_sent: Vec<u64>,
     pub interval_sent_bytes: Vec<u64>,
-    /// Enqueue instant of the last measured message.
+    /// Enqueue instants of the first and the last measured message.
+    pub first_send_us: Option<u64>,
     pub last_send_us: u64,
     /// Sends by phase of a rate profile.
     pub phases: Phases,
@@ -31,6 +33,12 @@ pub struct SendStats {
     pub produced: ProducedTally,
     /// Measured sends with no lag, not yet in `send_lag`.
     pub zero_lags: u64,
+    /// Messages that were due but never sent (the run stopped first), measured and warm-up.
+    pub unsent: u64,
+    pub warmup_unsent: u64,
+    /// How late each measured unsent message was when sending stopped: a lower bound of its
+    /// lateness (µs).
+    pub unsent_lateness: Hist,
 }
 
 impl Default for SendStats {
@@ -46,10 +54,14 @@ impl Default for SendStats {
             clamped: 0,
             interval_sent: Vec::new(),
             interval_sent_bytes: Vec::new(),
+            first_send_us: None,
             last_send_us: 0,
             phases: Phases::default(),
             produced: ProducedTally::default(),
             zero_lags: 0,
+            unsent: 0,
+            warmup_unsent: 0,
+            unsent_lateness: new_hist(),
         }
     }
 }
@@ -88,6 +100,9 @@ impl SendStats {
             self.sent += 1;
             self.sent_bytes += bytes;
             self.last_send_us = self.last_send_us.max(enqueue_us);
+            if self.first_send_us.map_or(true, |f| enqueue_us < f) {
+                self.first_send_us = Some(enqueue_us);
+            }
             if lag_us == 0 {
                 // The common case, counted and added in one go by `flush`.
                 self.zero_lags += 1;
@@ -96,6 +111,16 @@ impl SendStats {
             }
         } else {
             self.warmup_sent += 1;
+        }
+    }
+
+    /// Counts a message that was due but is never sent, `late_us` late when sending stopped.
+    pub fn count_unsent(&mut self, measured: bool, late_us: u64) {
+        if measured {
+            self.unsent += 1;
+            self.clamped += hist::record(&mut self.unsent_lateness, late_us) as u64;
+        } else {
+            self.warmup_unsent += 1;
         }
     }
 
@@ -121,8 +146,15 @@ impl SendStats {
         add_series(&mut self.interval_sent, &o.interval_sent);
         add_series(&mut self.interval_sent_bytes, &o.interval_sent_bytes);
         self.last_send_us = self.last_send_us.max(o.last_send_us);
+        self.first_send_us = match (self.first_send_us, o.first_send_us) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         self.phases.merge(&o.phases);
         self.produced.merge(&o.produced);
+        self.unsent += o.unsent;
+        self.warmup_unsent += o.warmup_unsent;
+        hist::add(&mut self.unsent_lateness, &o.unsent_lateness);
     }
 }
 

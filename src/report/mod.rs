@@ -22,12 +22,18 @@ pub fn write_run_report(r: &RunResult, dir: &Path) -> anyhow::Result<Vec<PathBuf
     };
     let corrected = decode("corrected", &r.histograms.corrected)?;
     let service = decode("service", &r.histograms.service)?;
+    // Failed/unresolved and unsent messages are drawn as their own lines (empty ones are left
+    // out by the chart), so a loss is never hidden from the picture.
+    let failed = decode("failed", &r.histograms.failed)?;
+    let unsent = decode("unsent", &r.histograms.unsent)?;
     let spectrum = Spectrum {
         stem: "latency-spectrum".into(),
         title: format!("{}: latency by percentile", r.scenario.name),
         series: vec![
             ("corrected".into(), corrected.clone()),
             ("service".into(), service),
+            ("failed >= (lower bound)".into(), failed),
+            ("unsent >= (lower bound)".into(), unsent),
         ],
     };
     let rendered = vec![

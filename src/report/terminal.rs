@@ -10,13 +10,32 @@ use crate::units::{human_us, Bytes, Rate};
 
 /// "sent 10 = acked 9 + failed 1 + unresolved 0": the accounting line of every view.
 pub fn accounting(c: &Counts) -> String {
-    format!(
+    let mut line = String::new();
+    if let Some(n) = c.scheduled {
+        let _ = write!(
+            line,
+            "scheduled {} = sent + unsent {}; ",
+            thousands(n),
+            thousands(c.unsent)
+        );
+    }
+    let _ = write!(
+        line,
         "sent {} = acked {} + failed {} + unresolved {}",
         thousands(c.sent),
         thousands(c.acked),
         thousands(c.failed),
         thousands(c.unresolved)
-    )
+    );
+    if c.unresolved > 0 {
+        let _ = write!(
+            line,
+            " ({} queued, {} in flight)",
+            thousands(c.unresolved_by.queued),
+            thousands(c.unresolved_by.in_flight)
+        );
+    }
+    line
 }
 
 fn latency_row(out: &mut String, name: &str, l: &LatencyStats) {
@@ -152,10 +171,35 @@ pub fn summary(r: &RunResult) -> String {
         "  {:<10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}",
         "latency", "p50", "p90", "p99", "p99.9", "max", "mean"
     );
-    latency_row(&mut out, "corrected", &r.latency_us.corrected);
-    latency_row(&mut out, "service", &r.latency_us.service);
-    latency_row(&mut out, "send lag", &r.latency_us.send_lag);
+    let l = &r.latency_us;
+    if r.spec.producer.mode == crate::scenario::Mode::Sync {
+        // A closed loop: service latency is the round trip each worker waits for; corrected is
+        // from the open-loop schedule's arrival to the ack, through the W sync callers.
+        latency_row(&mut out, "service", &l.service);
+        latency_row(&mut out, "corrected", &l.corrected);
+    } else {
+        latency_row(&mut out, "corrected", &l.corrected);
+        latency_row(&mut out, "service", &l.service);
+    }
+    latency_row(&mut out, "send lag", &l.send_lag);
+    // What did not make it stays in the picture: lower bounds, never hidden.
+    if l.failed.count > 0 {
+        latency_row(&mut out, "failed >=", &l.failed);
+    }
+    if l.unsent.count > 0 {
+        latency_row(&mut out, "unsent >=", &l.unsent);
+    }
     out.push('\n');
+    if r.loss_rate > 0.0 {
+        let _ = writeln!(
+            out,
+            "  LOSS       {:.3}% of the scheduled messages did not make it (failed + unresolved + unsent)",
+            r.loss_rate * 100.0
+        );
+    }
+    for e in r.events.iter().filter(|e| e.kind == "accounting") {
+        let _ = writeln!(out, "  ACCOUNTING ERROR: {}", e.detail);
+    }
     if !r.phases.is_empty() {
         out.push_str(&phase_table(r));
         out.push('\n');

@@ -7,13 +7,13 @@ use crate::plan::RunPlan;
 use crate::recorder::hist::{self, LatencyStats};
 use crate::recorder::Recorded;
 use crate::run::RunOutput;
-use crate::scenario::{redact, Acks, Mode};
+use crate::scenario::{redact, Acks, Mode, StopCondition};
 
 /// Builds the result of one run from its plan and what the run recorded.
 pub fn build(plan: &RunPlan, info: ScenarioInfo, started_at: String, out: RunOutput) -> RunResult {
     let s = &plan.scenario;
     let r = &out.recorded;
-    let window_us = measured_window_us(r);
+    let (window_us, drain_us) = measured_window_us(plan, r, out.interrupted);
     let duration_s = window_us as f64 / 1e6;
     let per_sec = |v: u64| {
         if duration_s > 0.0 {
@@ -27,18 +27,15 @@ pub fn build(plan: &RunPlan, info: ScenarioInfo, started_at: String, out: RunOut
     let shards = plan.shard.map_or(1, |sh| sh.count) as f64;
     let target_rate = plan.target_rate;
     let achieved_rate_ratio = target_rate.map(|t| round(msgs_per_sec / t, 4));
-    let counts = Counts {
-        sent: r.send.sent,
-        acked: r.measured.acked,
-        failed: r.measured.failed,
-        unresolved: r.unresolved(),
-    };
-    let warmup_counts = Counts {
-        sent: r.send.warmup_sent,
-        acked: r.warmup.acked,
-        failed: r.warmup.failed,
-        unresolved: r.warmup_unresolved(),
-    };
+    // Something is due when there is a schedule, or a count to send.
+    let scheduled = plan.curve.is_some() || plan.measured_count().is_some();
+    let counts = counts_of(r.send.sent, r.send.unsent, &r.measured, scheduled);
+    let warmup_counts = counts_of(
+        r.send.warmup_sent,
+        r.send.warmup_unsent,
+        &r.warmup,
+        plan.curve.is_some(),
+    );
     let cpu_s = out.cpu_s.map(|c| round(c, 3));
     RunResult {
         schema: SCHEMA.into(),
@@ -55,6 +52,7 @@ pub fn build(plan: &RunPlan, info: ScenarioInfo, started_at: String, out: RunOut
         shard: plan.shard,
         merge: None,
         duration_s: round(duration_s, 6),
+        drain_s: drain_us.map(|d| round(d as f64 / 1e6, 6)),
         warmup_s: s.load.warmup.0.as_secs_f64(),
         wall_s: round(out.wall.as_secs_f64(), 3),
         broker: BrokerInfo {
@@ -75,6 +73,7 @@ pub fn build(plan: &RunPlan, info: ScenarioInfo, started_at: String, out: RunOut
             .iter()
             .map(|(k, v)| (k.to_string(), *v))
             .collect(),
+        loss_rate: round(loss_rate(&counts), 6),
         backpressure: Backpressure {
             queue_full: r.send.queue_full,
         },
@@ -88,11 +87,15 @@ pub fn build(plan: &RunPlan, info: ScenarioInfo, started_at: String, out: RunOut
             corrected: LatencyStats::of(&r.corrected),
             service: LatencyStats::of(&r.service),
             send_lag: LatencyStats::of(&r.send.send_lag),
+            failed: LatencyStats::of(&r.failed),
+            unsent: LatencyStats::of(&r.send.unsent_lateness),
         },
         histograms: Streams {
             corrected: hist::encode(&r.corrected),
             service: hist::encode(&r.service),
             send_lag: hist::encode(&r.send.send_lag),
+            failed: hist::encode(&r.failed),
+            unsent: hist::encode(&r.send.unsent_lateness),
         },
         clamped_samples: r.clamped,
         landed_messages: out.landed,
@@ -130,10 +133,64 @@ pub fn build(plan: &RunPlan, info: ScenarioInfo, started_at: String, out: RunOut
     }
 }
 
-/// From the end of the warm-up to the last measured delivery report (or send, if none came back).
-fn measured_window_us(r: &Recorded) -> u64 {
-    let end = r.last_measured_done_us.max(r.send.last_send_us);
-    end.saturating_sub(r.warmup_end_us)
+/// A note when the send lag grew through the measured intervals (last p99 over 10x the first and
+/// over 10 ms): the generator, or a closed loop, fell further and further behind.
+fn growing_send_lag(r: &Recorded) -> Option<String> {
+    let first_measured = (r.warmup_end_us / r.interval_us) as usize;
+    let p99s: Vec<u64> = r
+        .intervals
+        .iter()
+        .skip(first_measured)
+        .filter_map(|row| row.send_lag.as_deref())
+        .filter_map(|text| hist::decode(text).ok())
+        .filter(|h| !h.is_empty())
+        .map(|h| h.value_at_quantile(0.99))
+        .collect();
+    let (&first, &last) = (p99s.first()?, p99s.last()?);
+    (p99s.len() >= 3 && last > 10_000 && last > first.max(1) * 10).then(|| {
+        format!(
+            "send lag grew through the run (interval p99 {} at the start, {} at the end): the schedule fell further and further behind",
+            crate::units::human_us(first as f64),
+            crate::units::human_us(last as f64)
+        )
+    })
+}
+
+/// The counts of one window from independent tallies: what the workers sent and left unsent,
+/// what the delivery and purge reports said.
+fn counts_of(sent: u64, unsent: u64, o: &crate::recorder::Outcomes, scheduled: bool) -> Counts {
+    Counts {
+        scheduled: scheduled.then_some(sent + unsent),
+        sent,
+        unsent,
+        acked: o.acked,
+        failed: o.failed,
+        unresolved: o.unresolved(),
+        unresolved_by: UnresolvedBy {
+            queued: o.unresolved_queued,
+            in_flight: o.unresolved_in_flight,
+        },
+    }
+}
+
+/// The window throughput is measured over, and the drain after a duration run's window.
+/// A completed run by duration: the planned window, with the drain (last measured outcome past
+/// its end) apart. Otherwise: the first measured send to the last measured ack (to the last
+/// send when nothing was acked); failed outcomes never extend it.
+fn measured_window_us(plan: &RunPlan, r: &Recorded, interrupted: bool) -> (u64, Option<u64>) {
+    if let (StopCondition::Duration(d), false) = (plan.scenario.load.stop(), interrupted) {
+        let window = d.as_micros() as u64;
+        let end = r.warmup_end_us + window;
+        let drain = r.last_measured_done_us.max(end) - end;
+        return (window, Some(drain));
+    }
+    let start = r.send.first_send_us.unwrap_or(r.warmup_end_us);
+    let end = if r.last_measured_ack_us > 0 {
+        r.last_measured_ack_us
+    } else {
+        r.send.last_send_us
+    };
+    (end.max(start) - start, None)
 }
 
 fn intervals(r: &Recorded) -> Vec<Interval> {
@@ -175,7 +232,8 @@ fn notes(plan: &RunPlan, out: &RunOutput) -> Vec<String> {
     }
     match s.producer.mode {
         Mode::Sync => notes.push(format!(
-            "sync mode: each of {} workers waits for its ack before the next send; throughput = workers / latency, and latency is a closed-loop round trip",
+            "sync mode: each of {} workers waits for its ack before the next send; throughput = workers / latency. Service latency (enqueue to ack) is the closed-loop round trip and leads; corrected is from each message's arrival on the open-loop schedule to its ack, through the {} synchronous callers",
+            s.producer.workers(),
             s.producer.workers()
         )),
         Mode::FireAndForget => notes.push(
@@ -184,7 +242,13 @@ fn notes(plan: &RunPlan, out: &RunOutput) -> Vec<String> {
         Mode::Async => {}
     }
     if plan.curve.is_none() {
-        notes.push("rate = max: no schedule, so corrected latency equals service latency".into());
+        notes.push(format!(
+            "rate = max: no schedule, so corrected latency equals service latency, and it is mostly local queueing behind producer.queue_messages ({} per instance)",
+            s.producer.queue_messages.map_or("librdkafka's default".into(), |q| q.to_string())
+        ));
+    }
+    if let Some(n) = growing_send_lag(&out.recorded) {
+        notes.push(n);
     }
     if let Some(w) = &out.topic.warning {
         notes.push(w.clone());
@@ -196,11 +260,26 @@ fn notes(plan: &RunPlan, out: &RunOutput) -> Vec<String> {
             .map(|e| e.detail.clone()),
     );
     let r = &out.recorded;
-    if r.unresolved() > 0 {
+    let (queued, in_flight) = (
+        r.measured.unresolved_queued + r.warmup.unresolved_queued,
+        r.measured.unresolved_in_flight + r.warmup.unresolved_in_flight,
+    );
+    if queued + in_flight > 0 {
         notes.push(format!(
-            "{} messages had no delivery report when the run ended (grace {}): counted as unresolved",
-            r.unresolved(),
+            "{} messages had no delivery report when the grace ({}) ended: purged and counted as unresolved ({queued} still queued, {in_flight} in flight)",
+            queued + in_flight,
             s.load.grace
+        ));
+    }
+    if r.send.unsent + r.send.warmup_unsent > 0 {
+        notes.push(format!(
+            "{} messages were due but never sent: sending stopped while the {} was behind its schedule (counted as unsent and as loss)",
+            r.send.unsent + r.send.warmup_unsent,
+            if s.producer.mode == Mode::Sync {
+                "closed loop (each sync worker waits for its ack)"
+            } else {
+                "load generator"
+            }
         ));
     }
     if let Some(landed) = out.landed {

@@ -1,8 +1,12 @@
-//! The result of one run: a versioned JSON document (`schema = "kbench.result/v1"`), written the
+//! The result of one run: a versioned JSON document (`schema = "kbench.result/v2"`), written the
 //! moment the run ends. Reports, comparisons and gates are pure functions of these files, which is
 //! why they carry the full histograms and not only percentiles.
 //!
-//! The JSON Schema is `schemas/result.v1.json`; every field is documented there and below.
+//! The JSON Schema is `schemas/result.v2.json`; every field is documented there and below.
+//! Version 2 accounts for every scheduled message (`counts.scheduled`, `unsent`, purge-counted
+//! `unresolved`), puts failures in the latency picture (`latency_us.failed`, `.unsent`), adds
+//! `loss_rate` and measures duration runs' throughput over the planned window. Version 1 files
+//! still read: their new fields are empty, and `loss_rate` is (failed + unresolved) / sent.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -14,7 +18,9 @@ pub use crate::plan::ShardSpec;
 use crate::recorder::hist::LatencyStats;
 use crate::scenario::Scenario;
 
-pub const SCHEMA: &str = "kbench.result/v1";
+pub const SCHEMA: &str = "kbench.result/v2";
+/// The previous layout, still read by `report`, `compare`, `gate` and `merge`.
+pub const SCHEMA_V1: &str = "kbench.result/v1";
 
 /// How the run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,7 +48,7 @@ pub struct MergeInfo {
 /// One run's result.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunResult {
-    /// Always `kbench.result/v1` for this layout.
+    /// `kbench.result/v2` for this layout (`kbench.result/v1` for an older file read back).
     pub schema: String,
     /// Version of kbench that wrote the file.
     pub kbench_version: String,
@@ -62,20 +68,31 @@ pub struct RunResult {
     /// Set on a result made by `kbench merge`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merge: Option<MergeInfo>,
-    /// Length of the measured window in seconds: from the end of the warm-up to the last measured
-    /// delivery report.
+    /// Length of the measured window in seconds, the one throughput is over: for a run by
+    /// duration, the planned measured window (`load.duration`, or up to an interrupt); for a run
+    /// by count or at `rate = "max"`, from the first measured send to the last measured ack
+    /// (failed outcomes never extend it).
     pub duration_s: f64,
+    /// Seconds from the end of the planned window to the last measured outcome (runs by
+    /// duration); null otherwise.
+    #[serde(default)]
+    pub drain_s: Option<f64>,
     /// Warm-up length in seconds (excluded from counts, throughput and latency).
     pub warmup_s: f64,
     /// Seconds from the first send to the end of the drain, warm-up included.
     pub wall_s: f64,
     pub broker: BrokerInfo,
-    /// Measured messages: `sent == acked + failed + unresolved`.
+    /// Measured messages: `scheduled == sent + unsent` and `sent == acked + failed + unresolved`.
     pub counts: Counts,
     /// Warm-up messages, accounted the same way.
     pub warmup_counts: Counts,
     /// Failed measured messages by librdkafka error name (e.g. `_MSG_TIMED_OUT`).
     pub errors: BTreeMap<String, u64>,
+    /// Messages that did not make it, as a share: (failed + unresolved + unsent) / scheduled
+    /// (over sent when nothing is scheduled, at `rate = "max"` by duration). A gate passes only
+    /// at 0 unless it states its own `loss_rate` threshold.
+    #[serde(default)]
+    pub loss_rate: f64,
     pub backpressure: Backpressure,
     pub throughput: Throughput,
     /// Target rate in messages per second, or null for `rate = "max"`.
@@ -137,14 +154,35 @@ pub struct BrokerInfo {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Counts {
+    /// Messages the schedule made due in this window (`sent + unsent`): every message of a run
+    /// by count, and for a paced run by duration every message due before its end (or its
+    /// interrupt); null at `rate = "max"` by duration, where nothing is due.
+    #[serde(default)]
+    pub scheduled: Option<u64>,
     /// Messages handed to the producer (including ones it rejected at once).
     pub sent: u64,
+    /// Messages that were due but never sent: the run stopped (duration over, `load.timeout`,
+    /// Ctrl-C) while the generator or a closed loop was behind. Their lateness is `latency_us.unsent`.
+    #[serde(default)]
+    pub unsent: u64,
     /// Messages with a successful delivery report.
     pub acked: u64,
     /// Messages with a failed delivery report or rejected at send.
     pub failed: u64,
-    /// Messages with no delivery report by the end of the drain.
+    /// Messages with no delivery report by the end of the grace, counted from their purge
+    /// reports (`unresolved_by`).
     pub unresolved: u64,
+    #[serde(default)]
+    pub unresolved_by: UnresolvedBy,
+}
+
+/// Where librdkafka held the unresolved messages when they were purged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct UnresolvedBy {
+    /// Still in the client's queue (`_PURGE_QUEUE`): never sent to a broker.
+    pub queued: u64,
+    /// Sent, with no response (`_PURGE_INFLIGHT`): the broker may or may not have them.
+    pub in_flight: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -161,7 +199,8 @@ pub struct Throughput {
     pub bytes_per_sec: f64,
 }
 
-/// The three latency streams.
+/// The latency streams. `corrected`, `service` and `send_lag` are of acked messages; `failed`
+/// and `unsent` hold every message that was not acked, so no loss hides from the picture.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct Streams<T> {
     /// Delivery report time - due time (coordinated-omission corrected).
@@ -170,6 +209,14 @@ pub struct Streams<T> {
     pub service: T,
     /// Enqueue time - due time (how late the generator was).
     pub send_lag: T,
+    /// Failed and unresolved messages: due -> failure report, or due -> purge at the end of the
+    /// grace (a lower bound). Count = failed + unresolved.
+    #[serde(default)]
+    pub failed: T,
+    /// Unsent messages that were already due: due -> the stop of sending (a lower bound). Count =
+    /// unsent, except for a run by count cut short by `load.timeout`, whose rest was never due.
+    #[serde(default)]
+    pub unsent: T,
 }
 
 /// What one partition received.
@@ -280,6 +327,18 @@ pub struct ProcessStats {
     pub peak_rss_bytes: Option<u64>,
 }
 
+/// (failed + unresolved + unsent) / scheduled, or over sent when nothing was scheduled; 0 for
+/// an empty run.
+pub fn loss_rate(c: &Counts) -> f64 {
+    let lost = c.failed + c.unresolved + c.unsent;
+    let base = c.scheduled.unwrap_or(c.sent);
+    if base == 0 {
+        0.0
+    } else {
+        lost as f64 / base as f64
+    }
+}
+
 /// Errors reading a result file.
 #[derive(Debug, thiserror::Error)]
 pub enum ResultError {
@@ -290,7 +349,7 @@ pub enum ResultError {
     },
     #[error("{path}: not a kbench result: {detail}")]
     Invalid { path: String, detail: String },
-    #[error("{path}: unsupported result schema {found:?} (this kbench reads {SCHEMA:?})")]
+    #[error("{path}: unsupported result schema {found:?} (this kbench reads {SCHEMA:?} and {SCHEMA_V1:?})")]
     Schema { path: String, found: String },
 }
 
@@ -313,8 +372,9 @@ impl RunResult {
                 path: p.clone(),
                 detail: e.to_string(),
             })?;
+        let v1 = value.get("schema").and_then(|s| s.as_str()) == Some(SCHEMA_V1);
         match value.get("schema").and_then(|s| s.as_str()) {
-            Some(SCHEMA) => {}
+            Some(SCHEMA | SCHEMA_V1) => {}
             Some(other) => {
                 return Err(ResultError::Schema {
                     path: p,
@@ -328,10 +388,16 @@ impl RunResult {
                 })
             }
         }
-        serde_path_to_error::deserialize(value).map_err(|e| ResultError::Invalid {
-            path: p,
-            detail: format!("{}: {}", e.path(), e.inner()),
-        })
+        let mut r: RunResult =
+            serde_path_to_error::deserialize(value).map_err(|e| ResultError::Invalid {
+                path: p,
+                detail: format!("{}: {}", e.path(), e.inner()),
+            })?;
+        if v1 {
+            // v1 had no schedule counts: its loss is what failed or stayed unresolved.
+            r.loss_rate = loss_rate(&r.counts);
+        }
+        Ok(r)
     }
 
     /// Writes `result.json` and `latency.hlog` into `dir`, each atomically (temporary file, then

@@ -15,8 +15,10 @@ pub enum Kind {
     Latency(Stream, Stat),
     /// Acked messages per second.
     Throughput,
-    /// failed / sent (a fraction).
+    /// failed / sent (a fraction): failures reported by librdkafka.
     ErrorRate,
+    /// (failed + unresolved + unsent) / scheduled (a fraction): everything that did not make it.
+    LossRate,
     AchievedRateRatio,
 }
 
@@ -25,6 +27,10 @@ pub enum Stream {
     Corrected,
     Service,
     SendLag,
+    /// Failed and unresolved messages (due -> report, or -> purge).
+    Failed,
+    /// Unsent messages (due -> the stop of sending).
+    Unsent,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +55,7 @@ impl Metric {
         let kind = match name {
             "throughput" => Kind::Throughput,
             "error_rate" => Kind::ErrorRate,
+            "loss_rate" => Kind::LossRate,
             "achieved_rate_ratio" => Kind::AchievedRateRatio,
             _ => {
                 let (stream, stat) = match name.split_once('.') {
@@ -59,6 +66,8 @@ impl Metric {
                     "corrected" => Stream::Corrected,
                     "service" => Stream::Service,
                     "send_lag" => Stream::SendLag,
+                    "failed" => Stream::Failed,
+                    "unsent" => Stream::Unsent,
                     _ => return Err(unknown(name)),
                 };
                 let stat = match stat {
@@ -89,7 +98,7 @@ impl Metric {
         match self.kind {
             Kind::Latency(..) => human_us(v),
             Kind::Throughput => format!("{} msg/s", Rate::human(v)),
-            Kind::ErrorRate => format!("{:.3}%", v * 100.0),
+            Kind::ErrorRate | Kind::LossRate => format!("{:.3}%", v * 100.0),
             Kind::AchievedRateRatio => format!("{v:.4}"),
         }
     }
@@ -106,7 +115,7 @@ impl Metric {
                 Ok(Rate::PerSec(r)) => Ok(r),
                 _ => Err(format!("expected a rate like \"19.5k/s\", found {t:?}")),
             },
-            Kind::ErrorRate => parse_fraction(t),
+            Kind::ErrorRate | Kind::LossRate => parse_fraction(t),
             Kind::AchievedRateRatio => t
                 .parse::<f64>()
                 .ok()
@@ -118,7 +127,7 @@ impl Metric {
 
 fn unknown(name: &str) -> String {
     format!(
-        "unknown metric {name:?}: expected p50, p90, p99, p999, max, mean (optionally prefixed by corrected., service. or send_lag.), throughput, error_rate or achieved_rate_ratio"
+        "unknown metric {name:?}: expected p50, p90, p99, p999, max, mean (optionally prefixed by corrected., service., send_lag., failed. or unsent.), throughput, error_rate, loss_rate or achieved_rate_ratio"
     )
 }
 
@@ -257,10 +266,13 @@ impl GateSpec {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Validity {
-    /// A duration run must send at least this share of its scheduled messages.
+    /// A paced run must send at least this share of its scheduled messages.
     pub min_sent_ratio: f64,
     /// Send-lag p99 above this means the generator fell behind.
     pub max_send_lag_p99: Dur,
+    /// Above this share of sends answered `QueueFull`, the back-pressure is sustained: the
+    /// cluster set the pace, and the generator checks do not apply.
+    pub max_queue_full_share: f64,
 }
 
 impl Default for Validity {
@@ -268,6 +280,7 @@ impl Default for Validity {
         Validity {
             min_sent_ratio: 0.97,
             max_send_lag_p99: Dur::from_millis(10),
+            max_queue_full_share: 0.01,
         }
     }
 }
@@ -286,6 +299,12 @@ pub fn check_spec(g: &GateSpec) -> Result<(), (String, String)> {
         return Err((
             "gate.validity.min_sent_ratio".into(),
             format!("expected 0.0 to 1.0, found {}", v.min_sent_ratio),
+        ));
+    }
+    if !(v.max_queue_full_share >= 0.0 && v.max_queue_full_share <= 1.0) {
+        return Err((
+            "gate.validity.max_queue_full_share".into(),
+            format!("expected 0.0 to 1.0, found {}", v.max_queue_full_share),
         ));
     }
     Ok(())

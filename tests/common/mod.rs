@@ -85,9 +85,38 @@ pub fn assert_accounted(r: &RunResult) {
             c.acked + c.failed + c.unresolved,
             "sent = acked + failed + unresolved: {c:?}"
         );
+        if let Some(n) = c.scheduled {
+            assert_eq!(n, c.sent + c.unsent, "scheduled = sent + unsent: {c:?}");
+        }
+        assert_eq!(
+            c.unresolved,
+            c.unresolved_by.queued + c.unresolved_by.in_flight,
+            "unresolved by where it was: {c:?}"
+        );
     }
     let failed: u64 = r.errors.values().sum();
     assert_eq!(failed, r.counts.failed, "errors by kind add up to failed");
+    // Nothing that did not make it is missing from the latency picture.
+    let c = &r.counts;
+    assert_eq!(r.latency_us.failed.count, c.failed + c.unresolved);
+    // Unsent messages that were already due have a lateness; the rest of a count cut short by
+    // load.timeout was never due.
+    assert!(r.latency_us.unsent.count <= c.unsent);
+    if r.spec.load.messages.is_none() {
+        assert_eq!(r.latency_us.unsent.count, c.unsent);
+    }
+    let lost = (c.failed + c.unresolved + c.unsent) as f64;
+    let expected = lost / c.scheduled.unwrap_or(c.sent).max(1) as f64;
+    assert!(
+        (r.loss_rate - expected).abs() < 1e-6,
+        "loss_rate {} vs {expected}",
+        r.loss_rate
+    );
+    assert!(
+        !r.events.iter().any(|e| e.kind == "accounting"),
+        "{:?}",
+        r.events
+    );
 }
 
 /// A result with the given corrected latencies (µs), `intervals` one-second intervals and
@@ -98,6 +127,11 @@ pub fn literal(latencies: &[u64], intervals: usize, failed: u64) -> RunResult {
         hist::record(&mut h, us);
     }
     let stats = LatencyStats::of(&h);
+    // Failed messages waited for librdkafka's 30 s message timeout.
+    let mut failed_hist = hist::new_hist();
+    for _ in 0..failed {
+        hist::record(&mut failed_hist, 30_000_000);
+    }
     let acked = latencies.len() as u64;
     let per = (acked / intervals.max(1) as u64).max(1);
     let mut spec = Scenario::default();
@@ -116,6 +150,7 @@ pub fn literal(latencies: &[u64], intervals: usize, failed: u64) -> RunResult {
         spec,
         started_at: "2026-11-21T00:00:00Z".into(),
         duration_s: intervals as f64,
+        drain_s: Some(0.0),
         warmup_s: if intervals > 2 { 1.0 } else { 0.0 },
         wall_s: intervals as f64,
         broker: BrokerInfo {
@@ -125,10 +160,18 @@ pub fn literal(latencies: &[u64], intervals: usize, failed: u64) -> RunResult {
             librdkafka: "2.12.1".into(),
         },
         counts: Counts {
+            scheduled: Some(acked + failed),
             sent: acked + failed,
+            unsent: 0,
             acked,
             failed,
             unresolved: 0,
+            unresolved_by: Default::default(),
+        },
+        loss_rate: if failed > 0 {
+            failed as f64 / (acked + failed) as f64
+        } else {
+            0.0
         },
         warmup_counts: Counts::default(),
         errors: if failed > 0 {
@@ -147,11 +190,15 @@ pub fn literal(latencies: &[u64], intervals: usize, failed: u64) -> RunResult {
             corrected: stats,
             service: stats,
             send_lag: LatencyStats::default(),
+            failed: LatencyStats::of(&failed_hist),
+            unsent: LatencyStats::default(),
         },
         histograms: Streams {
             corrected: hist::encode(&h),
             service: hist::encode(&h),
             send_lag: hist::encode(&hist::new_hist()),
+            failed: hist::encode(&failed_hist),
+            unsent: hist::encode(&hist::new_hist()),
         },
         clamped_samples: 0,
         t0_unix_ms: 1_790_000_000_000,
