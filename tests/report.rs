@@ -126,3 +126,69 @@ fn results_are_read_from_files_and_directories_and_bad_ones_are_named() {
     let empty = tempfile::tempdir().unwrap();
     assert!(report::read_results(&[empty.path().to_path_buf()]).is_err());
 }
+
+/// A version-1 result (written before the schedule counts and the failed stream existed).
+fn v1_text(failed: u64) -> String {
+    let r = literal(&(1..=1000).collect::<Vec<u64>>(), 2, failed);
+    let mut v = serde_json::to_value(&r).unwrap();
+    v["schema"] = "kbench.result/v1".into();
+    let o = v.as_object_mut().unwrap();
+    for key in ["loss_rate", "drain_s"] {
+        o.remove(key);
+    }
+    for c in ["counts", "warmup_counts"] {
+        let c = v[c].as_object_mut().unwrap();
+        for key in ["scheduled", "unsent", "unresolved_by"] {
+            c.remove(key);
+        }
+    }
+    for s in ["latency_us", "histograms"] {
+        let s = v[s].as_object_mut().unwrap();
+        s.remove("failed");
+        s.remove("unsent");
+    }
+    serde_json::to_string_pretty(&v).unwrap()
+}
+
+#[test]
+fn version_1_results_still_read_report_and_compare() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    for (d, failed) in [(&a, 0), (&b, 10)] {
+        std::fs::create_dir_all(d).unwrap();
+        std::fs::write(d.join("result.json"), v1_text(failed)).unwrap();
+    }
+    let r = kbench::result::RunResult::read(&b.join("result.json")).unwrap();
+    assert_eq!(r.schema, "kbench.result/v1");
+    // v1 knew only failed and unresolved: that is its loss.
+    assert!(
+        (r.loss_rate - 10.0 / 1010.0).abs() < 1e-9,
+        "{}",
+        r.loss_rate
+    );
+    assert_eq!(r.counts.scheduled, None);
+    assert_eq!(r.latency_us.failed.count, 0);
+    let kbench = || assert_cmd::Command::cargo_bin("kbench").unwrap();
+    let out = kbench().arg("report").arg(&a).arg(&b).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(a.join("report.html").exists());
+    let out = kbench()
+        .arg("compare")
+        .arg(&a)
+        .arg(&b)
+        .arg("--out")
+        .arg(dir.path().join("cmp"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("0.990%"), "the loss column: {stdout}");
+}

@@ -11,6 +11,8 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(b.to_string().parse::<Bytes>().ok(), Some(b));
     }
     if let Ok(d) = s.parse::<Dur>() {
+        // Every duration that parses is bounded, so instants built from it cannot overflow.
+        assert!(d.0 <= kbench::units::MAX_DURATION);
         let _ = d.to_string();
     }
     if let Ok(r) = s.parse::<Rate>() {
@@ -20,4 +22,5 @@ fuzz_target!(|data: &[u8]| {
     let _ = kbench::gate::Threshold::parse("throughput", s);
     let _ = kbench::gate::Allowance::parse("p99", s);
     let _ = kbench::gate::Metric::parse(s);
+    let _ = kbench::gate::Threshold::parse("loss_rate", s);
 });

@@ -82,6 +82,15 @@ pub fn judge(
             spec.max_error_rate
         ));
     }
+    // Messages that did not make it at all (failed, unresolved, never sent) count against the
+    // same limit: a probe that loses them is no capacity.
+    if r.loss_rate > max_err {
+        reasons.push(format!(
+            "loss {:.3}% > {}",
+            r.loss_rate * 100.0,
+            spec.max_error_rate
+        ));
+    }
     let achieved = r.achieved_rate_ratio;
     if let Some(a) = achieved {
         if a < spec.min_achieved_ratio {
