@@ -1,0 +1,239 @@
+#!/usr/bin/env bash
+# Apache Kafka from its Maven Central jars, as a local KRaft cluster for kbench's tests, benches
+# and for trying kbench against the real thing. The twin of scripts/tansu.sh.
+#
+#   scripts/kafka.sh install        # the jars (and an SLF4J binding) into ~/.cache/kbench/kafka-VERSION/lib, once
+#   scripts/kafka.sh start [N]      # N (default 3) combined broker+controller nodes on 127.0.0.1 with
+#                                   # free ports; prints the bootstrap list once every node is in the
+#                                   # cluster's metadata. State in $KBENCH_KAFKA_STATE (default target/kafka)
+#   scripts/kafka.sh stop           # every node, by PID
+#   scripts/kafka.sh pause I | resume I | kill I | restart I   # node I (1..N): SIGSTOP, SIGCONT, SIGKILL, start again
+#   scripts/kafka.sh bootstrap      # the bootstrap list of the running cluster
+#   scripts/kafka.sh java CLASS ARGS...   # a class of the jars (a Kafka tool) with the same classpath
+#
+# Replication factor min(3, N) for new topics and for the offsets and transaction-state topics;
+# min.insync.replicas 2 for N >= 3. Each node runs with a 512 MiB heap under `timeout` (at most
+# KBENCH_KAFKA_SECONDS, default 2 h) and is stopped by PID, never by name.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VERSION=4.1.2
+LOG4J=2.24.3
+CACHE="${KBENCH_KAFKA_CACHE:-$HOME/.cache/kbench/kafka-$VERSION}"
+LIB="$CACHE/lib"
+STATE="${KBENCH_KAFKA_STATE:-target/kafka}"
+SECONDS_BOUND="${KBENCH_KAFKA_SECONDS:-7200}"
+
+die() { echo "error: $*" >&2; exit 1; }
+
+install() {
+  if [ -f "$LIB/.complete" ]; then
+    echo "kafka $VERSION: $LIB"
+    return
+  fi
+  command -v java >/dev/null || die "install: java is not installed (OpenJDK 17 or newer)"
+  command -v mvn >/dev/null || die "install: mvn is not installed (Maven fetches the jars)"
+  echo "installing Apache Kafka $VERSION jars with Maven into $LIB ..."
+  mkdir -p "$CACHE"
+  cat >"$CACHE/pom.xml" <<EOF
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>kbench</groupId><artifactId>kafka-runtime</artifactId><version>$VERSION</version>
+  <dependencies>
+    <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka_2.13</artifactId><version>$VERSION</version></dependency>
+    <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka-tools</artifactId><version>$VERSION</version></dependency>
+    <!-- The POMs bring no SLF4J binding: the one Kafka's tarball ships, on log4j2. -->
+    <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-slf4j-impl</artifactId><version>$LOG4J</version></dependency>
+    <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-core</artifactId><version>$LOG4J</version></dependency>
+  </dependencies>
+</project>
+EOF
+  rm -rf "$LIB"
+  mvn -q -B -f "$CACHE/pom.xml" dependency:copy-dependencies -DoutputDirectory="$LIB" \
+    || die "install: Maven could not resolve org.apache.kafka:kafka_2.13:$VERSION and its dependencies (is Maven Central reachable?)"
+  ls "$LIB"/kafka_2.13-"$VERSION".jar >/dev/null || die "install: kafka_2.13-$VERSION.jar is missing from $LIB"
+  touch "$LIB/.complete"
+  echo "kafka $VERSION installed: $(ls "$LIB" | wc -l) jars"
+}
+
+run_java() {
+  [ -f "$LIB/.complete" ] || die "kafka is not installed: run scripts/kafka.sh install"
+  java -Xmx256m -XX:TieredStopAtLevel=1 -Dlog4j2.configurationFile="$CACHE/log4j2-tools.properties" \
+    -cp "$LIB/*" "$@"
+}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+log_configs() {
+  cat >"$CACHE/log4j2-tools.properties" <<'EOF'
+rootLogger.level = error
+rootLogger.appenderRef.stderr.ref = STDERR
+appender.stderr.type = Console
+appender.stderr.name = STDERR
+appender.stderr.target = SYSTEM_ERR
+appender.stderr.layout.type = PatternLayout
+appender.stderr.layout.pattern = %d %p %c: %m%n
+EOF
+}
+
+# Writes node I's configuration; ports come from $STATE/ports (one "broker controller" line a node).
+node_config() {
+  local i=$1 n=$2 dir="$STATE/node-$i"
+  local ports voters="" j=1 rf=$(( n < 3 ? n : 3 )) isr=$(( n >= 3 ? 2 : 1 ))
+  while read -r bp cp; do
+    voters+="${voters:+,}$j@127.0.0.1:$cp"
+    [ "$j" = "$i" ] && ports="$bp $cp"
+    j=$((j + 1))
+  done <"$STATE/ports"
+  read -r bp cp <<<"$ports"
+  mkdir -p "$dir"
+  cat >"$dir/node.properties" <<EOF
+process.roles=broker,controller
+node.id=$i
+controller.quorum.voters=$voters
+listeners=PLAINTEXT://127.0.0.1:$bp,CONTROLLER://127.0.0.1:$cp
+advertised.listeners=PLAINTEXT://127.0.0.1:$bp
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+log.dirs=$dir/data
+num.partitions=6
+default.replication.factor=$rf
+min.insync.replicas=$isr
+offsets.topic.replication.factor=$rf
+offsets.topic.num.partitions=6
+transaction.state.log.replication.factor=$rf
+transaction.state.log.min.isr=$isr
+transaction.state.log.num.partitions=6
+group.initial.rebalance.delay.ms=0
+auto.create.topics.enable=true
+log.cleaner.threads=1
+log.cleaner.dedupe.buffer.size=8388608
+log.segment.bytes=67108864
+num.io.threads=2
+num.network.threads=2
+num.replica.fetchers=1
+background.threads=2
+EOF
+  cat >"$dir/log4j2.properties" <<EOF
+rootLogger.level = warn
+rootLogger.appenderRef.file.ref = FILE
+appender.file.type = File
+appender.file.name = FILE
+appender.file.fileName = $dir/server.log
+appender.file.layout.type = PatternLayout
+appender.file.layout.pattern = [%d] %p %m (%c)%n
+EOF
+}
+
+# Starts node I (already formatted); records the PIDs of `timeout` and of the JVM.
+start_node() {
+  local i=$1 dir="$STATE/node-$i"
+  nohup timeout -s KILL "$SECONDS_BOUND" java -Xms256m -Xmx512m -XX:+UseG1GC \
+    -Dlog4j2.configurationFile="$dir/log4j2.properties" -cp "$LIB/*" kafka.Kafka "$dir/node.properties" \
+    >"$dir/stdout.log" 2>&1 &
+  local outer=$!
+  echo "$outer" >"$dir/timeout.pid"
+  for _ in $(seq 50); do
+    local jvm
+    jvm=$(pgrep -P "$outer" java || true)
+    if [ -n "$jvm" ]; then
+      echo "$jvm" >"$dir/pid"
+      return
+    fi
+    sleep 0.1
+  done
+  die "node $i did not start; see $dir/stdout.log"
+}
+
+bootstrap_list() {
+  [ -f "$STATE/ports" ] || die "no cluster in $STATE: run scripts/kafka.sh start"
+  local out=""
+  while read -r bp _; do out+="${out:+,}127.0.0.1:$bp"; done <"$STATE/ports"
+  echo "$out"
+}
+
+# Waits until every node is in the cluster metadata (the brokers a client sees), at most 120 s.
+wait_for_brokers() {
+  local n=$1 b
+  b=$(bootstrap_list)
+  for _ in $(seq 60); do
+    local seen
+    seen=$(run_java org.apache.kafka.tools.BrokerApiVersionsCommand --bootstrap-server "$b" 2>/dev/null \
+      | grep -c '^127\.0\.0\.1:[0-9]* (id: ' || true)
+    if [ "$seen" -ge "$n" ]; then
+      return
+    fi
+    sleep 2
+  done
+  die "the cluster did not show $n brokers within 120 s; see $STATE/node-*/server.log"
+}
+
+start() {
+  local n=${1:-3}
+  [ "$n" -ge 1 ] || die "start: N must be at least 1"
+  install >/dev/null
+  log_configs
+  if [ -f "$STATE/ports" ]; then stop; fi
+  rm -rf "$STATE"
+  mkdir -p "$STATE"
+  for _ in $(seq "$n"); do echo "$(free_port) $(free_port)"; done >"$STATE/ports"
+  echo "$n" >"$STATE/nodes"
+  local id
+  id=$(run_java kafka.tools.StorageTool random-uuid)
+  for i in $(seq "$n"); do
+    node_config "$i" "$n"
+    run_java kafka.tools.StorageTool format -t "$id" -c "$STATE/node-$i/node.properties" >/dev/null \
+      || die "start: formatting node $i failed"
+  done
+  for i in $(seq "$n"); do start_node "$i"; done
+  wait_for_brokers "$n"
+  bootstrap_list | tee "$STATE/bootstrap"
+}
+
+node_pid() {
+  local f="$STATE/node-$1/pid"
+  [ -f "$f" ] || die "node $1 is not running (no $f)"
+  cat "$f"
+}
+
+stop() {
+  [ -d "$STATE" ] || return 0
+  for f in "$STATE"/node-*/pid; do
+    [ -f "$f" ] || continue
+    local pid dir
+    pid=$(cat "$f")
+    dir=$(dirname "$f")
+    kill -CONT "$pid" 2>/dev/null || true
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+    [ -f "$dir/timeout.pid" ] && kill -KILL "$(cat "$dir/timeout.pid")" 2>/dev/null || true
+    rm -f "$f" "$dir/timeout.pid"
+  done
+}
+
+case "${1:-}" in
+  install) install ;;
+  start) start "${2:-3}" ;;
+  stop) stop ;;
+  bootstrap) bootstrap_list ;;
+  pause) kill -STOP "$(node_pid "${2:?node}")" ;;
+  resume) kill -CONT "$(node_pid "${2:?node}")" ;;
+  kill)
+    pid=$(node_pid "${2:?node}")
+    kill -KILL "$pid"
+    rm -f "$STATE/node-$2/pid"
+    ;;
+  restart)
+    i=${2:?node}
+    if [ -f "$STATE/node-$i/pid" ]; then kill -KILL "$(cat "$STATE/node-$i/pid")" 2>/dev/null || true; fi
+    start_node "$i"
+    ;;
+  java) shift; log_configs; run_java "$@" ;;
+  *)
+    echo "usage: scripts/kafka.sh install|start [N]|stop|bootstrap|pause I|resume I|kill I|restart I|java CLASS ARGS..." >&2
+    exit 2
+    ;;
+esac
