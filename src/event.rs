@@ -14,4 +14,20 @@ pub struct Event {
     /// How many more times the same event followed immediately.
     #[serde(default)]
     pub repeats: u64,
+    /// For the start of a fault at a fixed rate: seconds from the fault's start to the first
+    /// interval whose corrected p99 is back under 2x the median interval p99 before the fault
+    /// and whose acked msg/s is back at 95% of the target; null when it did not recover within
+    /// the run (absent for other events).
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub recovery_s: Option<Option<f64>>,
+}
+
+/// A field that is present (possibly `null`) deserializes to `Some`, so `null` survives a round
+/// trip as "did not recover" instead of turning into "absent".
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<f64>>, D::Error> {
+    Option::<f64>::deserialize(d).map(Some)
 }

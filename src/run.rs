@@ -326,10 +326,9 @@ async fn send_and_drain(
     clock: Clock,
     fault_events: &RefCell<Vec<Event>>,
 ) -> SendStats {
+    let execs = RefCell::new(crate::fault::Execs::default());
     let mut faults = std::pin::pin!(async {
-        if let Some(e) = embedded {
-            crate::fault::drive(e, &plan.faults, clock, fault_events).await;
-        }
+        crate::fault::drive(embedded, &plan.faults, clock, fault_events, &execs).await;
         std::future::pending::<()>().await
     });
     let join = async {
@@ -354,6 +353,10 @@ async fn send_and_drain(
         _ = drain(clients, enqueued, plan.scenario.load.grace.0, interrupts) => {},
         _ = faults.as_mut() => unreachable!("the fault future never completes"),
     }
+    // The run is over: commands still running are killed, and what they reported is kept.
+    fault_events
+        .borrow_mut()
+        .extend(execs.take().finish(&clock));
     send
 }
 
@@ -366,6 +369,7 @@ fn end_events(plan: &RunPlan, interrupted: bool, timed_out: bool) -> Vec<Event> 
             kind: "interrupted".into(),
             detail: "stopped by a signal; sending ended early".into(),
             repeats: 0,
+            recovery_s: None,
         });
     }
     if timed_out {
@@ -378,6 +382,7 @@ fn end_events(plan: &RunPlan, interrupted: bool, timed_out: bool) -> Vec<Event> 
                 l.timeout
             ),
             repeats: 0,
+            recovery_s: None,
         });
     }
     events
@@ -438,6 +443,7 @@ fn collect(
         kind: ACCOUNTING_EVENT.into(),
         detail: format!("kbench's counts do not add up (a kbench bug): {detail}"),
         repeats: 0,
+        recovery_s: None,
     }));
     (recorded, client, events)
 }

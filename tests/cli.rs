@@ -21,6 +21,24 @@ fn file(name: &str, text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
 /// (file name, contents, extra args, expected fragments of the error message)
 const BAD: &[(&str, &str, &[&str], &[&str])] = &[
     (
+        "exec.toml",
+        "[[faults]]\nat = \"1s\"\naction = \"exec\"\ncommand = [\"no-such-program-kbench\"]\n",
+        &[],
+        &["faults[0].command", "\"no-such-program-kbench\" is not on PATH"],
+    ),
+    (
+        "exec-path.toml",
+        "[[faults]]\nat = \"1s\"\naction = \"exec\"\ncommand = [\"./missing/tool.sh\"]\n",
+        &[],
+        &["faults[0].command", "does not exist"],
+    ),
+    (
+        "exec-empty.toml",
+        "[[faults]]\nat = \"1s\"\naction = \"exec\"\ncommand = []\n",
+        &[],
+        &[":4: faults[0].command", "empty"],
+    ),
+    (
         "grace.toml",
         "[load]\ngrace = \"3000000000000000h\"\n",
         &[],

@@ -70,6 +70,83 @@ duration = "2s"
     assert_eq!(faults, vec!["all brokers down for 2s", "all brokers up"]);
     let down = r.events.iter().find(|e| e.kind == "fault").unwrap();
     assert!((down.t_s - 2.0).abs() < 0.1, "fault at {}", down.t_s);
+    // Back to normal latency and rate some time after the brokers came back at 4 s.
+    let recovery = down
+        .recovery_s
+        .expect("a fault start at a fixed rate has a recovery");
+    let recovery = recovery.expect("the run recovered before it ended");
+    assert!(
+        (2.0..4.0).contains(&recovery),
+        "recovered after {recovery} s"
+    );
+    let up = r.events.iter().rfind(|e| e.kind == "fault").unwrap();
+    assert_eq!(
+        up.recovery_s, None,
+        "only a fault's start has a recovery time"
+    );
+}
+
+#[test]
+fn exec_faults_run_commands_and_record_what_they_said() {
+    // Any cluster: here the embedded broker, with commands that break nothing.
+    let s = scenario(
+        r#"
+name = "exec"
+[topic]
+name = "exec"
+[producer]
+workers = 1
+[load]
+rate = "200/s"
+duration = "2s"
+[[faults]]
+at = "200ms"
+action = "exec"
+command = ["sh", "-c", "echo broke it; exit 3"]
+undo = ["echo", "undone"]
+duration = "500ms"
+[[faults]]
+at = "300ms"
+action = "exec"
+command = ["sleep", "30"]
+timeout = "300ms"
+[[faults]]
+at = "1500ms"
+action = "exec"
+command = ["sleep", "30"]
+"#,
+        &[],
+    );
+    let start = std::time::Instant::now();
+    let r = run(&s);
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(25),
+        "killed at the end, not awaited"
+    );
+    assert_accounted(&r);
+    let of = |kind: &str| -> Vec<String> {
+        r.events
+            .iter()
+            .filter(|e| e.kind == kind)
+            .map(|e| e.detail.clone())
+            .collect()
+    };
+    let faults = of("fault");
+    assert_eq!(faults.len(), 4, "{faults:?}");
+    assert!(
+        faults[0].starts_with("exec `sh -c echo broke it; exit 3` for 500ms"),
+        "{faults:?}"
+    );
+    assert_eq!(faults[2], "exec `echo undone`");
+    let execs = of("fault-exec");
+    for want in [
+        "`sh -c echo broke it; exit 3`: FAILED, exit 3: broke it",
+        "`echo undone`: exit 0: undone",
+        "`sleep 30`: timed out after 300ms: killed",
+        "`sleep 30`: still running when the run ended: killed",
+    ] {
+        assert!(execs.iter().any(|e| e == want), "{want:?} in {execs:?}");
+    }
 }
 
 #[test]

@@ -46,9 +46,17 @@ pub fn cells(file: ScenarioFile) -> Result<(Vec<Cell>, Source), InputError> {
     Ok((out, file.source))
 }
 
-/// Reads what the scenario names on disk (the payload corpus, a size histogram), so a missing
-/// file or an oversized line is an error now, not mid-run: (dotted key, message).
+/// Reads what the scenario names on disk (the payload corpus, a size histogram, the programs of
+/// `exec` faults), so a missing file or an oversized line is an error now, not mid-run:
+/// (dotted key, message).
 pub fn check_inputs(s: &Scenario) -> Result<(), (String, String)> {
+    for (i, f) in s.faults.iter().enumerate() {
+        for (name, argv) in [("command", &f.command), ("undo", &f.undo)] {
+            if let Some(program) = argv.as_ref().and_then(|a| a.first()) {
+                find_program(program).map_err(|e| (format!("faults[{i}].{name}"), e))?;
+            }
+        }
+    }
     let m = &s.message;
     if m.payload.is_some() {
         crate::payload::Payloads::new(m, s.max_payload())
@@ -58,6 +66,25 @@ pub fn check_inputs(s: &Scenario) -> Result<(), (String, String)> {
         crate::payload::sizes::Sampler::new(&m.size)
             .map(drop)
             .map_err(|e| ("message.size".into(), e))
+    }
+}
+
+/// A program as a shell would find it: a path (relative to the working directory) when it has a
+/// `/`, else a file on `PATH`.
+fn find_program(program: &str) -> Result<(), String> {
+    if program.contains('/') {
+        return if Path::new(program).is_file() {
+            Ok(())
+        } else {
+            let cwd = std::env::current_dir().map_or("?".into(), |d| d.display().to_string());
+            Err(format!("program {program:?} does not exist (relative paths are from the working directory, {cwd})"))
+        };
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    if std::env::split_paths(&path).any(|d| d.join(program).is_file()) {
+        Ok(())
+    } else {
+        Err(format!("program {program:?} is not on PATH"))
     }
 }
 

@@ -341,7 +341,8 @@ fn target_rate(s: &Scenario, curve: Option<&Curve>) -> Option<f64> {
     Some((curve.count_at(start + span) - curve.count_at(start)) / (span / 1e9))
 }
 
-/// The faults' starts and ends in time order (error injection is a one-off push: no end).
+/// The faults' starts and ends in time order (error injection is a one-off push, and an `exec`
+/// fault ends only with an `undo` command).
 pub fn fault_steps(faults: &[Fault]) -> Vec<FaultStep> {
     let mut out = Vec::new();
     for f in faults {
@@ -350,7 +351,12 @@ pub fn fault_steps(faults: &[Fault]) -> Vec<FaultStep> {
             start: true,
             fault: f.clone(),
         });
-        if let (Some(d), true) = (f.duration, f.action != Action::Errors) {
+        let has_end = match f.action {
+            Action::Errors => false,
+            Action::Exec => f.undo.is_some(),
+            _ => true,
+        };
+        if let (Some(d), true) = (f.duration, has_end) {
             out.push(FaultStep {
                 at: f.at.0 + d.0,
                 start: false,
@@ -385,6 +391,9 @@ mod tests {
             rtt: (action == Action::Delay).then(|| Dur::from_millis(20)),
             error: (action == Action::Errors).then(|| "NOT_LEADER_OR_FOLLOWER".into()),
             count: (action == Action::Errors).then_some(5),
+            command: None,
+            undo: None,
+            timeout: None,
         }
     }
 

@@ -159,6 +159,7 @@ impl Context {
                 kind: kind.to_string(),
                 detail,
                 repeats: 0,
+                recovery_s: None,
             });
         }
     }

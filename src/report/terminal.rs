@@ -214,10 +214,18 @@ pub fn summary(r: &RunResult) -> String {
             .collect();
         let _ = writeln!(out, "  errors     {}", list.join(", "));
     }
+    for e in r.events.iter().filter(|e| e.kind == "fault") {
+        let recovery = match e.recovery_s {
+            Some(Some(s)) => format!(": recovered {s:.1} s after it began"),
+            Some(None) => ": did not recover within the run".into(),
+            None => String::new(),
+        };
+        let _ = writeln!(out, "  fault      {:.1}s {}{recovery}", e.t_s, e.detail);
+    }
     let client_errors: Vec<_> = r
         .events
         .iter()
-        .filter(|e| e.kind != "interrupted")
+        .filter(|e| e.kind != "interrupted" && e.kind != "fault")
         .collect();
     if !client_errors.is_empty() {
         let _ = writeln!(

@@ -37,6 +37,7 @@ pub fn build(plan: &RunPlan, info: ScenarioInfo, started_at: String, out: RunOut
         plan.curve.is_some(),
     );
     let cpu_s = out.cpu_s.map(|c| round(c, 3));
+    let series = intervals(r);
     RunResult {
         schema: SCHEMA.into(),
         kbench_version: env!("CARGO_PKG_VERSION").into(),
@@ -120,8 +121,8 @@ pub fn build(plan: &RunPlan, info: ScenarioInfo, started_at: String, out: RunOut
             .collect(),
         produced: Some(produced(s, r)),
         phases: phases(plan, r, shards),
-        intervals: intervals(r),
-        events: out.events.clone(),
+        events: with_recoveries(plan, &series, out.events.clone()),
+        intervals: series,
         notes: notes(plan, &out),
         process: ProcessStats {
             cpu_s,
@@ -131,6 +132,47 @@ pub fn build(plan: &RunPlan, info: ScenarioInfo, started_at: String, out: RunOut
             peak_rss_bytes: crate::usage::peak_rss_bytes(),
         },
     }
+}
+
+/// Sets `recovery_s` on every fault's start event (the `fault` events are one per plan step, in
+/// order), for runs at a fixed rate: the time from the fault's start to the first whole interval
+/// whose corrected p99 is back under 2x the median interval p99 before the fault and whose acked
+/// msg/s is back at 95% of the target; `null` when none such came before the measured window
+/// ended. Without an interval before the fault to compare with, it stays absent.
+fn with_recoveries(plan: &RunPlan, intervals: &[Interval], mut events: Vec<Event>) -> Vec<Event> {
+    let s = &plan.scenario;
+    let Some(target) = plan.target_rate.filter(|_| s.load.profile.is_empty()) else {
+        return events;
+    };
+    let step = plan.interval_us as f64 / 1e6;
+    let warmup = s.load.warmup.0.as_secs_f64();
+    let end = warmup + s.load.duration.map_or(f64::MAX, |d| d.0.as_secs_f64());
+    let whole = |i: &&Interval| i.t_s >= warmup && i.t_s + step <= end + 1e-9;
+    let fault_events = events.iter_mut().filter(|e| e.kind == "fault");
+    for (fault_step, event) in plan.faults.iter().zip(fault_events) {
+        if !fault_step.start {
+            continue;
+        }
+        let at = fault_step.at.as_secs_f64();
+        let mut before: Vec<u64> = intervals
+            .iter()
+            .filter(whole)
+            .filter(|i| i.t_s + step <= at + 1e-9 && i.acked > 0)
+            .map(|i| i.p99_us)
+            .collect();
+        if before.is_empty() {
+            continue;
+        }
+        before.sort_unstable();
+        let baseline = before[before.len() / 2] as f64;
+        let back = intervals
+            .iter()
+            .filter(whole)
+            .filter(|i| i.t_s + 1e-9 >= at)
+            .find(|i| i.p99_us as f64 <= 2.0 * baseline && i.acked as f64 / step >= 0.95 * target);
+        event.recovery_s = Some(back.map(|i| round(i.t_s - at, 3)));
+    }
+    events
 }
 
 /// A note when the send lag grew through the measured intervals (last p99 over 10x the first and

@@ -16,6 +16,9 @@ pub enum Action {
     Delay,
     /// The next `count` produce requests fail with `error`.
     Errors,
+    /// Runs `command` (argv, no shell) at `at`, and `undo` at `at + duration`: any cluster, any
+    /// chaos tool (`kill`, `kubectl delete pod`, `tc qdisc`, `scripts/kafka.sh kill 2`).
+    Exec,
 }
 
 /// Which broker(s) a fault hits: an id, or "all".
@@ -75,6 +78,25 @@ pub struct Fault {
     /// How many produce requests fail, for `errors`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub count: Option<u32>,
+    /// The program and its arguments, for `exec` (`["sh", "-c", "..."]` for a shell).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<Vec<String>>,
+    /// What undoes it, run at `at + duration` (needs `duration`), for `exec`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub undo: Option<Vec<String>>,
+    /// How long each command may run before it is killed (default 30s), for `exec`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<Dur>,
+}
+
+/// How long an `exec` command may run when the fault does not say.
+pub const EXEC_TIMEOUT: Dur = Dur(std::time::Duration::from_secs(30));
+
+impl Fault {
+    /// The `exec` timeout in force.
+    pub fn exec_timeout(&self) -> Dur {
+        self.timeout.unwrap_or(EXEC_TIMEOUT)
+    }
 }
 
 fn all() -> Target {
@@ -106,10 +128,26 @@ mod forever {
 pub fn check(faults: &[Fault], embedded: bool, brokers: u32) -> Result<(), (String, String)> {
     for (i, f) in faults.iter().enumerate() {
         let key = |k: &str| format!("faults[{i}].{k}");
+        if f.action == Action::Exec {
+            check_exec(f, &key)?;
+            continue;
+        }
+        for (name, set) in [
+            ("command", f.command.is_some()),
+            ("undo", f.undo.is_some()),
+            ("timeout", f.timeout.is_some()),
+        ] {
+            if set {
+                return Err((
+                    key(name),
+                    format!("{name} only applies to action = \"exec\""),
+                ));
+            }
+        }
         if !embedded {
             return Err((
                 key("action"),
-                "faults can only be injected into the embedded broker; remove [[faults]] or cluster.bootstrap".into(),
+                "broker-down, delay and errors drive the embedded broker; against another cluster use action = \"exec\" with a command that breaks it".into(),
             ));
         }
         if let Target::Broker(id) = f.broker {
@@ -148,6 +186,51 @@ pub fn check(faults: &[Fault], embedded: bool, brokers: u32) -> Result<(), (Stri
     Ok(())
 }
 
+/// The parse-level rules of an `exec` fault (that the program exists is checked by the plan step,
+/// which may read the file system).
+fn check_exec(f: &Fault, key: &dyn Fn(&str) -> String) -> Result<(), (String, String)> {
+    match f.command.as_deref() {
+        None => {
+            return Err((
+                key("command"),
+                "exec needs command = [\"program\", \"arg\", ...]".into(),
+            ))
+        }
+        Some([]) => return Err((key("command"), "the command is empty".into())),
+        Some([p, ..]) if p.trim().is_empty() => {
+            return Err((key("command"), "the program name is empty".into()))
+        }
+        _ => {}
+    }
+    if let Some(u) = &f.undo {
+        if u.first().map_or(true, |p| p.trim().is_empty()) {
+            return Err((key("undo"), "the undo command is empty".into()));
+        }
+        if f.duration.is_none() {
+            return Err((
+                key("undo"),
+                "undo runs at at + duration: give duration, e.g. duration = \"10s\"".into(),
+            ));
+        }
+    }
+    if f.timeout.is_some_and(|t| t.0.is_zero()) {
+        return Err((key("timeout"), "must be greater than 0".into()));
+    }
+    for (name, set) in [
+        ("rtt", f.rtt.is_some()),
+        ("error", f.error.is_some()),
+        ("count", f.count.is_some()),
+    ] {
+        if set {
+            return Err((
+                key(name),
+                format!("{name} does not apply to action = \"exec\""),
+            ));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -161,6 +244,9 @@ mod tests {
             rtt: (action == Action::Delay).then(|| Dur::from_millis(20)),
             error: (action == Action::Errors).then(|| "NOT_LEADER_OR_FOLLOWER".into()),
             count: (action == Action::Errors).then_some(5),
+            command: None,
+            undo: None,
+            timeout: None,
         }
     }
 
@@ -175,5 +261,27 @@ mod tests {
         let mut f = fault(0, Action::Errors, None);
         f.error = Some("NOPE".into());
         assert_eq!(check(&[f], true, 3).unwrap_err().0, "faults[0].error");
+        // exec works on any cluster, and needs a command.
+        let mut f = fault(0, Action::Exec, None);
+        assert_eq!(
+            check(&[f.clone()], false, 3).unwrap_err().0,
+            "faults[0].command"
+        );
+        f.command = Some(vec![]);
+        assert_eq!(
+            check(&[f.clone()], false, 3).unwrap_err().0,
+            "faults[0].command"
+        );
+        f.command = Some(vec!["true".into()]);
+        assert!(check(&[f.clone()], false, 3).is_ok());
+        f.undo = Some(vec!["true".into()]);
+        assert_eq!(
+            check(&[f.clone()], false, 3).unwrap_err().0,
+            "faults[0].undo"
+        );
+        f.duration = Some(Dur::from_secs(1));
+        assert!(check(&[f.clone()], false, 3).is_ok());
+        f.rtt = Some(Dur::from_millis(1));
+        assert_eq!(check(&[f], false, 3).unwrap_err().0, "faults[0].rtt");
     }
 }

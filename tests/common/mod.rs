@@ -229,6 +229,7 @@ pub fn literal(latencies: &[u64], intervals: usize, failed: u64) -> RunResult {
             kind: "client-error".into(),
             detail: "a <tagged> & quoted \"event\"".into(),
             repeats: 2,
+            recovery_s: None,
         }],
         notes: vec!["a note".into()],
         process: ProcessStats::default(),

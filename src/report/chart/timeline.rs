@@ -174,6 +174,34 @@ impl Chart for Timeline<'_> {
                 )))
                 .map_err(err)?;
         }
+        // Where each fault's effect was over (recovery_s): a dashed green line.
+        let recovered: Vec<f64> = r
+            .events
+            .iter()
+            .filter_map(|e| e.recovery_s.flatten().map(|s| e.t_s + s))
+            .collect();
+        for &x in &recovered {
+            chart
+                .draw_series(DashedLineSeries::new(
+                    vec![(x, 0.0), (x, top)],
+                    6,
+                    4,
+                    RGBColor(0, 130, 60).stroke_width(2),
+                ))
+                .map_err(err)?;
+        }
+        if !recovered.is_empty() {
+            chart
+                .draw_series(std::iter::empty::<PathElement<(f64, f64)>>())
+                .map_err(err)?
+                .label("recovered")
+                .legend(|(x, y)| {
+                    PathElement::new(
+                        vec![(x, y), (x + 24, y)],
+                        RGBColor(0, 130, 60).stroke_width(2),
+                    )
+                });
+        }
         if r.events.iter().any(|e| e.kind == "fault") {
             chart
                 .draw_series(std::iter::empty::<PathElement<(f64, f64)>>())
