@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # kbench's whole test suite: unit tests, CLI tests, end-to-end runs on the embedded broker, runs
-# against a real broker process (tansu, installed here with cargo install when missing; TLS through
-# Debian's stunnel4), charts, the report rendered in a real browser (Debian's chromium, installed
-# here when missing), and the Kubernetes manifests validated offline (kubernetes-validate from
-# PyPI, in a private venv).
+# against real broker processes (tansu, installed here with cargo install when missing, TLS through
+# Debian's stunnel4; a 3-node Apache Kafka cluster from Maven Central jars, scripts/kafka.sh),
+# charts, the report rendered in a real browser (Debian's chromium, installed here when missing),
+# and the Kubernetes manifests validated offline (kubernetes-validate from PyPI, in a private venv).
 # This is the README's test command, and .ci/run runs exactly this.
 # Needs a Rust toolchain and a C compiler (librdkafka, OpenSSL, zstd build from vendored source).
 set -euo pipefail
@@ -12,9 +12,11 @@ cd "$(dirname "$0")/.."
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v stunnel4 >/dev/null 2>&1 || command -v stunnel >/dev/null 2>&1 || missing+=(stunnel4)
+command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jre-headless)
+command -v mvn >/dev/null 2>&1 || missing+=(maven)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "installing ${missing[*]} (Debian packages: the browser test, the TLS test)..."
+    echo "installing ${missing[*]} (Debian packages: the browser test, the TLS test, Kafka)..."
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   else
     echo "error: the tests need ${missing[*]} (as root, this script installs the Debian packages)" >&2
@@ -22,9 +24,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
-# The real-broker tests (tests/tansu.rs) must run here, not skip.
+# The real-broker tests (tests/tansu.rs, tests/kafka.rs) must run here, not skip.
 bash scripts/tansu.sh install
 export KBENCH_REQUIRE_TANSU=1
+bash scripts/kafka.sh install
+export KBENCH_REQUIRE_KAFKA=1
 
 # --include-ignored: the browser test is ignored by a plain `cargo test` (it needs chromium).
 cargo test --all-targets --locked --no-fail-fast -- --include-ignored

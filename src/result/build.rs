@@ -324,6 +324,11 @@ fn notes(plan: &RunPlan, out: &RunOutput) -> Vec<String> {
             }
         ));
     }
+    if !s.producer.idempotence && !s.faults.is_empty() && s.producer.acks() != Acks::None {
+        notes.push(
+            "without idempotence delivery is at-least-once: a batch the broker appended but whose response was lost to a fault is sent again and appended twice (landed_messages above the acks means duplicates); producer.idempotence = true gives one copy".into(),
+        );
+    }
     if let Some(landed) = out.landed {
         let acked = r.measured.acked + r.warmup.acked;
         if landed != acked {

@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod kafka;
 pub mod tansu;
 
 use std::path::{Path, PathBuf};

@@ -1,0 +1,188 @@
+//! A real Apache Kafka cluster for tests: `scripts/kafka.sh start 3` in a state directory of its
+//! own, stopped when dropped. The README's test command installs the jars and sets
+//! KBENCH_REQUIRE_KAFKA=1, so a missing Kafka fails there; a plain `cargo test` without it skips
+//! these tests and says so.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
+
+pub struct Kafka {
+    state: tempfile::TempDir,
+    pub bootstrap: String,
+}
+
+fn installed() -> bool {
+    Command::new("bash")
+        .args(["scripts/kafka.sh", "install"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+        && Command::new("java").arg("-version").output().is_ok()
+}
+
+impl Kafka {
+    /// Starts a cluster of `nodes`, or `None` (skip) when Kafka cannot run here and is not
+    /// required.
+    pub fn start(nodes: u32) -> Option<Kafka> {
+        let required = std::env::var("KBENCH_REQUIRE_KAFKA").is_ok_and(|v| v == "1");
+        if !installed() {
+            assert!(
+                !required,
+                "Kafka is required but scripts/kafka.sh install failed"
+            );
+            super::skipped("kafka", "Java, Maven or the Kafka jars are missing (scripts/kafka.sh install; KBENCH_REQUIRE_KAFKA=1 makes this a failure)");
+            return None;
+        }
+        let state = tempfile::tempdir().expect("tempdir");
+        let out = Command::new("bash")
+            .args(["scripts/kafka.sh", "start", &nodes.to_string()])
+            .env("KBENCH_KAFKA_STATE", state.path())
+            // Bounded even if this process dies without dropping the cluster.
+            .env("KBENCH_KAFKA_SECONDS", "1800")
+            .output()
+            .expect("scripts/kafka.sh runs");
+        let k = Kafka {
+            bootstrap: String::from_utf8_lossy(&out.stdout).trim().to_string(),
+            state,
+        };
+        assert!(
+            out.status.success(),
+            "scripts/kafka.sh start failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Some(k)
+    }
+
+    pub fn state(&self) -> &Path {
+        self.state.path()
+    }
+
+    /// `scripts/kafka.sh ARGS` on this cluster.
+    pub fn sh(&self, args: &[&str]) {
+        let out = Command::new("bash")
+            .arg("scripts/kafka.sh")
+            .args(args)
+            .env("KBENCH_KAFKA_STATE", self.state())
+            .output()
+            .expect("scripts/kafka.sh runs");
+        assert!(
+            out.status.success(),
+            "scripts/kafka.sh {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// The argv of an exec fault running `scripts/kafka.sh ARGS` on this cluster.
+    pub fn fault_argv(&self, args: &[&str]) -> String {
+        let mut argv = vec![
+            "env".to_string(),
+            format!("KBENCH_KAFKA_STATE={}", self.state().display()),
+            "KBENCH_KAFKA_SECONDS=1800".to_string(),
+            "scripts/kafka.sh".to_string(),
+        ];
+        argv.extend(args.iter().map(|a| a.to_string()));
+        format!("{argv:?}")
+    }
+
+    /// Creates a topic of `partitions` x replication factor 3 through the admin API.
+    pub fn create_topic(&self, topic: &str, partitions: i32) {
+        use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+        let admin: AdminClient<rdkafka::client::DefaultClientContext> = ClientConfig::new()
+            .set("bootstrap.servers", &self.bootstrap)
+            .create()
+            .expect("admin client");
+        let rt = tokio::runtime::Runtime::new().expect("runtime");
+        let new = NewTopic::new(topic, partitions, TopicReplication::Fixed(3));
+        let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
+        let results = rt
+            .block_on(admin.create_topics([&new], &opts))
+            .expect("create_topics");
+        for r in results {
+            r.unwrap_or_else(|(t, e)| panic!("creating {t}: {e}"));
+        }
+        self.wait_for(topic, "the new topic's leader", |_, isr| isr == 3);
+    }
+
+    fn consumer(&self) -> BaseConsumer {
+        ClientConfig::new()
+            .set("bootstrap.servers", &self.bootstrap)
+            .set("group.id", "kbench-test-kafka")
+            .set("enable.auto.commit", "false")
+            .set("isolation.level", "read_uncommitted")
+            .create()
+            .expect("consumer")
+    }
+
+    /// The leader of a partition and its in-sync replica count.
+    pub fn leader_and_isr(&self, topic: &str, partition: i32) -> Option<(i32, usize)> {
+        let md = self
+            .consumer()
+            .fetch_metadata(Some(topic), Duration::from_secs(10))
+            .ok()?;
+        let t = md.topics().iter().find(|t| t.name() == topic)?;
+        let p = t.partitions().iter().find(|p| p.id() == partition)?;
+        Some((p.leader(), p.isr().len()))
+    }
+
+    /// Waits (bounded) until `f` holds of partition 0's (leader, ISR size) of `topic`.
+    pub fn wait_for(&self, topic: &str, what: &str, f: impl Fn(i32, usize) -> bool) {
+        let start = Instant::now();
+        loop {
+            if let Some((leader, isr)) = self.leader_and_isr(topic, 0) {
+                if leader >= 0 && f(leader, isr) {
+                    return;
+                }
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(90),
+                "{topic}: {what} did not happen within 90 s"
+            );
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+
+    /// Reads the whole topic back: how many times each key is in it (keys are unique per message
+    /// with `message.keys = "sequential"` over a cardinality above the count). Reads until the
+    /// partitions' end offsets (correct on Kafka), bounded at 120 s.
+    pub fn keys_in(&self, topic: &str, partitions: u32) -> HashMap<Vec<u8>, u32> {
+        let c = self.consumer();
+        let mut tpl = TopicPartitionList::new();
+        let mut ends = Vec::new();
+        for p in 0..partitions as i32 {
+            let (_, high) = c
+                .fetch_watermarks(topic, p, Duration::from_secs(10))
+                .expect("watermarks");
+            ends.push(high);
+            tpl.add_partition_offset(topic, p, Offset::Beginning)
+                .unwrap();
+        }
+        c.assign(&tpl).unwrap();
+        let total: i64 = ends.iter().sum();
+        let mut read = 0i64;
+        let mut keys = HashMap::new();
+        let start = Instant::now();
+        while read < total && start.elapsed() < Duration::from_secs(120) {
+            if let Some(Ok(m)) = c.poll(Duration::from_millis(200)) {
+                read += 1;
+                *keys
+                    .entry(m.key().unwrap_or_default().to_vec())
+                    .or_insert(0) += 1;
+            }
+        }
+        assert_eq!(read, total, "{topic}: read {read} of {total} records back");
+        keys
+    }
+}
+
+impl Drop for Kafka {
+    fn drop(&mut self) {
+        let _ = Command::new("bash")
+            .args(["scripts/kafka.sh", "stop"])
+            .env("KBENCH_KAFKA_STATE", self.state())
+            .output();
+    }
+}

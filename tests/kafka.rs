@@ -1,0 +1,267 @@
+//! On a real Apache Kafka 4.1 cluster: three KRaft nodes (scripts/kafka.sh) on 127.0.0.1, one
+//! cluster for this test binary, every check on a topic of its own. What the embedded broker and
+//! tansu cannot show: acks=all against acks=1 on replication factor 3, min.insync.replicas with a
+//! node down, a leader killed mid-run with and without idempotence, watermarks that can be
+//! trusted. Skipped (with a message) without Java and Maven, unless KBENCH_REQUIRE_KAFKA=1 (the
+//! README's test command). Three JVM brokers and the generator share this machine's CPUs.
+
+mod common;
+
+use common::kafka::Kafka;
+use common::{assert_accounted, run, scenario};
+use kbench::result::RunResult;
+
+fn base(k: &Kafka, topic: &str) -> String {
+    format!(
+        r#"
+name = "{topic}"
+[cluster]
+bootstrap = "{}"
+connect_timeout = "20s"
+[topic]
+name = "{topic}"
+partitions = 3
+replication = 3
+[producer]
+workers = 2
+linger = "0ms"
+[message]
+size = "200B"
+keys = "sequential"
+key_cardinality = 1000000
+"#,
+        k.bootstrap
+    )
+}
+
+/// Keys read back: (distinct messages, missing of `expected` keys 0..expected, duplicated).
+fn exactly_once(k: &Kafka, topic: &str, r: &RunResult) -> (usize, u64, u64) {
+    let keys = k.keys_in(topic, r.broker.partitions);
+    let dup = keys
+        .values()
+        .filter(|&&n| n > 1)
+        .map(|&n| (n - 1) as u64)
+        .sum();
+    let acked = r.counts.acked + r.warmup_counts.acked;
+    let missing = acked.saturating_sub(keys.len() as u64);
+    (keys.len(), missing, dup)
+}
+
+#[test]
+fn on_a_three_node_kafka_cluster() {
+    let Some(k) = Kafka::start(3) else {
+        return;
+    };
+    acks_all_costs_more_than_acks_1(&k);
+    fire_and_forget_lands_what_watermarks_say(&k);
+    every_codec_lands_exactly(&k);
+    min_insync_3_refuses_acks_all_with_a_node_down(&k);
+    leader_failover_with_idempotence_keeps_one_copy(&k);
+    leader_failover_without_idempotence_is_at_least_once(&k);
+}
+
+fn acks_all_costs_more_than_acks_1(k: &Kafka) {
+    let mut p50 = Vec::new();
+    for acks in ["1", "all"] {
+        let topic = format!("acks-{acks}");
+        let r = run(&scenario(
+            &base(k, &topic),
+            &[
+                &format!("producer.acks={acks}"),
+                "load.rate=500/s",
+                "load.duration=4s",
+                "load.warmup=1s",
+            ],
+        ));
+        assert_accounted(&r);
+        assert_eq!(r.broker.kind, "external");
+        assert_eq!(r.counts.sent, 2_000);
+        assert_eq!(r.counts.acked, 2_000, "acks={acks}: {:?}", r.errors);
+        assert_eq!(r.loss_rate, 0.0);
+        assert!(
+            !r.notes.iter().any(|n| n.contains("acks are not honoured")),
+            "{:?}",
+            r.notes
+        );
+        assert!(
+            !r.notes.iter().any(|n| n.contains("replication factor 1")),
+            "{:?}",
+            r.notes
+        );
+        eprintln!(
+            "kafka acks={acks}: service p50 {} µs, p99 {} µs; corrected p99 {} µs",
+            r.latency_us.service.p50, r.latency_us.service.p99, r.latency_us.corrected.p99
+        );
+        p50.push(r.latency_us.service.p50);
+    }
+    // acks=all waits for the followers of an RF=3 topic; acks=1 only for the leader.
+    assert!(
+        p50[1] > p50[0],
+        "acks=all p50 {} µs vs acks=1 {} µs",
+        p50[1],
+        p50[0]
+    );
+}
+
+fn fire_and_forget_lands_what_watermarks_say(k: &Kafka) {
+    let topic = "acks-0";
+    let r = run(&scenario(
+        &base(k, topic),
+        &[
+            "producer.mode=fire-and-forget",
+            "load.messages=3000",
+            "load.rate=1000/s",
+        ],
+    ));
+    assert_accounted(&r);
+    let landed = r.landed_messages.expect("Kafka's watermarks are read");
+    let (read, _, dup) = exactly_once(k, topic, &r);
+    // On Kafka the watermarks are right: they count what a consumer reads back.
+    assert_eq!(landed, read as u64 + dup);
+    assert_eq!(
+        landed, 3_000,
+        "acks=0 on a healthy cluster loses nothing here"
+    );
+}
+
+fn every_codec_lands_exactly(k: &Kafka) {
+    for codec in ["none", "gzip", "snappy", "lz4", "zstd"] {
+        let topic = format!("codec-{codec}");
+        let r = run(&scenario(
+            &base(k, &topic),
+            &[
+                &format!("producer.compression={codec}"),
+                "message.compressibility=0.5",
+                "load.messages=1500",
+            ],
+        ));
+        assert_accounted(&r);
+        assert_eq!(r.counts.acked, 1_500, "{codec}: {:?}", r.errors);
+        assert_eq!(r.landed_messages, Some(1_500), "{codec}");
+        let (read, missing, dup) = exactly_once(k, &topic, &r);
+        assert_eq!((read, missing, dup), (1_500, 0, 0), "{codec}");
+    }
+}
+
+fn min_insync_3_refuses_acks_all_with_a_node_down(k: &Kafka) {
+    let topic = "min-isr-3";
+    let text = base(k, topic);
+    // Create the topic with all three nodes up.
+    let r = run(&scenario(
+        &text,
+        &[
+            "topic.configs={ \"min.insync.replicas\" = \"3\" }",
+            "load.messages=100",
+        ],
+    ));
+    assert_eq!(r.counts.acked, 100, "{:?}", r.errors);
+    k.sh(&["kill", "3"]);
+    k.wait_for(topic, "node 3 leaving the ISR", |_, isr| isr == 2);
+    let r = run(&scenario(
+        &text,
+        &[
+            "producer.acks=all",
+            "producer.retries=0",
+            "load.messages=300",
+            "load.rate=300/s",
+        ],
+    ));
+    assert_accounted(&r);
+    assert_eq!(r.counts.acked, 0, "{:?}", r.counts);
+    assert_eq!(r.counts.failed, 300, "{:?}", r.counts);
+    assert_eq!(
+        r.errors.get("NOT_ENOUGH_REPLICAS"),
+        Some(&300),
+        "{:?}",
+        r.errors
+    );
+    // acks=1 needs only the leader.
+    let r = run(&scenario(&text, &["producer.acks=1", "load.messages=300"]));
+    assert_accounted(&r);
+    assert_eq!(r.counts.acked, 300, "{:?}", r.errors);
+    k.sh(&["restart", "3"]);
+    k.wait_for(topic, "node 3 back in the ISR", |_, isr| isr == 3);
+}
+
+/// An idempotent or plain acks=all run at 400 msg/s for 20 s whose partition-0 leader is
+/// SIGKILLed at 3 s and restarted 4 s later (the stall lasted 4 to 7 s here: long enough a run
+/// that the recovery falls inside it).
+fn failover(k: &Kafka, topic: &str, idempotence: bool) -> RunResult {
+    let text = base(k, topic);
+    k.create_topic(topic, 3);
+    let (leader, _) = k
+        .leader_and_isr(topic, 0)
+        .expect("partition 0 has a leader");
+    let with_fault = format!(
+        "{text}\n[[faults]]\nat = \"3s\"\naction = \"exec\"\ncommand = {}\nundo = {}\nduration = \"4s\"\n",
+        k.fault_argv(&["kill", &leader.to_string()]),
+        k.fault_argv(&["restart", &leader.to_string()]),
+    );
+    let r = run(&scenario(
+        &with_fault,
+        &[
+            "producer.acks=all",
+            &format!("producer.idempotence={idempotence}"),
+            "load.rate=400/s",
+            "load.duration=20s",
+            "load.grace=30s",
+        ],
+    ));
+    assert_accounted(&r);
+    let faults: Vec<&str> = r
+        .events
+        .iter()
+        .filter(|e| e.kind == "fault-exec")
+        .map(|e| e.detail.as_str())
+        .collect();
+    assert!(faults.iter().all(|f| f.contains("exit 0")), "{faults:?}");
+    k.wait_for(topic, "the killed node back in the ISR", |_, isr| isr == 3);
+    r
+}
+
+fn leader_failover_with_idempotence_keeps_one_copy(k: &Kafka) {
+    let topic = "failover-idempotent";
+    let r = failover(k, topic, true);
+    assert_eq!(
+        r.counts.failed + r.counts.unresolved,
+        0,
+        "{:?} {:?}",
+        r.counts,
+        r.errors
+    );
+    assert_eq!(r.counts.acked, 8_000);
+    let (read, missing, dup) = exactly_once(k, topic, &r);
+    assert_eq!((missing, dup), (0, 0), "{read} read back");
+    // The stall shows in corrected latency, and the time to recover is reported.
+    assert!(
+        r.latency_us.corrected.max > 500_000,
+        "{:?}",
+        r.latency_us.corrected
+    );
+    let start = r.events.iter().find(|e| e.kind == "fault").unwrap();
+    let recovery = start
+        .recovery_s
+        .expect("a fault start at a fixed rate has a recovery");
+    eprintln!(
+        "kafka failover (idempotent): corrected p99 {} µs, max {} µs, recovery {recovery:?} s",
+        r.latency_us.corrected.p99, r.latency_us.corrected.max
+    );
+    let recovery = recovery.expect("back to normal before the run ended");
+    assert!(recovery > 0.5, "recovered after {recovery} s");
+}
+
+fn leader_failover_without_idempotence_is_at_least_once(k: &Kafka) {
+    let topic = "failover-plain";
+    let r = failover(k, topic, false);
+    let (read, missing, dup) = exactly_once(k, topic, &r);
+    eprintln!(
+        "kafka failover without idempotence: {} acked, {read} distinct read back, {missing} missing, {dup} duplicates",
+        r.counts.acked
+    );
+    assert_eq!(missing, 0, "acks=all lost an acked message");
+    assert!(
+        r.notes.iter().any(|n| n.contains("at-least-once")),
+        "{:?}",
+        r.notes
+    );
+}
