@@ -11,6 +11,11 @@
 #   scripts/kafka.sh bootstrap      # the bootstrap list of the running cluster
 #   scripts/kafka.sh java CLASS ARGS...   # a class of the jars (a Kafka tool) with the same classpath
 #
+# With KBENCH_KAFKA_SECURE=1, start also opens on every node a SASL_PLAINTEXT listener (SCRAM-SHA-512,
+# user "kbench", created at format time; the password is $KBENCH_KAFKA_SCRAM_PASSWORD or a random one
+# in $STATE/scram-password) and an SSL listener with a throwaway CA ($STATE/ca.pem); their bootstrap
+# lists are in $STATE/sasl-bootstrap and $STATE/ssl-bootstrap.
+#
 # Replication factor min(3, N) for new topics and for the offsets and transaction-state topics;
 # min.insync.replicas 2 for N >= 3. Each node runs with a 512 MiB heap under `timeout` (at most
 # KBENCH_KAFKA_SECONDS, default 2 h) and is stopped by PID, never by name.
@@ -77,26 +82,58 @@ appender.stderr.layout.pattern = %d %p %c: %m%n
 EOF
 }
 
-# Writes node I's configuration; ports come from $STATE/ports (one "broker controller" line a node).
+# A throwaway CA and a certificate for 127.0.0.1 (PEM, unencrypted PKCS#8 key) for the SSL listener.
+certificates() {
+  local d="$STATE/tls"
+  mkdir -p "$d"
+  (
+    cd "$d"
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj /CN=kbench-test-ca 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=127.0.0.1 2>/dev/null
+    printf 'subjectAltName=IP:127.0.0.1\n' >ext.cnf
+    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.crt -days 2 -extfile ext.cnf 2>/dev/null
+    openssl pkcs8 -topk8 -nocrypt -in server.key -out server.p8
+    cat server.p8 server.crt >server.pem
+  ) || die "start: openssl could not make the test certificates"
+  cp "$d/ca.pem" "$STATE/ca.pem"
+}
+
+# Writes node I's configuration; ports come from $STATE/ports (one "broker controller [sasl ssl]"
+# line a node).
 node_config() {
   local i=$1 n=$2 dir="$STATE/node-$i"
   local ports voters="" j=1 rf=$(( n < 3 ? n : 3 )) isr=$(( n >= 3 ? 2 : 1 ))
-  while read -r bp cp; do
+  while read -r bp cp sp tp; do
     voters+="${voters:+,}$j@127.0.0.1:$cp"
-    [ "$j" = "$i" ] && ports="$bp $cp"
+    [ "$j" = "$i" ] && ports="$bp $cp ${sp:-} ${tp:-}"
     j=$((j + 1))
   done <"$STATE/ports"
-  read -r bp cp <<<"$ports"
+  read -r bp cp sp tp <<<"$ports"
+  local listeners="PLAINTEXT://127.0.0.1:$bp,CONTROLLER://127.0.0.1:$cp"
+  local advertised="PLAINTEXT://127.0.0.1:$bp"
+  local map="PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"
+  local secure=""
+  if [ -n "${sp:-}" ]; then
+    listeners+=",SASL_PLAINTEXT://127.0.0.1:$sp,SSL://127.0.0.1:$tp"
+    advertised+=",SASL_PLAINTEXT://127.0.0.1:$sp,SSL://127.0.0.1:$tp"
+    map+=",SASL_PLAINTEXT:SASL_PLAINTEXT,SSL:SSL"
+    secure="sasl.enabled.mechanisms=SCRAM-SHA-512
+listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.ssl.ssl.keystore.type=PEM
+listener.name.ssl.ssl.keystore.location=$STATE/tls/server.pem
+listener.name.ssl.ssl.client.auth=none"
+  fi
   mkdir -p "$dir"
   cat >"$dir/node.properties" <<EOF
 process.roles=broker,controller
 node.id=$i
 controller.quorum.voters=$voters
-listeners=PLAINTEXT://127.0.0.1:$bp,CONTROLLER://127.0.0.1:$cp
-advertised.listeners=PLAINTEXT://127.0.0.1:$bp
+listeners=$listeners
+advertised.listeners=$advertised
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listener.security.protocol.map=$map
+$secure
 log.dirs=$dir/data
 num.partitions=6
 default.replication.factor=$rf
@@ -153,7 +190,7 @@ start_node() {
 bootstrap_list() {
   [ -f "$STATE/ports" ] || die "no cluster in $STATE: run scripts/kafka.sh start"
   local out=""
-  while read -r bp _; do out+="${out:+,}127.0.0.1:$bp"; done <"$STATE/ports"
+  while read -r bp _rest; do out+="${out:+,}127.0.0.1:$bp"; done <"$STATE/ports"
   echo "$out"
 }
 
@@ -181,17 +218,37 @@ start() {
   if [ -f "$STATE/ports" ]; then stop; fi
   rm -rf "$STATE"
   mkdir -p "$STATE"
-  for _ in $(seq "$n"); do echo "$(free_port) $(free_port)"; done >"$STATE/ports"
+  local secure="${KBENCH_KAFKA_SECURE:-0}" scram=()
+  for _ in $(seq "$n"); do
+    if [ "$secure" = 1 ]; then
+      echo "$(free_port) $(free_port) $(free_port) $(free_port)"
+    else
+      echo "$(free_port) $(free_port)"
+    fi
+  done >"$STATE/ports"
   echo "$n" >"$STATE/nodes"
+  if [ "$secure" = 1 ]; then
+    certificates
+    local password="${KBENCH_KAFKA_SCRAM_PASSWORD:-}"
+    if [ -z "$password" ]; then
+      password=$(python3 -c 'import secrets; print(secrets.token_hex(12))')
+    fi
+    (umask 077 && printf '%s' "$password" >"$STATE/scram-password")
+    scram=(--add-scram "SCRAM-SHA-512=[name=kbench,password=$password]")
+  fi
   local id
   id=$(run_java kafka.tools.StorageTool random-uuid)
   for i in $(seq "$n"); do
     node_config "$i" "$n"
-    run_java kafka.tools.StorageTool format -t "$id" -c "$STATE/node-$i/node.properties" >/dev/null \
+    run_java kafka.tools.StorageTool format -t "$id" -c "$STATE/node-$i/node.properties" "${scram[@]}" >/dev/null \
       || die "start: formatting node $i failed"
   done
   for i in $(seq "$n"); do start_node "$i"; done
   wait_for_brokers "$n"
+  if [ "$secure" = 1 ]; then
+    awk '{printf "%s127.0.0.1:%s", (NR > 1 ? "," : ""), $3}' "$STATE/ports" >"$STATE/sasl-bootstrap"
+    awk '{printf "%s127.0.0.1:%s", (NR > 1 ? "," : ""), $4}' "$STATE/ports" >"$STATE/ssl-bootstrap"
+  fi
   bootstrap_list | tee "$STATE/bootstrap"
 }
 

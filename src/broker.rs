@@ -24,7 +24,13 @@ use crate::scenario::Topic;
 pub trait MetadataSource: Send + Sync + 'static {
     /// All topics' metadata (asking for one topic can auto-create it on the broker).
     fn fetch_metadata(&self, timeout: Duration) -> KafkaResult<Metadata>;
+    /// An error retrying cannot cure (failed authentication, a TLS handshake refused), if the
+    /// client has reported one: waiting for the rest of the timeout would only delay it.
+    fn fatal_error(&self) -> Option<String>;
 }
+
+/// How long one metadata request may take before the fatal-error check runs again.
+const METADATA_SLICE: Duration = Duration::from_millis(500);
 
 /// The cluster could not be used: exit code 3.
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +41,8 @@ pub enum BrokerError {
         timeout: Duration,
         detail: String,
     },
+    #[error("the cluster at {bootstrap} refused the client: {detail}")]
+    Refused { bootstrap: String, detail: String },
     #[error("topic {topic:?} does not exist and [topic] create = false")]
     TopicMissing { topic: String },
     #[error("cannot create topic {topic:?}: {detail}")]
@@ -153,22 +161,42 @@ pub async fn prepare(
     })
 }
 
-/// The topic's partition count, or `None` when the cluster does not have it.
+/// The topic's partition count, or `None` when the cluster does not have it. Asks in slices of
+/// [`METADATA_SLICE`] up to `timeout`, and stops at once on a fatal client error.
 async fn partitions_of(
     client: &std::sync::Arc<impl MetadataSource>,
     name: &str,
     bootstrap: &str,
     timeout: Duration,
 ) -> Result<Option<u32>, BrokerError> {
-    let c = client.clone();
-    let md = tokio::task::spawn_blocking(move || c.fetch_metadata(timeout))
-        .await
-        .map_err(|e| BrokerError::Client(e.to_string()))?
-        .map_err(|e| BrokerError::Unreachable {
-            bootstrap: bootstrap.to_string(),
-            timeout,
-            detail: e.to_string(),
-        })?;
+    let deadline = tokio::time::Instant::now() + timeout;
+    let unreachable = |detail: String| BrokerError::Unreachable {
+        bootstrap: bootstrap.to_string(),
+        timeout,
+        detail,
+    };
+    let md = loop {
+        let c = client.clone();
+        let slice =
+            METADATA_SLICE.min(deadline.saturating_duration_since(tokio::time::Instant::now()));
+        let md = tokio::task::spawn_blocking(move || c.fetch_metadata(slice))
+            .await
+            .map_err(|e| BrokerError::Client(e.to_string()))?;
+        match md {
+            Ok(md) => break md,
+            Err(e) => {
+                if let Some(detail) = client.fatal_error() {
+                    return Err(BrokerError::Refused {
+                        bootstrap: bootstrap.to_string(),
+                        detail,
+                    });
+                }
+                if tokio::time::Instant::now() >= deadline {
+                    return Err(unreachable(e.to_string()));
+                }
+            }
+        }
+    };
     Ok(md
         .topics()
         .iter()

@@ -255,6 +255,10 @@ async fn prepare_topic(
             timeout,
             detail: crate::scenario::render::scrub(s, &detail),
         },
+        BrokerError::Refused { bootstrap, detail } => BrokerError::Refused {
+            bootstrap,
+            detail: crate::scenario::render::scrub(s, &detail),
+        },
         other => other,
     })
 }

@@ -7,6 +7,8 @@
 
 mod common;
 
+use std::time::{Duration, Instant};
+
 use common::kafka::Kafka;
 use common::{assert_accounted, run, scenario};
 use kbench::result::RunResult;
@@ -58,6 +60,7 @@ fn on_a_three_node_kafka_cluster() {
     min_insync_3_refuses_acks_all_with_a_node_down(&k);
     leader_failover_with_idempotence_keeps_one_copy(&k);
     leader_failover_without_idempotence_is_at_least_once(&k);
+    sasl_scram_and_tls_on_the_real_thing(&k);
 }
 
 fn acks_all_costs_more_than_acks_1(k: &Kafka) {
@@ -264,4 +267,64 @@ fn leader_failover_without_idempotence_is_at_least_once(k: &Kafka) {
         "{:?}",
         r.notes
     );
+}
+
+/// `kbench run` of `text` (with `password` in $KBENCH_TEST_KAFKA_PASSWORD); returns (exit code,
+/// stdout + stderr + result.json, elapsed).
+fn run_binary(text: &str, password: &str) -> (Option<i32>, String, Duration) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("secure.toml");
+    std::fs::write(&path, text).unwrap();
+    let out_dir = dir.path().join("out");
+    let start = Instant::now();
+    let out = assert_cmd::Command::cargo_bin("kbench")
+        .unwrap()
+        .arg("run")
+        .arg(&path)
+        .args(["--no-charts", "--out"])
+        .arg(&out_dir)
+        .env("KBENCH_TEST_KAFKA_PASSWORD", password)
+        .timeout(Duration::from_secs(120))
+        .output()
+        .unwrap();
+    let mut printed = String::from_utf8_lossy(&out.stdout).into_owned();
+    printed += &String::from_utf8_lossy(&out.stderr);
+    for run in std::fs::read_dir(&out_dir).into_iter().flatten().flatten() {
+        printed += &std::fs::read_to_string(run.path().join("result.json")).unwrap_or_default();
+    }
+    (out.status.code(), printed, start.elapsed())
+}
+
+fn sasl_scram_and_tls_on_the_real_thing(k: &Kafka) {
+    let password = k.read("scram-password");
+    let sasl = format!(
+        "name = \"sasl\"\n[cluster]\nbootstrap = \"{}\"\nconnect_timeout = \"20s\"\n\
+         [cluster.security]\nprotocol = \"SASL_PLAINTEXT\"\nmechanism = \"SCRAM-SHA-512\"\n\
+         username = \"kbench\"\npassword = {{ env = \"KBENCH_TEST_KAFKA_PASSWORD\" }}\n\
+         [topic]\nname = \"sasl\"\n[load]\nmessages = 500\n",
+        k.read("sasl-bootstrap")
+    );
+    // The right password: a successful SCRAM login, and every message delivered.
+    let (code, printed, _) = run_binary(&sasl, &password);
+    assert_eq!(code, Some(0), "{printed}");
+    assert!(printed.contains("acked 500"), "{printed}");
+    assert!(!printed.contains(&password), "the password leaked");
+    // A wrong one: refused at once (well inside connect_timeout), with librdkafka's reason.
+    let wrong = "not-the-password-9c2e";
+    let (code, printed, took) = run_binary(&sasl, wrong);
+    assert_eq!(code, Some(3), "{printed}");
+    assert!(printed.contains("Authentication failed"), "{printed}");
+    assert!(took < Duration::from_secs(15), "took {took:?}");
+    assert!(!printed.contains(wrong), "the password leaked");
+    // TLS with the cluster's throwaway CA.
+    let tls = format!(
+        "name = \"tls\"\n[cluster]\nbootstrap = \"{}\"\nconnect_timeout = \"20s\"\n\
+         [cluster.security]\nprotocol = \"SSL\"\nca = \"{}\"\n[topic]\nname = \"tls\"\n\
+         [load]\nmessages = 500\n",
+        k.read("ssl-bootstrap"),
+        k.state().join("ca.pem").display()
+    );
+    let (code, printed, _) = run_binary(&tls, "");
+    assert_eq!(code, Some(0), "{printed}");
+    assert!(printed.contains("acked 500"), "{printed}");
 }

@@ -80,6 +80,11 @@ impl crate::broker::MetadataSource for Client {
         use rdkafka::producer::Producer as _;
         self.producer.client().fetch_metadata(None, timeout)
     }
+
+    fn fatal_error(&self) -> Option<String> {
+        use rdkafka::producer::Producer as _;
+        self.producer.context().fatal_error()
+    }
 }
 
 impl Deref for Client {

@@ -139,6 +139,16 @@ impl Context {
         *self.stats.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// A client error that retrying cannot cure: failed authentication, or a TLS handshake or
+    /// certificate failure.
+    pub fn fatal_error(&self) -> Option<String> {
+        let events = self.events.lock().unwrap_or_else(|p| p.into_inner());
+        events
+            .iter()
+            .find(|e| e.detail.starts_with("_AUTHENTICATION") || e.detail.starts_with("_SSL"))
+            .map(|e| e.detail.clone())
+    }
+
     /// Takes the client events recorded so far.
     pub fn take_events(&self) -> Vec<Event> {
         std::mem::take(&mut *self.events.lock().unwrap_or_else(|p| p.into_inner()))

@@ -13,6 +13,7 @@ use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
 
 pub struct Kafka {
     state: tempfile::TempDir,
+    /// The PLAINTEXT listeners.
     pub bootstrap: String,
 }
 
@@ -41,6 +42,8 @@ impl Kafka {
         let out = Command::new("bash")
             .args(["scripts/kafka.sh", "start", &nodes.to_string()])
             .env("KBENCH_KAFKA_STATE", state.path())
+            // SASL_PLAINTEXT (SCRAM-SHA-512) and SSL listeners beside PLAINTEXT.
+            .env("KBENCH_KAFKA_SECURE", "1")
             // Bounded even if this process dies without dropping the cluster.
             .env("KBENCH_KAFKA_SECONDS", "1800")
             .output()
@@ -59,6 +62,11 @@ impl Kafka {
 
     pub fn state(&self) -> &Path {
         self.state.path()
+    }
+
+    /// A file of the state directory, e.g. `sasl-bootstrap`, `ssl-bootstrap`, `scram-password`.
+    pub fn read(&self, name: &str) -> String {
+        std::fs::read_to_string(self.state().join(name)).expect("the cluster wrote it")
     }
 
     /// `scripts/kafka.sh ARGS` on this cluster.
