@@ -141,7 +141,7 @@ pub struct Metric {
 }
 
 /// The metrics of the comparison table, in order.
-pub const METRICS: [Metric; 7] = [
+pub const METRICS: [Metric; 9] = [
     Metric {
         name: "throughput",
         value: |r| r.throughput.msgs_per_sec,
@@ -177,12 +177,30 @@ pub const METRICS: [Metric; 7] = [
         value: |r| r.loss_rate,
         show: |v| format!("{:.3}%", v * 100.0),
     },
+    // librdkafka's breakdown, side by side (absent without statistics: "-").
+    Metric {
+        name: "queue p99",
+        value: |r| breakdown(r).map_or(f64::NAN, |b| b.int_latency_us.p99 as f64),
+        show: human_us,
+    },
+    Metric {
+        name: "rtt p99",
+        value: |r| breakdown(r).map_or(f64::NAN, |b| b.rtt_us.p99 as f64),
+        show: human_us,
+    },
 ];
+
+fn breakdown(r: &RunResult) -> Option<crate::result::client::Breakdown> {
+    r.client.as_ref()?.breakdown
+}
 
 /// `value (ratio x)` for a cell, the ratio against the reference run.
 fn cell(m: &Metric, r: &RunResult, reference: &RunResult, is_reference: bool) -> String {
     let v = (m.value)(r);
     let base = (m.value)(reference);
+    if v.is_nan() {
+        return "-".into();
+    }
     let shown = (m.show)(v);
     if is_reference {
         return shown;

@@ -99,8 +99,10 @@ pub struct RunOutput {
     pub cpu_s: Option<f64>,
     /// Messages the topic's partitions received during the run (high watermarks after - before).
     pub landed: Option<u64>,
-    /// librdkafka's latest statistics, summed over instances (at most 500 ms old).
+    /// librdkafka's latest statistics, summed over instances (at most one interval old).
     pub client: Option<producer::ClientStats>,
+    /// Every statistics report of every instance (one per interval each).
+    pub reports: Vec<Vec<crate::recorder::stats::StatsReport>>,
     /// Wall-clock time of t0, in ms since the Unix epoch.
     pub t0_unix_ms: u64,
 }
@@ -166,6 +168,7 @@ pub async fn execute(
     ));
     let timed_out = timed_out.load(Ordering::Acquire);
     let (recorded, client, client_events) = collect(plan, &clients, send, timed_out);
+    let reports = clients.iter().map(|c| c.context().take_reports()).collect();
     events.extend(client_events);
     events.sort_by(|a, b| a.t_s.total_cmp(&b.t_s));
     let wall = started.elapsed();
@@ -187,6 +190,7 @@ pub async fn execute(
         cpu_s,
         landed,
         client,
+        reports,
         t0_unix_ms: t0_wall
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as u64),

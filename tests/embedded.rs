@@ -199,15 +199,22 @@ fn result_matches_its_json_schema() {
     let schema: serde_json::Value =
         serde_json::from_str(include_str!("../schemas/result.v2.json")).unwrap();
     let validator = jsonschema::validator_for(&schema).expect("the schema itself is valid");
+    // Long enough for librdkafka's statistics (the breakdown) and a fault's recovery time.
+    let text = format!("{BASE}[[faults]]\nat = \"2s\"\naction = \"exec\"\ncommand = [\"true\"]\n");
     let s = scenario(
-        BASE,
-        &[
-            "load.rate=2000/s",
-            "load.messages=1000",
-            "load.warmup=200ms",
-        ],
+        &text,
+        &["load.rate=500/s", "load.duration=3s", "load.warmup=200ms"],
     );
     let r = run(&s);
+    assert!(
+        r.intervals.iter().any(|i| i.client.is_some()),
+        "statistics arrived"
+    );
+    assert!(
+        r.events.iter().any(|e| e.recovery_s.is_some()),
+        "{:?}",
+        r.events
+    );
     let value = serde_json::to_value(&r).unwrap();
     let errors: Vec<String> = validator
         .iter_errors(&value)

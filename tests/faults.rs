@@ -444,3 +444,68 @@ rtt = "1500ms"
     assert_eq!(r.throughput.msgs_per_sec, 500.0);
     assert!(r.drain_s.unwrap() > 1.0, "{:?}", r.drain_s);
 }
+
+/// 20 ms of round trip on every broker, a low rate: the breakdown from librdkafka's statistics.
+fn breakdown_of(overrides: &[&str]) -> kbench::result::RunResult {
+    let s = scenario(
+        r#"
+name = "breakdown"
+[topic]
+name = "breakdown"
+[producer]
+workers = 1
+linger = "0ms"
+[load]
+rate = "100/s"
+duration = "4s"
+[[faults]]
+at = "0s"
+action = "delay"
+rtt = "20ms"
+"#,
+        overrides,
+    );
+    let r = run(&s);
+    assert_accounted(&r);
+    r
+}
+
+#[test]
+fn the_breakdown_says_where_the_time_went() {
+    // The round trip: 20 ms injected.
+    let r = breakdown_of(&[]);
+    let b = r
+        .client
+        .as_ref()
+        .and_then(|c| c.breakdown)
+        .expect("statistics arrived");
+    eprintln!("breakdown at rtt 20 ms: {b:?}");
+    assert!((19_000..=26_000).contains(&b.rtt_us.p50), "{b:?}");
+    assert!(r.intervals.iter().filter(|i| i.client.is_some()).count() >= 3);
+    // Linger: the queue (one message per linger window, so each waits all of it).
+    let r = breakdown_of(&["producer.linger=50ms", "load.rate=10/s"]);
+    let b = r.client.as_ref().and_then(|c| c.breakdown).unwrap();
+    eprintln!("breakdown at linger 50 ms: {b:?}");
+    assert!(b.int_latency_us.p50 >= 30_000, "{b:?}");
+    // One request in flight per broker at more than one request per round trip: requests wait.
+    let r = breakdown_of(&[
+        "producer.max_in_flight=1",
+        "load.rate=1000/s",
+        "topic.partitions=1",
+    ]);
+    let b = r.client.as_ref().and_then(|c| c.breakdown).unwrap();
+    let service = r.latency_us.service.p50 as f64;
+    eprintln!("breakdown at max_in_flight 1, 1000/s: {b:?}; service p50 {service} µs");
+    assert!(b.outbuf_latency_us.p50 >= 10_000, "{b:?}");
+    let parts = (b.int_latency_us.p50 + b.outbuf_latency_us.p50 + b.rtt_us.p50) as f64;
+    assert!(
+        (parts - service).abs() / service < 0.5,
+        "queue + output buffer + round trip {parts} µs vs service p50 {service} µs"
+    );
+    // The breakdown is a gate metric too.
+    let m = kbench::gate::Metric::parse("client.outbuf_latency.p50").unwrap();
+    assert_eq!(
+        kbench::gate::value(&m, &r),
+        Some(b.outbuf_latency_us.p50 as f64)
+    );
+}

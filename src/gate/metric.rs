@@ -2,7 +2,7 @@
 //! (parsed by `crate::scenario::gate`) is worth in one run.
 
 use crate::result::RunResult;
-use crate::scenario::gate::{Kind, Metric, Stat, Stream};
+use crate::scenario::gate::{ClientPart, ClientStat, Kind, Metric, Stat, Stream};
 
 /// A metric's value in a result (latencies in µs), or `None` when the result has none.
 pub fn value(m: &Metric, r: &RunResult) -> Option<f64> {
@@ -14,6 +14,19 @@ pub fn value(m: &Metric, r: &RunResult) -> Option<f64> {
             r.counts.failed as f64 / r.counts.sent as f64
         }),
         Kind::LossRate => Some(r.loss_rate),
+        Kind::Throttle => Some(r.client.as_ref()?.breakdown?.throttle_ms as f64),
+        Kind::Client(part, stat) => {
+            let b = r.client.as_ref()?.breakdown?;
+            let p = match part {
+                ClientPart::Queue => b.int_latency_us,
+                ClientPart::OutputBuffer => b.outbuf_latency_us,
+                ClientPart::RoundTrip => b.rtt_us,
+            };
+            Some(match stat {
+                ClientStat::P50 => p.p50,
+                ClientStat::P99 => p.p99,
+            } as f64)
+        }
         Kind::AchievedRateRatio => r.achieved_rate_ratio,
         Kind::Latency(stream, stat) => {
             let l = match stream {

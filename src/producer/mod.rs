@@ -40,6 +40,7 @@ use tokio::sync::Notify;
 use crate::event::Event;
 pub use crate::kafka_error::error_name;
 use crate::pacing::Clock;
+use crate::recorder::stats::StatsReport;
 use crate::recorder::{InstanceRecorder, Outcome, Sample};
 use crate::scenario::Mode;
 
@@ -52,6 +53,9 @@ pub struct SyncSlot {
     pub enqueue_us: AtomicU64,
     pub done: Notify,
 }
+
+/// Most statistics reports kept per instance.
+const MAX_REPORTS: usize = 100_000;
 
 /// Most distinct client events kept per instance; repeats of the last event only bump its count.
 const MAX_EVENTS: usize = 200;
@@ -70,8 +74,9 @@ pub struct Context {
     /// Purge reports so far: messages still unresolved when the grace ended (warm-up included).
     pub unresolved: AtomicU64,
     events: Mutex<Vec<Event>>,
-    /// The latest librdkafka statistics (every `statistics.interval.ms`).
-    stats: Mutex<Option<ClientStats>>,
+    /// librdkafka's statistics reports (every `statistics.interval.ms`), at most
+    /// [`MAX_REPORTS`] (a day of reports at 1 s).
+    stats: Mutex<Vec<StatsReport>>,
     /// Payload memory librdkafka may point at (produced without copying): dropped with the
     /// context, which rdkafka drops after destroying the client, so it outlives every message.
     kept: Mutex<Vec<Arc<crate::payload::Payloads>>>,
@@ -101,7 +106,7 @@ impl Context {
             failed: AtomicU64::new(0),
             unresolved: AtomicU64::new(0),
             events: Mutex::new(Vec::new()),
-            stats: Mutex::new(None),
+            stats: Mutex::new(Vec::new()),
             kept: Mutex::new(Vec::new()),
         }
     }
@@ -136,7 +141,18 @@ impl Context {
 
     /// The latest statistics librdkafka reported, if any.
     pub fn stats(&self) -> Option<ClientStats> {
-        *self.stats.lock().unwrap_or_else(|p| p.into_inner())
+        let reports = self.stats.lock().unwrap_or_else(|p| p.into_inner());
+        reports.last().map(|r| ClientStats {
+            tx_bytes: r.tx_bytes,
+            txmsg_bytes: r.txmsg_bytes,
+            txmsgs: r.txmsgs,
+            tx: r.requests,
+        })
+    }
+
+    /// Takes the statistics reports so far.
+    pub fn take_reports(&self) -> Vec<StatsReport> {
+        std::mem::take(&mut *self.stats.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
     /// A client error that retrying cannot cure: failed authentication, or a TLS handshake or
@@ -186,14 +202,15 @@ impl ClientContext for Context {
         tracing::debug!(target: "librdkafka", "{level:?} {fac}: {message}");
     }
 
-    fn stats(&self, s: rdkafka::Statistics) {
-        let keep = ClientStats {
-            tx_bytes: s.tx_bytes,
-            txmsg_bytes: s.txmsg_bytes,
-            txmsgs: s.txmsgs,
-            tx: s.tx,
-        };
-        *self.stats.lock().unwrap_or_else(|p| p.into_inner()) = Some(keep);
+    /// Reads only what kbench uses of the statistics JSON (see `recorder::stats`), on the
+    /// delivery thread, once per `statistics.interval.ms`.
+    fn stats_raw(&self, json: &[u8]) {
+        if let Some(r) = crate::recorder::stats::parse(json, self.now_us()) {
+            let mut reports = self.stats.lock().unwrap_or_else(|p| p.into_inner());
+            if reports.len() < MAX_REPORTS {
+                reports.push(r);
+            }
+        }
     }
 
     fn error(&self, error: KafkaError, reason: &str) {

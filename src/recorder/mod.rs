@@ -28,6 +28,7 @@
 pub mod hist;
 mod send;
 pub mod series;
+pub mod stats;
 pub mod tally;
 
 use std::collections::BTreeMap;

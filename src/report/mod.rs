@@ -13,9 +13,12 @@ use anyhow::Context as _;
 
 use crate::compare::Comparison;
 use crate::result::{ResultError, RunResult};
-use chart::{render, Bars, LatencyHistogram, Rendered, Scatter, Spectrum, Timeline};
+use chart::{
+    render, Bars, LatencyBreakdown, LatencyHistogram, Rendered, Scatter, Spectrum, Timeline,
+};
 
-/// Draws the three per-run charts and `report.html` into `dir` (next to `result.json`).
+/// Draws the per-run charts (spectrum, timeline, histogram, and the latency breakdown when the
+/// result has librdkafka's statistics) and `report.html` into `dir` (next to `result.json`).
 pub fn write_run_report(r: &RunResult, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let decode = |name: &str, text: &str| {
         crate::recorder::hist::decode(text).map_err(|e| anyhow::anyhow!("histograms.{name}: {e}"))
@@ -36,7 +39,7 @@ pub fn write_run_report(r: &RunResult, dir: &Path) -> anyhow::Result<Vec<PathBuf
             ("unsent >= (lower bound)".into(), unsent),
         ],
     };
-    let rendered = vec![
+    let mut rendered = vec![
         render(&spectrum, "Latency percentile spectrum", dir)?,
         render(&Timeline { result: r }, "Timeline", dir)?,
         render(
@@ -48,6 +51,13 @@ pub fn write_run_report(r: &RunResult, dir: &Path) -> anyhow::Result<Vec<PathBuf
             dir,
         )?,
     ];
+    if r.intervals.iter().any(|i| i.client.is_some()) {
+        rendered.push(render(
+            &LatencyBreakdown { result: r },
+            "Latency breakdown",
+            dir,
+        )?);
+    }
     finish(dir, &rendered, html::run_page(r, &rendered))
 }
 

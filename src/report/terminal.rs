@@ -190,6 +190,24 @@ pub fn summary(r: &RunResult) -> String {
         latency_row(&mut out, "unsent >=", &l.unsent);
     }
     out.push('\n');
+    if let Some(b) = r.client.as_ref().and_then(|c| c.breakdown) {
+        let part = |p: crate::result::client::Part| {
+            format!("{} / {}", human_us(p.p50 as f64), human_us(p.p99 as f64))
+        };
+        let _ = writeln!(
+            out,
+            "  breakdown  of service p50 / p99 (librdkafka): queue {}, output buffer {}, round trip {}{}",
+            part(b.int_latency_us),
+            part(b.outbuf_latency_us),
+            part(b.rtt_us),
+            if b.throttle_ms > 0 {
+                format!(", throttled up to {} ms", b.throttle_ms)
+            } else {
+                String::new()
+            }
+        );
+        out.push('\n');
+    }
     if r.loss_rate > 0.0 {
         let _ = writeln!(
             out,

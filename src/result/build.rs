@@ -37,7 +37,18 @@ pub fn build(plan: &RunPlan, info: ScenarioInfo, started_at: String, out: RunOut
         plan.curve.is_some(),
     );
     let cpu_s = out.cpu_s.map(|c| round(c, 3));
-    let series = intervals(r);
+    let mut series = intervals(r);
+    let rows = client::intervals(&out.reports, plan.interval_us, series.len());
+    let breakdown = client::breakdown(
+        &rows,
+        (plan.warmup_end_us / plan.interval_us.max(1)) as usize,
+    );
+    let mut events = out.events.clone();
+    events.extend(client::events(&rows, plan.interval_us as f64 / 1e6));
+    events.sort_by(|a, b| a.t_s.total_cmp(&b.t_s));
+    for (i, row) in series.iter_mut().zip(rows) {
+        i.client = row;
+    }
     RunResult {
         schema: SCHEMA.into(),
         kbench_version: env!("CARGO_PKG_VERSION").into(),
@@ -108,6 +119,8 @@ pub fn build(plan: &RunPlan, info: ScenarioInfo, started_at: String, out: RunOut
             compression_ratio: (c.tx_bytes > 0 && c.txmsg_bytes > 0)
                 .then(|| round(c.txmsg_bytes as f64 / c.tx_bytes as f64, 3)),
             msgs_per_request: (c.tx > 0).then(|| round(c.txmsgs as f64 / c.tx as f64, 2)),
+            breakdown,
+            brokers: client::brokers(&out.reports),
         }),
         partitions: r
             .partitions
@@ -121,7 +134,7 @@ pub fn build(plan: &RunPlan, info: ScenarioInfo, started_at: String, out: RunOut
             .collect(),
         produced: Some(produced(s, r)),
         phases: phases(plan, r, shards),
-        events: with_recoveries(plan, &series, out.events.clone()),
+        events: with_recoveries(plan, &series, events),
         intervals: series,
         notes: notes(plan, &out),
         process: ProcessStats {
@@ -259,6 +272,7 @@ fn intervals(r: &Recorded) -> Vec<Interval> {
                 hist: row.corrected.clone(),
                 service_hist: row.service.clone(),
                 send_lag_hist: row.send_lag.clone(),
+                client: None,
             }
         })
         .collect()

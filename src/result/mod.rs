@@ -297,10 +297,13 @@ pub struct Interval {
     pub service_hist: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub send_lag_hist: Option<String>,
+    /// librdkafka's breakdown of the interval (absent without a statistics report in it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<client::ClientInterval>,
 }
 
 /// librdkafka's own counters for the run.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClientSummary {
     /// Messages librdkafka transmitted.
     pub txmsgs: i64,
@@ -314,6 +317,12 @@ pub struct ClientSummary {
     pub compression_ratio: Option<f64>,
     /// Messages per request: how well batching worked.
     pub msgs_per_request: Option<f64>,
+    /// Where the service latency went: queue, output buffer, round trip (see `intervals[].client`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub breakdown: Option<client::Breakdown>,
+    /// Per broker over the run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub brokers: Vec<client::BrokerTotals>,
 }
 
 /// The load generator's own cost.
@@ -429,6 +438,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 pub mod build;
+pub mod client;
 pub mod hlog;
 
 /// `<out>/<20261121T194033Z>-<name>`, with a numeric suffix if that exists already.

@@ -67,10 +67,11 @@ impl CapacitySpec {
         }
         for name in self.slo.keys() {
             let m = Metric::parse(name).map_err(|e| (format!("capacity.slo.{name}"), e))?;
-            if !matches!(m.kind, Kind::Latency(..)) {
+            if !matches!(m.kind, Kind::Latency(..) | Kind::Client(..)) {
                 return Err((
                     format!("capacity.slo.{name}"),
-                    "the SLO takes latency metrics (p99, p999, service.p99, ...)".into(),
+                    "the SLO takes latency metrics (p99, p999, service.p99, client.rtt.p99, ...)"
+                        .into(),
                 ));
             }
         }

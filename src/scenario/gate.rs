@@ -20,6 +20,27 @@ pub enum Kind {
     /// (failed + unresolved + unsent) / scheduled (a fraction): everything that did not make it.
     LossRate,
     AchievedRateRatio,
+    /// A part of librdkafka's breakdown (µs): `client.rtt.p99`, `client.int_latency.p50`, ...
+    Client(ClientPart, ClientStat),
+    /// The largest throttle time brokers asked for (`client.throttle`), in ms.
+    Throttle,
+}
+
+/// A part of the breakdown from librdkafka's statistics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientPart {
+    /// In the client's queue (`int_latency`).
+    Queue,
+    /// Waiting for an in-flight slot (`outbuf_latency`).
+    OutputBuffer,
+    /// The broker round trip (`rtt`).
+    RoundTrip,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientStat {
+    P50,
+    P99,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,6 +77,23 @@ impl Metric {
             "throughput" => Kind::Throughput,
             "error_rate" => Kind::ErrorRate,
             "loss_rate" => Kind::LossRate,
+            "client.throttle" => Kind::Throttle,
+            _ if name.starts_with("client.") => {
+                let rest = &name["client.".len()..];
+                let (part, stat) = rest.rsplit_once('.').ok_or_else(|| unknown(name))?;
+                let part = match part {
+                    "int_latency" => ClientPart::Queue,
+                    "outbuf_latency" => ClientPart::OutputBuffer,
+                    "rtt" => ClientPart::RoundTrip,
+                    _ => return Err(unknown(name)),
+                };
+                let stat = match stat {
+                    "p50" => ClientStat::P50,
+                    "p99" => ClientStat::P99,
+                    _ => return Err(unknown(name)),
+                };
+                Kind::Client(part, stat)
+            }
             "achieved_rate_ratio" => Kind::AchievedRateRatio,
             _ => {
                 let (stream, stat) = match name.split_once('.') {
@@ -96,7 +134,8 @@ impl Metric {
     /// A value in the metric's unit, for humans.
     pub fn show(&self, v: f64) -> String {
         match self.kind {
-            Kind::Latency(..) => human_us(v),
+            Kind::Latency(..) | Kind::Client(..) => human_us(v),
+            Kind::Throttle => format!("{v:.0} ms"),
             Kind::Throughput => format!("{} msg/s", Rate::human(v)),
             Kind::ErrorRate | Kind::LossRate => format!("{:.3}%", v * 100.0),
             Kind::AchievedRateRatio => format!("{v:.4}"),
@@ -107,9 +146,13 @@ impl Metric {
     pub(crate) fn parse_value(&self, text: &str) -> Result<f64, String> {
         let t = text.trim();
         match self.kind {
-            Kind::Latency(..) => t
+            Kind::Latency(..) | Kind::Client(..) => t
                 .parse::<Dur>()
                 .map(|d| d.0.as_secs_f64() * 1e6)
+                .map_err(|e| e.to_string()),
+            Kind::Throttle => t
+                .parse::<Dur>()
+                .map(|d| d.0.as_secs_f64() * 1e3)
                 .map_err(|e| e.to_string()),
             Kind::Throughput => match t.parse::<Rate>() {
                 Ok(Rate::PerSec(r)) => Ok(r),
@@ -127,7 +170,7 @@ impl Metric {
 
 fn unknown(name: &str) -> String {
     format!(
-        "unknown metric {name:?}: expected p50, p90, p99, p999, max, mean (optionally prefixed by corrected., service., send_lag., failed. or unsent.), throughput, error_rate, loss_rate or achieved_rate_ratio"
+        "unknown metric {name:?}: expected p50, p90, p99, p999, max, mean (optionally prefixed by corrected., service., send_lag., failed. or unsent.), throughput, error_rate, loss_rate, achieved_rate_ratio, client.rtt.p99 (or client.int_latency., client.outbuf_latency. with p50 or p99) or client.throttle"
     )
 }
 

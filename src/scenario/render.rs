@@ -40,8 +40,12 @@ fn properties(s: &Scenario, bootstrap: &str) -> BTreeMap<String, String> {
     set("retries", p.retries.to_string());
     set("retry.backoff.ms", millis(p.retry_backoff.0));
     set("message.timeout.ms", millis(p.message_timeout.0));
-    // Statistics explain the numbers (bytes on the wire, batches, queue depth).
-    set("statistics.interval.ms", "500".to_string());
+    // Statistics explain the numbers (bytes on the wire, batches, queue depth, and where the
+    // latency went): one report per interval of the time series.
+    set(
+        "statistics.interval.ms",
+        millis(s.load.interval.0.max(std::time::Duration::from_millis(100))),
+    );
     if let Some(n) = p.batch_messages {
         set("batch.num.messages", n.to_string());
     }

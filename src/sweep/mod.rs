@@ -113,7 +113,7 @@ pub fn summarize(
             let p99 = pick(|r| r.latency_us.corrected.p99 as f64)?;
             let ratios: Vec<f64> = runs
                 .iter()
-                .filter_map(|r| r.result.client.and_then(|c| c.compression_ratio))
+                .filter_map(|r| r.result.client.as_ref().and_then(|c| c.compression_ratio))
                 .collect();
             Some(CellSummary {
                 vars: runs[0].vars.iter().cloned().collect(),

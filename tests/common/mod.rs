@@ -223,6 +223,7 @@ pub fn literal(latencies: &[u64], intervals: usize, failed: u64) -> RunResult {
                 hist: None,
                 service_hist: None,
                 send_lag_hist: None,
+                client: None,
             })
             .collect(),
         events: vec![Event {

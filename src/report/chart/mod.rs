@@ -6,6 +6,7 @@
 //! returned, never unwrapped.
 
 mod bars;
+mod breakdown;
 mod effect;
 mod histogram;
 mod knee;
@@ -20,6 +21,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 pub use bars::Bars;
+pub use breakdown::LatencyBreakdown;
 pub use effect::Effect;
 pub use histogram::LatencyHistogram;
 pub use knee::Knee;
