@@ -61,6 +61,7 @@ fn on_a_three_node_kafka_cluster() {
     leader_failover_with_idempotence_keeps_one_copy(&k);
     leader_failover_without_idempotence_is_at_least_once(&k);
     sasl_scram_and_tls_on_the_real_thing(&k);
+    a_byte_rate_quota_shows_as_throttling(&k);
 }
 
 fn acks_all_costs_more_than_acks_1(k: &Kafka) {
@@ -327,4 +328,47 @@ fn sasl_scram_and_tls_on_the_real_thing(k: &Kafka) {
     let (code, printed, _) = run_binary(&tls, "");
     assert_eq!(code, Some(0), "{printed}");
     assert!(printed.contains("acked 500"), "{printed}");
+}
+
+fn a_byte_rate_quota_shows_as_throttling(k: &Kafka) {
+    // kbench's client.id is "kbench-<scenario name>": a 20 kB/s produce quota for this one.
+    k.sh(&[
+        "java",
+        "kafka.admin.ConfigCommand",
+        "--bootstrap-server",
+        &k.bootstrap,
+        "--alter",
+        "--add-config",
+        "producer_byte_rate=20000",
+        "--entity-type",
+        "clients",
+        "--entity-name",
+        "kbench-quota",
+    ]);
+    // Kafka applies a quota change within a moment: retry the run until a throttle shows.
+    let start = Instant::now();
+    loop {
+        let r = run(&scenario(
+            &base(k, "quota"),
+            &["load.rate=1000/s", "load.duration=4s", "load.grace=30s"],
+        ));
+        assert_accounted(&r);
+        let throttle = r
+            .client
+            .as_ref()
+            .and_then(|c| c.breakdown)
+            .map_or(0, |b| b.throttle_ms);
+        let events = r.events.iter().filter(|e| e.kind == "throttle").count();
+        eprintln!("kafka quota 20 kB/s at 200 kB/s offered: throttle up to {throttle} ms, {events} events");
+        if throttle > 0 {
+            assert!(events > 0, "{:?}", r.events);
+            let m = kbench::gate::Metric::parse("client.throttle").unwrap();
+            assert_eq!(kbench::gate::value(&m, &r), Some(throttle as f64));
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no throttling seen"
+        );
+    }
 }

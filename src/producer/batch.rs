@@ -121,7 +121,7 @@ impl Worker {
                     }
                     total += 1;
                     if let Some(kind) = rejected {
-                        stats.rejected(measured, kind);
+                        stats.rejected(measured, kind, 0);
                     }
                 }
                 self.live_sent.0.store(total, Ordering::Relaxed);

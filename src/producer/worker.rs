@@ -287,7 +287,8 @@ impl Worker {
             total += 1;
             self.live_sent.0.store(total, Ordering::Relaxed);
             if let Some(kind) = rejected {
-                stats.rejected(measured, kind);
+                // Failed at once: due -> rejection is its place in the failed stream.
+                stats.rejected(measured, kind, lag);
                 continue;
             }
             if self.mode == Mode::Sync {

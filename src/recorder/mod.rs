@@ -337,7 +337,7 @@ impl Recorded {
             clamped: send.clamped,
             corrected: new_hist(),
             service: new_hist(),
-            failed: new_hist(),
+            failed: send.rejected_latency.clone(),
             last_measured_done_us: 0,
             last_measured_ack_us: 0,
             intervals: Vec::new(),

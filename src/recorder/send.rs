@@ -39,6 +39,9 @@ pub struct SendStats {
     /// How late each measured unsent message was when sending stopped: a lower bound of its
     /// lateness (µs).
     pub unsent_lateness: Hist,
+    /// due -> rejection of measured messages librdkafka refused at send (µs): part of the failed
+    /// stream.
+    pub rejected_latency: Hist,
 }
 
 impl Default for SendStats {
@@ -62,15 +65,18 @@ impl Default for SendStats {
             unsent: 0,
             warmup_unsent: 0,
             unsent_lateness: new_hist(),
+            rejected_latency: new_hist(),
         }
     }
 }
 
 impl SendStats {
     /// Counts a message librdkafka refused at send (never enqueued): failed at once, by its
-    /// error name. It was counted as sent too.
-    pub fn rejected(&mut self, measured: bool, kind: &'static str) {
+    /// error name, `late_us` after it was due (its place in the failed stream). It was counted
+    /// as sent too.
+    pub fn rejected(&mut self, measured: bool, kind: &'static str, late_us: u64) {
         let outcomes = if measured {
+            self.clamped += hist::record(&mut self.rejected_latency, late_us) as u64;
             &mut self.local_failures
         } else {
             &mut self.local_failures_warmup
@@ -155,6 +161,7 @@ impl SendStats {
         self.unsent += o.unsent;
         self.warmup_unsent += o.warmup_unsent;
         hist::add(&mut self.unsent_lateness, &o.unsent_lateness);
+        hist::add(&mut self.rejected_latency, &o.rejected_latency);
     }
 }
 
