@@ -169,5 +169,59 @@ fn clone_shard(s: &InstanceRecorder) -> InstanceRecorder {
     out
 }
 
-criterion_group!(benches, worker_side, delivery_side, merging);
+/// One real statistics JSON of a producer on the 3-broker mock cluster (6 partitions), captured
+/// through librdkafka's statistics callback.
+fn real_statistics() -> Vec<u8> {
+    use rdkafka::producer::{BaseProducer, BaseRecord, Producer, ProducerContext};
+    use rdkafka::ClientContext;
+    use std::sync::Mutex;
+    struct Capture(Arc<Mutex<Option<Vec<u8>>>>);
+    impl ClientContext for Capture {
+        fn stats_raw(&self, json: &[u8]) {
+            *self.0.lock().unwrap() = Some(json.to_vec());
+        }
+    }
+    impl ProducerContext for Capture {
+        type DeliveryOpaque = ();
+        fn delivery(&self, _: &rdkafka::message::DeliveryResult<'_>, _: ()) {}
+    }
+    let cluster = rdkafka::mocking::MockCluster::new(3).expect("mock cluster");
+    cluster.create_topic("stats", 6, 3).expect("topic");
+    let slot = Arc::new(Mutex::new(None));
+    let producer: BaseProducer<Capture> = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", cluster.bootstrap_servers())
+        .set("statistics.interval.ms", "200")
+        .create_with_context(Capture(slot.clone()))
+        .expect("producer");
+    for i in 0..600u32 {
+        let key = i.to_string();
+        let _ = producer.send(BaseRecord::to("stats").key(&key).payload("x".repeat(100).as_str()));
+        producer.poll(std::time::Duration::ZERO);
+    }
+    let _ = producer.flush(std::time::Duration::from_secs(5));
+    for _ in 0..50 {
+        producer.poll(std::time::Duration::from_millis(100));
+        if let Some(json) = slot.lock().unwrap().take() {
+            if json.windows(7).any(|w| w == b"\"rtt\":{") {
+                return json;
+            }
+        }
+    }
+    panic!("no statistics report arrived");
+}
+
+/// What a statistics report costs kbench: parsing the fields the breakdown uses (once per
+/// interval per instance, on the delivery thread).
+fn statistics(c: &mut Criterion) {
+    let json = real_statistics();
+    eprintln!("statistics JSON of 3 brokers, 6 partitions: {} bytes", json.len());
+    c.bench_function("parse one statistics report (3 brokers)", |b| {
+        b.iter(|| black_box(kbench::recorder::stats::parse(black_box(&json), 1)))
+    });
+    c.bench_function("the same through rdkafka's full Statistics parse", |b| {
+        b.iter(|| black_box(serde_json::from_slice::<rdkafka::Statistics>(black_box(&json)).ok()))
+    });
+}
+
+criterion_group!(benches, worker_side, delivery_side, merging, statistics);
 criterion_main!(benches);
