@@ -195,14 +195,18 @@ fn real_statistics() -> Vec<u8> {
         .expect("producer");
     for i in 0..600u32 {
         let key = i.to_string();
-        let _ = producer.send(BaseRecord::to("stats").key(&key).payload("x".repeat(100).as_str()));
+        let _ = producer.send(
+            BaseRecord::to("stats")
+                .key(&key)
+                .payload("x".repeat(100).as_str()),
+        );
         producer.poll(std::time::Duration::ZERO);
     }
     let _ = producer.flush(std::time::Duration::from_secs(5));
     for _ in 0..50 {
         producer.poll(std::time::Duration::from_millis(100));
         if let Some(json) = slot.lock().unwrap().take() {
-            if json.windows(7).any(|w| w == b"\"rtt\":{") {
+            if json.windows(11).any(|w| w == b"int_latency") {
                 return json;
             }
         }
@@ -214,7 +218,12 @@ fn real_statistics() -> Vec<u8> {
 /// interval per instance, on the delivery thread).
 fn statistics(c: &mut Criterion) {
     let json = real_statistics();
-    eprintln!("statistics JSON of 3 brokers, 6 partitions: {} bytes", json.len());
+    eprintln!(
+        "statistics JSON of 3 brokers, 6 partitions: {} bytes",
+        json.len()
+    );
+    let parsed = kbench::recorder::stats::parse(&json, 1).expect("kbench reads librdkafka's JSON");
+    assert_eq!(parsed.brokers.len(), 3, "every broker of the report");
     c.bench_function("parse one statistics report (3 brokers)", |b| {
         b.iter(|| black_box(kbench::recorder::stats::parse(black_box(&json), 1)))
     });

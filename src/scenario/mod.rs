@@ -23,6 +23,7 @@ mod partitioner;
 mod profile;
 pub mod render;
 pub mod security;
+pub mod transaction;
 mod validate;
 
 use std::collections::BTreeMap;
@@ -40,6 +41,7 @@ pub use message::{key_width, Headers, KeySpec, Keys, Message, PayloadFile, SizeD
 pub use partitioner::{Partitioner, LIBRDKAFKA_PARTITIONERS};
 pub use profile::{Arrivals, Phase};
 pub use render::{client_config, redact, redacted_properties};
+pub use transaction::Transaction;
 
 /// A fully resolved benchmark scenario.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -362,6 +364,10 @@ pub struct Producer {
     /// Raw librdkafka producer properties; they override the typed keys above.
     #[serde(deserialize_with = "string_map")]
     pub properties: BTreeMap<String, String>,
+    /// Transactions: commit every `messages` (per instance) or every `duration`; needs acks =
+    /// all and idempotence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transaction: Option<Transaction>,
 }
 
 impl Default for Producer {
@@ -385,6 +391,7 @@ impl Default for Producer {
             queue_messages: None,
             partitioner: Partitioner::default(),
             properties: BTreeMap::new(),
+            transaction: None,
         }
     }
 }

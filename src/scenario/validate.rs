@@ -183,6 +183,11 @@ pub fn validate(s: &mut Scenario, src: &Source) -> Result<(), InputError> {
             "expected at least 1, found 0".into(),
         );
     }
+    if let Some(t) = &p.transaction {
+        if let Err((key, message)) = super::transaction::check(t, p.mode, acks, p.idempotence) {
+            return err(&key, message);
+        }
+    }
     if p.idempotence && p.max_in_flight > 5 {
         return err(
             "producer.max_in_flight",
