@@ -97,6 +97,7 @@ pub fn merge(
                     queued: a.unresolved_by.queued + c.unresolved_by.queued,
                     in_flight: a.unresolved_by.in_flight + c.unresolved_by.in_flight,
                 },
+                aborted: a.aborted + c.aborted,
             })
     };
     let counts = sum_counts(|r| r.counts);
@@ -114,9 +115,10 @@ pub fn merge(
         stream(|r| &r.histograms.service)?,
         stream(|r| &r.histograms.send_lag)?,
     );
-    let (failed, unsent) = (
+    let (failed, unsent, commit) = (
         stream(|r| &r.histograms.failed)?,
         stream(|r| &r.histograms.unsent)?,
+        stream(|r| &r.histograms.commit)?,
     );
     // The measured window: from the earliest end of warm-up to the latest end of a shard's window.
     let start = rs
@@ -220,6 +222,7 @@ pub fn merge(
             send_lag: LatencyStats::of(&send_lag),
             failed: LatencyStats::of(&failed),
             unsent: LatencyStats::of(&unsent),
+            commit: LatencyStats::of(&commit),
         },
         histograms: Streams {
             corrected: hist::encode(&corrected),
@@ -227,6 +230,7 @@ pub fn merge(
             send_lag: hist::encode(&send_lag),
             failed: hist::encode(&failed),
             unsent: hist::encode(&unsent),
+            commit: hist::encode(&commit),
         },
         clamped_samples: rs.iter().map(|r| r.clamped_samples).sum(),
         // Every shard's watermarks saw the others' messages too: no per-run count survives.
@@ -235,6 +239,14 @@ pub fn merge(
         partitions: merge_partitions(&rs),
         produced: merge_produced(&rs)?,
         phases: merge_phases(&rs)?,
+        transactions: rs
+            .iter()
+            .filter_map(|r| r.transactions)
+            .reduce(|a, b| Transactions {
+                committed: a.committed + b.committed,
+                aborted: a.aborted + b.aborted,
+                failed: a.failed + b.failed,
+            }),
         intervals: merge_intervals(&rs, t0, first.spec.load.interval.0.as_secs_f64())?,
         events,
         notes,

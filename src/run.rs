@@ -23,6 +23,7 @@ use crate::event::Event;
 use crate::pacing::Clock;
 use crate::payload::{KeyGen, Payloads};
 use crate::plan::{PartitionPlan, RunPlan, StopPlan};
+use crate::producer::txn::Txn;
 use crate::producer::worker::{
     stop_signal, HeaderSet, LiveCounter, PartitionChoice, StopHandle, StopSignal, Worker,
 };
@@ -103,6 +104,8 @@ pub struct RunOutput {
     pub client: Option<producer::ClientStats>,
     /// Every statistics report of every instance (one per interval each).
     pub reports: Vec<Vec<crate::recorder::stats::StatsReport>>,
+    /// What the instances' transactions did, merged (with `producer.transaction`).
+    pub transactions: Option<TxnTotals>,
     /// Wall-clock time of t0, in ms since the Unix epoch.
     pub t0_unix_ms: u64,
 }
@@ -120,6 +123,7 @@ pub async fn execute(
     let config = client_config(s, &bootstrap);
     let clients = create_clients(plan, &config)?;
     let topic = prepare_topic(s, &clients, &config, &bootstrap).await?;
+    let txns = start_transactions(plan, &clients).await?;
     let watermark_timeout = s.cluster.connect_timeout.0.min(Duration::from_secs(5));
     let before =
         broker::high_watermarks(&config, &s.topic.name, topic.partitions, watermark_timeout).await;
@@ -130,7 +134,7 @@ pub async fn execute(
         c.context().start(clock);
     }
     let (stop, stop_signal) = stop_signal();
-    let (handles, live_sent) = spawn_workers(plan, &clients, &topic, clock, &stop_signal)?;
+    let (handles, live_sent) = spawn_workers(plan, &clients, &txns, &topic, clock, &stop_signal)?;
     tracing::info!(target: "kbench", "load started: {} workers", plan.workers.len());
     on_start(Live {
         sent: live_sent,
@@ -140,10 +144,11 @@ pub async fn execute(
     let timed_out = Arc::new(AtomicBool::new(false));
     let guard = spawn_stopper(plan, &stop, interrupts, clock, timed_out.clone());
     let fault_events = RefCell::new(Vec::new());
-    let send = send_and_drain(
+    let (send, transactions) = send_and_drain(
         plan,
         embedded.as_ref(),
         &clients,
+        &txns,
         handles,
         guard,
         interrupts,
@@ -191,10 +196,109 @@ pub async fn execute(
         landed,
         client,
         reports,
+        transactions,
         t0_unix_ms: t0_wall
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as u64),
     })
+}
+
+/// The transactions of a run, over its instances.
+pub struct TxnTotals {
+    pub committed: u64,
+    pub aborted: u64,
+    pub failed: u64,
+    /// Commit latency (µs) after the warm-up, and by interval (encoded, warm-up included).
+    pub commit: crate::recorder::hist::Hist,
+    pub series: Vec<Option<String>>,
+}
+
+/// One transaction driver per instance (with `producer.transaction`), registered with the
+/// coordinator and with its first transaction open, before t0.
+async fn start_transactions(
+    plan: &RunPlan,
+    clients: &[Arc<Client>],
+) -> Result<Vec<Arc<Txn>>, BrokerError> {
+    let s = &plan.scenario;
+    let Some(t) = &s.producer.transaction else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for (i, c) in clients.iter().enumerate() {
+        let txn = Arc::new(Txn::new(
+            t,
+            s.cluster
+                .connect_timeout
+                .0
+                .max(s.producer.message_timeout.0),
+            plan.interval_us,
+            plan.warmup_end_us,
+        ));
+        let (tx, client) = (txn.clone(), c.clone());
+        tokio::task::spawn_blocking(move || tx.start(&client))
+            .await
+            .map_err(|e| BrokerError::Client(e.to_string()))?
+            .map_err(|e| {
+                BrokerError::Client(format!(
+                    "transactions on instance {i} (does the cluster support them?): {}",
+                    crate::scenario::render::scrub(s, &e)
+                ))
+            })?;
+        out.push(txn);
+    }
+    Ok(out)
+}
+
+/// Ends every open transaction (the run is over) and adds up what the transactions did.
+async fn finish_transactions(
+    txns: &[Arc<Txn>],
+    clients: &[Arc<Client>],
+    clock: Clock,
+) -> Option<TxnTotals> {
+    if txns.is_empty() {
+        return None;
+    }
+    for (t, c) in txns.iter().zip(clients) {
+        let (t, c) = (t.clone(), c.clone());
+        let _ = tokio::task::spawn_blocking(move || t.finish(&c, &clock)).await;
+    }
+    let mut totals = TxnTotals {
+        committed: 0,
+        aborted: 0,
+        failed: 0,
+        commit: crate::recorder::hist::new_hist(),
+        series: Vec::new(),
+    };
+    let mut parts = Vec::new();
+    for t in txns {
+        let mut rec = t.record.lock().unwrap_or_else(|p| p.into_inner());
+        totals.committed += rec.committed;
+        totals.aborted += rec.aborted;
+        totals.failed += rec.failed;
+        crate::recorder::hist::add(&mut totals.commit, &rec.commit);
+        parts.push(std::mem::take(&mut rec.series).finish());
+    }
+    let n = parts.iter().map(Vec::len).max().unwrap_or(0);
+    totals.series = (0..n)
+        .map(|i| crate::recorder::series::merged_at(&parts, i))
+        .collect();
+    Some(totals)
+}
+
+/// Failed commits, as events.
+fn txn_events(txns: &[Arc<Txn>]) -> Vec<Event> {
+    let mut out = Vec::new();
+    for t in txns {
+        let rec = t.record.lock().unwrap_or_else(|p| p.into_inner());
+        out.extend(rec.errors.iter().map(|(t_us, detail)| Event {
+            t_s: (*t_us as f64 / 1e3).round() / 1e3,
+            kind: "transaction-error".into(),
+            detail: detail.clone(),
+            repeats: 0,
+            recovery_s: None,
+        }));
+    }
+    out
 }
 
 /// The embedded broker (with the scenario's topic), or the external cluster's bootstrap list.
@@ -224,7 +328,13 @@ fn create_clients(
                 .with_phases(plan.phases.clone())
                 .unpaced(plan.curve.is_none());
             let ctx = Context::new(s.producer.mode, shard, inst.sync_slots);
-            producer::create(config, ctx, i as u32).map_err(|e| {
+            let mut config = config.clone();
+            if let Some(t) = &s.producer.transaction {
+                let id = t.id.clone().unwrap_or_else(|| format!("kbench-{}", s.name));
+                let shard = plan.shard.map_or(0, |sh| sh.index);
+                config.set("transactional.id", format!("{id}-{shard}-{i}"));
+            }
+            producer::create(&config, ctx, i as u32).map_err(|e| {
                 // librdkafka quotes property values in configuration errors: no secrets in them.
                 BrokerError::Client(crate::scenario::render::scrub(s, &e.to_string()))
             })
@@ -272,6 +382,7 @@ async fn prepare_topic(
 fn spawn_workers(
     plan: &RunPlan,
     clients: &[Arc<Client>],
+    txns: &[Arc<Txn>],
     topic: &TopicInfo,
     clock: Clock,
     stop: &StopSignal,
@@ -311,6 +422,7 @@ fn spawn_workers(
                 PartitionPlan::RoundRobin => PartitionChoice::RoundRobin(topic.partitions),
                 PartitionPlan::Fixed(n) => PartitionChoice::Fixed(n),
             },
+            txn: txns.get(w.instance).cloned(),
         };
         handles.push(
             spawn_worker(worker)
@@ -328,12 +440,13 @@ async fn send_and_drain(
     plan: &RunPlan,
     embedded: Option<&Embedded>,
     clients: &[Arc<Client>],
+    txns: &[Arc<Txn>],
     handles: Vec<Receiver<SendStats>>,
     stopper: tokio::task::JoinHandle<()>,
     interrupts: &Interrupts,
     clock: Clock,
     fault_events: &RefCell<Vec<Event>>,
-) -> SendStats {
+) -> (SendStats, Option<TxnTotals>) {
     let execs = RefCell::new(crate::fault::Execs::default());
     let mut faults = std::pin::pin!(async {
         crate::fault::drive(embedded, &plan.faults, clock, fault_events, &execs).await;
@@ -354,6 +467,8 @@ async fn send_and_drain(
         _ = faults.as_mut() => unreachable!("the fault future never completes"),
     };
     stopper.abort();
+    // The last transactions end before the drain (their commit flushes them).
+    let transactions = finish_transactions(txns, clients, clock).await;
     let enqueued = send.sent + send.warmup_sent
         - send.local_failures.failed
         - send.local_failures_warmup.failed;
@@ -365,7 +480,8 @@ async fn send_and_drain(
     fault_events
         .borrow_mut()
         .extend(execs.take().finish(&clock));
-    send
+    fault_events.borrow_mut().extend(txn_events(txns));
+    (send, transactions)
 }
 
 /// The events of how the run ended: interrupted, or stopped by `load.timeout`.

@@ -35,6 +35,7 @@ pub fn value(m: &Metric, r: &RunResult) -> Option<f64> {
                 Stream::SendLag => &r.latency_us.send_lag,
                 Stream::Failed => &r.latency_us.failed,
                 Stream::Unsent => &r.latency_us.unsent,
+                Stream::Commit => &r.latency_us.commit,
             };
             if l.count == 0 {
                 return None;

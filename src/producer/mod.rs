@@ -25,6 +25,7 @@ pub mod batch;
 pub mod client;
 pub mod handle;
 pub mod opaque;
+pub mod txn;
 pub mod worker;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -41,7 +42,7 @@ use crate::event::Event;
 pub use crate::kafka_error::error_name;
 use crate::pacing::Clock;
 use crate::recorder::stats::StatsReport;
-use crate::recorder::{InstanceRecorder, Outcome, Sample};
+use crate::recorder::{InstanceRecorder, Outcome, Sample, TXN_ABORTED};
 use crate::scenario::Mode;
 
 pub use client::Client;
@@ -73,6 +74,11 @@ pub struct Context {
     pub failed: AtomicU64,
     /// Purge reports so far: messages still unresolved when the grace ended (warm-up included).
     pub unresolved: AtomicU64,
+    /// Reports of messages of aborted transactions so far.
+    pub aborted: AtomicU64,
+    /// Set while the open transaction is one that will be aborted (see [`txn`]): its reports
+    /// are marked aborted.
+    pub aborting: std::sync::atomic::AtomicBool,
     events: Mutex<Vec<Event>>,
     /// librdkafka's statistics reports (every `statistics.interval.ms`), at most
     /// [`MAX_REPORTS`] (a day of reports at 1 s).
@@ -105,6 +111,8 @@ impl Context {
             acked: AtomicU64::new(0),
             failed: AtomicU64::new(0),
             unresolved: AtomicU64::new(0),
+            aborted: AtomicU64::new(0),
+            aborting: std::sync::atomic::AtomicBool::new(false),
             events: Mutex::new(Vec::new()),
             stats: Mutex::new(Vec::new()),
             kept: Mutex::new(Vec::new()),
@@ -230,6 +238,7 @@ impl ProducerContext for Context {
     fn delivery(&self, result: &DeliveryResult<'_>, opaque: usize) {
         let done_us = self.now_us();
         let (bytes, error, partition) = match result {
+            _ if self.aborting.load(Ordering::Acquire) => (0, Some(TXN_ABORTED), -1),
             Ok(m) => (msg_bytes(m), None, m.partition()),
             Err((e, m)) => (msg_bytes(m), Some(kafka_error_name(e)), -1),
         };
@@ -250,7 +259,8 @@ impl Context {
     /// `ev` must be a live `RD_KAFKA_EVENT_DR` event of this context's client.
     pub(crate) unsafe fn deliveries(&self, ev: *mut rd::rd_kafka_event_t) {
         let done_us = self.now_us();
-        let mut counts = [0u64; 3];
+        let mut counts = [0u64; 4];
+        let aborting = self.aborting.load(Ordering::Acquire);
         {
             let mut shard = self.shard.lock().unwrap_or_else(|p| p.into_inner());
             loop {
@@ -262,7 +272,9 @@ impl Context {
                 let len = |p: *mut std::ffi::c_void, n: usize| if p.is_null() { 0 } else { n };
                 let bytes = (len(m.payload, m.len) + len(m.key, m.key_len)) as u64;
                 let opaque = m._private as usize;
-                let sample = if m.err == rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
+                let sample = if aborting {
+                    self.sample(opaque, done_us, bytes, Some(TXN_ABORTED), -1)
+                } else if m.err == rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
                     self.sample(opaque, done_us, bytes, None, m.partition)
                 } else {
                     let name = error_name(RDKafkaErrorCode::from(m.err));
@@ -318,14 +330,15 @@ impl Context {
     }
 
     fn counter(&self, i: usize) -> &AtomicU64 {
-        [&self.acked, &self.failed, &self.unresolved][i]
+        [&self.acked, &self.failed, &self.unresolved, &self.aborted][i]
     }
 
-    /// Delivery reports of every kind so far (acks, failures, purge reports).
+    /// Delivery reports of every kind so far (acks, failures, purge reports, aborted).
     pub fn reports(&self) -> u64 {
         self.acked.load(Ordering::Acquire)
             + self.failed.load(Ordering::Acquire)
             + self.unresolved.load(Ordering::Acquire)
+            + self.aborted.load(Ordering::Acquire)
     }
 }
 
@@ -336,6 +349,7 @@ fn counter_of(o: Outcome) -> usize {
         Outcome::Acked => 0,
         Outcome::Failed(_) => 1,
         Outcome::Unresolved { .. } => 2,
+        Outcome::Aborted => 3,
     }
 }
 

@@ -106,6 +106,8 @@ pub struct Worker {
     pub live_sent: Arc<LiveCounter>,
     /// Partitions chosen by kbench (round-robin, manual); `None` leaves it to librdkafka.
     pub partition: PartitionChoice,
+    /// The instance's transactions, when the scenario has them.
+    pub txn: Option<Arc<super::txn::Txn>>,
 }
 
 /// Who picks a message's partition.
@@ -175,6 +177,7 @@ impl Worker {
     fn batchable(&self) -> bool {
         matches!(self.plan.pacing, Pacing::Unlimited)
             && self.mode != Mode::Sync
+            && self.txn.is_none()
             && self.headers.names.is_empty()
             && !self.payloads.uses_scratch()
     }
@@ -247,6 +250,11 @@ impl Worker {
             if measured {
                 stats.produced.count(payload.len() as u64, key_number);
             }
+            // A transaction's commit holds the gate: the send waits for it.
+            let gate = self
+                .txn
+                .as_ref()
+                .map(|t| t.sending(&self.client, &self.clock));
             let sent = send(
                 &self.client,
                 handle.as_ref(),
@@ -265,6 +273,15 @@ impl Worker {
                 &mut self.stop,
             )
             .await;
+            if let (Some(t), Some(g)) = (&self.txn, &gate) {
+                if !matches!(sent, Sent::Enqueued { .. }) {
+                    t.unreserve(g);
+                }
+            }
+            drop(gate);
+            if let Some(t) = &self.txn {
+                t.end_if_due(&self.client, &self.clock);
+            }
             let (enqueue_us, rejected) = match sent {
                 Sent::Enqueued { enqueue_us } => (enqueue_us, None),
                 Sent::Rejected(kind) => (self.clock.now_us(), Some(kind)),

@@ -56,6 +56,8 @@ pub struct Sample {
 pub const PURGE_QUEUE: &str = "_PURGE_QUEUE";
 /// librdkafka's report of a message purged while in flight (sent, no response yet).
 pub const PURGE_INFLIGHT: &str = "_PURGE_INFLIGHT";
+/// kbench's mark on a report of a message whose transaction was aborted (see `producer::txn`).
+pub const TXN_ABORTED: &str = "_TXN_ABORTED";
 
 /// What a delivery report says happened to a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,6 +68,8 @@ pub enum Outcome {
     Unresolved {
         queued: bool,
     },
+    /// Its transaction was aborted: never delivered, by design.
+    Aborted,
 }
 
 impl Outcome {
@@ -75,6 +79,7 @@ impl Outcome {
             None => Outcome::Acked,
             Some(PURGE_QUEUE) => Outcome::Unresolved { queued: true },
             Some(PURGE_INFLIGHT) => Outcome::Unresolved { queued: false },
+            Some(TXN_ABORTED) => Outcome::Aborted,
             Some(kind) => Outcome::Failed(kind),
         }
     }
@@ -91,6 +96,8 @@ pub struct Outcomes {
     /// Unresolved at the end of the grace, by purge report: still queued, or in flight.
     pub unresolved_queued: u64,
     pub unresolved_in_flight: u64,
+    /// Messages of aborted transactions.
+    pub aborted: u64,
 }
 
 impl Outcomes {
@@ -106,6 +113,7 @@ impl Outcomes {
             }
             Outcome::Unresolved { queued: true } => self.unresolved_queued += 1,
             Outcome::Unresolved { queued: false } => self.unresolved_in_flight += 1,
+            Outcome::Aborted => self.aborted += 1,
         }
     }
 
@@ -114,9 +122,9 @@ impl Outcomes {
         self.unresolved_queued + self.unresolved_in_flight
     }
 
-    /// Every outcome counted (acked, failed, unresolved).
+    /// Every outcome counted (acked, failed, unresolved, aborted).
     pub fn resolved_or_purged(&self) -> u64 {
-        self.acked + self.failed + self.unresolved()
+        self.acked + self.failed + self.unresolved() + self.aborted
     }
 
     pub fn merge(&mut self, other: &Outcomes) {
@@ -128,6 +136,7 @@ impl Outcomes {
         }
         self.unresolved_queued += other.unresolved_queued;
         self.unresolved_in_flight += other.unresolved_in_flight;
+        self.aborted += other.aborted;
     }
 }
 
@@ -232,8 +241,9 @@ impl InstanceRecorder {
         let corrected = s.done_us.saturating_sub(s.due_us);
         let service = s.done_us.saturating_sub(s.enqueue_us);
         let outcome = Outcome::of(s.error);
-        // Purge reports come at the end of the grace: they are counted, not put in the series.
-        if !matches!(outcome, Outcome::Unresolved { .. }) {
+        // Purge reports come at the end of the grace, and aborted messages were never meant to
+        // arrive: both are counted, not put in the series.
+        if !matches!(outcome, Outcome::Unresolved { .. } | Outcome::Aborted) {
             let index = (s.done_us / self.interval_us) as usize;
             if index >= self.intervals.len() {
                 self.intervals.resize(index + 1, IntervalCounts::default());
@@ -258,6 +268,9 @@ impl InstanceRecorder {
         }
         self.measured.count(s);
         self.last_measured_done_us = self.last_measured_done_us.max(s.done_us);
+        if outcome == Outcome::Aborted {
+            return;
+        }
         if outcome != Outcome::Acked {
             self.phases.outcome(s.due_us, s.done_us, None);
             self.clamped += hist::record(&mut self.failed, corrected) as u64;
@@ -402,10 +415,11 @@ impl Recorded {
         for (name, sent, o) in sides {
             if sent != o.resolved_or_purged() {
                 return Err(format!(
-                    "{name} messages: sent {sent} != acked {} + failed {} + unresolved {} (= {}): {} reports missing or extra",
+                    "{name} messages: sent {sent} != acked {} + failed {} + unresolved {} + aborted {} (= {}): {} reports missing or extra",
                     o.acked,
                     o.failed,
                     o.unresolved(),
+                    o.aborted,
                     o.resolved_or_purged(),
                     sent as i128 - o.resolved_or_purged() as i128
                 ));

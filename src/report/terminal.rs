@@ -27,6 +27,9 @@ pub fn accounting(c: &Counts) -> String {
         thousands(c.failed),
         thousands(c.unresolved)
     );
+    if c.aborted > 0 {
+        let _ = write!(line, " + aborted {}", thousands(c.aborted));
+    }
     if c.unresolved > 0 {
         let _ = write!(
             line,
@@ -189,7 +192,20 @@ pub fn summary(r: &RunResult) -> String {
     if l.unsent.count > 0 {
         latency_row(&mut out, "unsent >=", &l.unsent);
     }
+    if l.commit.count > 0 {
+        latency_row(&mut out, "commit", &l.commit);
+    }
     out.push('\n');
+    if let Some(t) = r.transactions {
+        let _ = writeln!(
+            out,
+            "  transactions committed {}, aborted {}, failed {}",
+            thousands(t.committed),
+            thousands(t.aborted),
+            thousands(t.failed)
+        );
+        out.push('\n');
+    }
     if let Some(b) = r.client.as_ref().and_then(|c| c.breakdown) {
         let part = |p: crate::result::client::Part| {
             format!("{} / {}", human_us(p.p50 as f64), human_us(p.p99 as f64))

@@ -49,6 +49,23 @@ pub fn build(plan: &RunPlan, info: ScenarioInfo, started_at: String, out: RunOut
     for (i, row) in series.iter_mut().zip(rows) {
         i.client = row;
     }
+    if let Some(t) = &out.transactions {
+        // The last commit can end after the last delivery report: the series reaches it.
+        let step = plan.interval_us as f64 / 1e6;
+        while series.len() < t.series.len() {
+            let t_s = round(series.len() as f64 * step, 6);
+            series.push(Interval {
+                t_s,
+                ..Interval::default()
+            });
+        }
+        for (i, h) in series.iter_mut().zip(&t.series) {
+            if let Some(h) = h.as_deref().and_then(|t| hist::decode(t).ok()) {
+                i.commits = h.len();
+                i.commit_p99_us = (!h.is_empty()).then(|| h.value_at_quantile(0.99));
+            }
+        }
+    }
     RunResult {
         schema: SCHEMA.into(),
         kbench_version: env!("CARGO_PKG_VERSION").into(),
@@ -101,6 +118,11 @@ pub fn build(plan: &RunPlan, info: ScenarioInfo, started_at: String, out: RunOut
             send_lag: LatencyStats::of(&r.send.send_lag),
             failed: LatencyStats::of(&r.failed),
             unsent: LatencyStats::of(&r.send.unsent_lateness),
+            commit: out
+                .transactions
+                .as_ref()
+                .map(|t| LatencyStats::of(&t.commit))
+                .unwrap_or_default(),
         },
         histograms: Streams {
             corrected: hist::encode(&r.corrected),
@@ -108,6 +130,11 @@ pub fn build(plan: &RunPlan, info: ScenarioInfo, started_at: String, out: RunOut
             send_lag: hist::encode(&r.send.send_lag),
             failed: hist::encode(&r.failed),
             unsent: hist::encode(&r.send.unsent_lateness),
+            commit: hist::encode(
+                &out.transactions
+                    .as_ref()
+                    .map_or_else(hist::new_hist, |t| t.commit.clone()),
+            ),
         },
         clamped_samples: r.clamped,
         landed_messages: out.landed,
@@ -134,6 +161,11 @@ pub fn build(plan: &RunPlan, info: ScenarioInfo, started_at: String, out: RunOut
             .collect(),
         produced: Some(produced(s, r)),
         phases: phases(plan, r, shards),
+        transactions: out.transactions.as_ref().map(|t| Transactions {
+            committed: t.committed,
+            aborted: t.aborted,
+            failed: t.failed,
+        }),
         events: with_recoveries(plan, &series, events),
         intervals: series,
         notes: notes(plan, &out),
@@ -225,6 +257,7 @@ fn counts_of(sent: u64, unsent: u64, o: &crate::recorder::Outcomes, scheduled: b
             queued: o.unresolved_queued,
             in_flight: o.unresolved_in_flight,
         },
+        aborted: o.aborted,
     }
 }
 
@@ -273,6 +306,8 @@ fn intervals(r: &Recorded) -> Vec<Interval> {
                 service_hist: row.service.clone(),
                 send_lag_hist: row.send_lag.clone(),
                 client: None,
+                commits: 0,
+                commit_p99_us: None,
             }
         })
         .collect()

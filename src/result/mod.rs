@@ -119,6 +119,9 @@ pub struct RunResult {
     /// Sizes and keys of the measured messages sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub produced: Option<Produced>,
+    /// What the transactions did (`producer.transaction`); absent without them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transactions: Option<Transactions>,
     /// One entry per phase of a rate profile (`load.profile`); empty without one.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub phases: Vec<PhaseResult>,
@@ -174,6 +177,14 @@ pub struct Counts {
     pub unresolved: u64,
     #[serde(default)]
     pub unresolved_by: UnresolvedBy,
+    /// Messages of aborted transactions (`producer.transaction.abort_every`): sent, never
+    /// delivered by design, and not loss. `sent == acked + failed + unresolved + aborted`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub aborted: u64,
+}
+
+fn is_zero(v: &u64) -> bool {
+    *v == 0
 }
 
 /// Where librdkafka held the unresolved messages when they were purged.
@@ -213,10 +224,23 @@ pub struct Streams<T> {
     /// grace (a lower bound). Count = failed + unresolved.
     #[serde(default)]
     pub failed: T,
+    /// Transactional runs: each commit, `commit_transaction` called to returned (µs).
+    #[serde(default)]
+    pub commit: T,
     /// Unsent messages that were already due: due -> the stop of sending (a lower bound). Count =
     /// unsent, except for a run by count cut short by `load.timeout`, whose rest was never due.
     #[serde(default)]
     pub unsent: T,
+}
+
+/// Transactions of a run, over its instances.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Transactions {
+    pub committed: u64,
+    /// Aborted on purpose (`abort_every`).
+    pub aborted: u64,
+    /// Commits that failed (then aborted).
+    pub failed: u64,
 }
 
 /// What one partition received.
@@ -297,6 +321,11 @@ pub struct Interval {
     pub service_hist: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub send_lag_hist: Option<String>,
+    /// Transactions committed in the interval and their commit p99 (µs); absent without any.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub commits: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit_p99_us: Option<u64>,
     /// librdkafka's breakdown of the interval (absent without a statistics report in it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client: Option<client::ClientInterval>,

@@ -52,6 +52,8 @@ pub enum Stream {
     Failed,
     /// Unsent messages (due -> the stop of sending).
     Unsent,
+    /// Transaction commits (`commit_transaction` called to returned).
+    Commit,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,6 +108,7 @@ impl Metric {
                     "send_lag" => Stream::SendLag,
                     "failed" => Stream::Failed,
                     "unsent" => Stream::Unsent,
+                    "commit" => Stream::Commit,
                     _ => return Err(unknown(name)),
                 };
                 let stat = match stat {
@@ -170,7 +173,7 @@ impl Metric {
 
 fn unknown(name: &str) -> String {
     format!(
-        "unknown metric {name:?}: expected p50, p90, p99, p999, max, mean (optionally prefixed by corrected., service., send_lag., failed. or unsent.), throughput, error_rate, loss_rate, achieved_rate_ratio, client.rtt.p99 (or client.int_latency., client.outbuf_latency. with p50 or p99) or client.throttle"
+        "unknown metric {name:?}: expected p50, p90, p99, p999, max, mean (optionally prefixed by corrected., service., send_lag., failed., unsent. or commit.), throughput, error_rate, loss_rate, achieved_rate_ratio, client.rtt.p99 (or client.int_latency., client.outbuf_latency. with p50 or p99) or client.throttle"
     )
 }
 

@@ -83,8 +83,8 @@ pub fn assert_accounted(r: &RunResult) {
     for c in [&r.counts, &r.warmup_counts] {
         assert_eq!(
             c.sent,
-            c.acked + c.failed + c.unresolved,
-            "sent = acked + failed + unresolved: {c:?}"
+            c.acked + c.failed + c.unresolved + c.aborted,
+            "sent = acked + failed + unresolved + aborted: {c:?}"
         );
         if let Some(n) = c.scheduled {
             assert_eq!(n, c.sent + c.unsent, "scheduled = sent + unsent: {c:?}");
@@ -168,6 +168,7 @@ pub fn literal(latencies: &[u64], intervals: usize, failed: u64) -> RunResult {
             failed,
             unresolved: 0,
             unresolved_by: Default::default(),
+            aborted: 0,
         },
         loss_rate: if failed > 0 {
             failed as f64 / (acked + failed) as f64
@@ -193,6 +194,7 @@ pub fn literal(latencies: &[u64], intervals: usize, failed: u64) -> RunResult {
             send_lag: LatencyStats::default(),
             failed: LatencyStats::of(&failed_hist),
             unsent: LatencyStats::default(),
+            commit: LatencyStats::default(),
         },
         histograms: Streams {
             corrected: hist::encode(&h),
@@ -200,6 +202,7 @@ pub fn literal(latencies: &[u64], intervals: usize, failed: u64) -> RunResult {
             send_lag: hist::encode(&hist::new_hist()),
             failed: hist::encode(&failed_hist),
             unsent: hist::encode(&hist::new_hist()),
+            commit: hist::encode(&hist::new_hist()),
         },
         clamped_samples: 0,
         t0_unix_ms: 1_790_000_000_000,
@@ -209,6 +212,7 @@ pub fn literal(latencies: &[u64], intervals: usize, failed: u64) -> RunResult {
         partitions: vec![],
         produced: None,
         phases: vec![],
+        transactions: None,
         client: None,
         intervals: (0..intervals)
             .map(|i| Interval {
@@ -224,6 +228,8 @@ pub fn literal(latencies: &[u64], intervals: usize, failed: u64) -> RunResult {
                 service_hist: None,
                 send_lag_hist: None,
                 client: None,
+                commits: 0,
+                commit_p99_us: None,
             })
             .collect(),
         events: vec![Event {
