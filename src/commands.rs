@@ -188,6 +188,15 @@ pub(crate) async fn cmd_run(args: RunArgs) -> anyhow::Result<i32> {
         eprintln!("Error: {}", e.detail);
         return Ok(exit::FAILURE);
     }
+    if let Some(e) = result
+        .events
+        .iter()
+        .find(|e| e.kind == run::TXN_BROKEN_EVENT)
+    {
+        // The cluster could not be used as the scenario asks (e.g. no transactions on it).
+        eprintln!("Error: {}", e.detail);
+        return Ok(exit::BROKER);
+    }
     if result.status == result::Status::Interrupted {
         return Ok(exit::INTERRUPTED);
     }

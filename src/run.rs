@@ -33,6 +33,8 @@ use crate::rng::Rng;
 use crate::scenario::{client_config, Scenario};
 use crate::signal::Interrupts;
 
+/// The kind of event that says transactions could not go on (the run exits 3).
+pub const TXN_BROKEN_EVENT: &str = "transactions-stopped";
 /// The kind of event that says kbench's own counts do not add up (the run exits 1).
 pub const ACCOUNTING_EVENT: &str = "accounting";
 /// How long the purge reports of what was outstanding at the end of the grace may take to come
@@ -171,8 +173,10 @@ pub async fn execute(
         interrupted,
         timed_out.load(Ordering::Acquire),
     ));
-    let timed_out = timed_out.load(Ordering::Acquire);
-    let (recorded, client, client_events) = collect(plan, &clients, send, timed_out);
+    // A run by count cut short (load.timeout, or transactions that could not go on) leaves the
+    // rest of its count unsent.
+    let cut_short = timed_out.load(Ordering::Acquire) || txns.iter().any(|t| t.broken().is_some());
+    let (recorded, client, client_events) = collect(plan, &clients, send, cut_short);
     let reports = clients.iter().map(|c| c.context().take_reports()).collect();
     events.extend(client_events);
     events.sort_by(|a, b| a.t_s.total_cmp(&b.t_s));
@@ -285,9 +289,18 @@ async fn finish_transactions(
     Some(totals)
 }
 
-/// Failed commits, as events.
+/// Failed commits, and why transactions stopped, as events.
 fn txn_events(txns: &[Arc<Txn>]) -> Vec<Event> {
     let mut out = Vec::new();
+    if let Some(why) = txns.iter().find_map(|t| t.broken()) {
+        out.push(Event {
+            t_s: 0.0,
+            kind: TXN_BROKEN_EVENT.into(),
+            detail: format!("transactions stopped, and with them sending: {why}"),
+            repeats: 0,
+            recovery_s: None,
+        });
+    }
     for t in txns {
         let rec = t.record.lock().unwrap_or_else(|p| p.into_inner());
         out.extend(rec.errors.iter().map(|(t_us, detail)| Event {
@@ -512,14 +525,14 @@ fn end_events(plan: &RunPlan, interrupted: bool, timed_out: bool) -> Vec<Event> 
     events
 }
 
-/// Merges the instances' recorders with the workers' send statistics (a run by count stopped by
-/// `load.timeout` adds the rest of its count as unsent); sums librdkafka's latest statistics;
+/// Merges the instances' recorders with the workers' send statistics (a run by count cut short
+/// adds the rest of its count as unsent); sums librdkafka's latest statistics;
 /// takes the clients' events, plus an `accounting` event when the counts do not add up.
 fn collect(
     plan: &RunPlan,
     clients: &[Arc<Client>],
     mut send: SendStats,
-    timed_out: bool,
+    cut_short: bool,
 ) -> (Recorded, Option<producer::ClientStats>, Vec<Event>) {
     let (interval_us, warmup_end_us) = (plan.interval_us, plan.warmup_end_us);
     let mut recorders = Vec::new();
@@ -542,7 +555,7 @@ fn collect(
         recorders.push(rec);
         events.extend(c.context().take_events());
     }
-    if let (true, Some(count)) = (timed_out, plan.measured_count()) {
+    if let (true, Some(count)) = (cut_short, plan.measured_count()) {
         match count.checked_sub(send.sent + send.unsent) {
             Some(rest) => send.unsent += rest,
             None => problems.push(format!(

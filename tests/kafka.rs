@@ -62,6 +62,7 @@ fn on_a_three_node_kafka_cluster() {
     leader_failover_without_idempotence_is_at_least_once(&k);
     sasl_scram_and_tls_on_the_real_thing(&k);
     a_byte_rate_quota_shows_as_throttling(&k);
+    transactions_commit_and_abort(&k);
 }
 
 fn acks_all_costs_more_than_acks_1(k: &Kafka) {
@@ -369,6 +370,53 @@ fn a_byte_rate_quota_shows_as_throttling(k: &Kafka) {
         assert!(
             start.elapsed() < Duration::from_secs(60),
             "no throttling seen"
+        );
+    }
+}
+
+fn transactions_commit_and_abort(k: &Kafka) {
+    let topic = "tx-abort";
+    let r = run(&scenario(
+        &base(k, topic),
+        &[
+            "producer.acks=all",
+            "producer.idempotence=true",
+            "producer.transaction={ messages = 100, abort_every = 10 }",
+            "load.messages=2000",
+            "load.rate=1000/s",
+        ],
+    ));
+    assert_accounted(&r);
+    let t = r.transactions.expect("transactions reported");
+    assert_eq!(
+        (t.committed, t.aborted, t.failed),
+        (18, 2, 0),
+        "{:?}",
+        r.events
+    );
+    assert_eq!((r.counts.acked, r.counts.aborted), (1_800, 200));
+    // A read_committed consumer sees the committed transactions' messages, none of the aborted.
+    assert_eq!(k.committed_records(topic, r.broker.partitions), 1_800);
+    // What transactions cost: throughput and commit latency at 10, 100, 1000 per transaction.
+    for (n, count) in [(10, 2_000), (100, 5_000), (1000, 10_000)] {
+        let topic = format!("tx-{n}");
+        let r = run(&scenario(
+            &base(k, &topic),
+            &[
+                "producer.acks=all",
+                "producer.idempotence=true",
+                &format!("producer.transaction={{ messages = {n} }}"),
+                &format!("load.messages={count}"),
+            ],
+        ));
+        assert_accounted(&r);
+        assert_eq!(r.counts.acked, count);
+        eprintln!(
+            "kafka transactions of {n}: {:.0} msg/s, {} commits, commit p50 {} µs, p99 {} µs",
+            r.throughput.msgs_per_sec,
+            r.latency_us.commit.count,
+            r.latency_us.commit.p50,
+            r.latency_us.commit.p99
         );
     }
 }

@@ -265,3 +265,36 @@ fn sasl_credentials_reach_the_broker_and_stay_secret() {
     );
     assert!(!stderr.contains(secret) && !stdout.contains(secret));
 }
+
+#[test]
+fn transactions_on_tansu_stop_with_a_clear_error() {
+    let Some(t) = Tansu::start(None, &[]) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tx.toml");
+    std::fs::write(
+        &path,
+        base(&t.bootstrap(), "tx")
+            + "acks = \"all\"\nidempotence = true\ntransaction = { messages = 100 }\n[load]\nmessages = 500\n",
+    )
+    .unwrap();
+    let start = Instant::now();
+    let out = kbench()
+        .arg("run")
+        .arg(&path)
+        .args(["--no-charts", "--out"])
+        .arg(dir.path().join("out"))
+        .timeout(Duration::from_secs(120))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // tansu 0.6 answers InitProducerId but not EndTxn: kbench stops sending and says why.
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("transactions stopped"), "{stderr}");
+    assert!(
+        start.elapsed() < Duration::from_secs(60),
+        "no hang: {:?}",
+        start.elapsed()
+    );
+}

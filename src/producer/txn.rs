@@ -65,6 +65,9 @@ pub struct Txn {
     gate: RwLock<()>,
     state: Mutex<State>,
     pub record: Mutex<TxnRecord>,
+    /// Set when transactions cannot go on (the cluster does not support them, or a fatal
+    /// error): the workers stop sending, and the run reports why.
+    broken: Mutex<Option<String>>,
 }
 
 impl Txn {
@@ -84,6 +87,7 @@ impl Txn {
                 began: Instant::now(),
                 reports_at_begin: 0,
             }),
+            broken: Mutex::new(None),
             record: Mutex::new(TxnRecord {
                 committed: 0,
                 aborted: 0,
@@ -107,14 +111,18 @@ impl Txn {
     /// Held while a worker hands one message to librdkafka, with its place in the open
     /// transaction reserved: a transaction of `messages` holds exactly that many. When the open
     /// one is full, the caller ends it (or waits while another worker does) first.
-    pub fn sending(&self, client: &Client, clock: &Clock) -> RwLockReadGuard<'_, ()> {
+    /// `None` once transactions are broken: the worker stops sending.
+    pub fn sending(&self, client: &Client, clock: &Clock) -> Option<RwLockReadGuard<'_, ()>> {
         loop {
+            if self.broken().is_some() {
+                return None;
+            }
             let gate = self.gate.read().unwrap_or_else(|p| p.into_inner());
             {
                 let mut st = self.lock_state();
                 if !self.every_messages.is_some_and(|n| st.messages >= n) {
                     st.messages += 1;
-                    return gate;
+                    return Some(gate);
                 }
             }
             drop(gate);
@@ -150,6 +158,14 @@ impl Txn {
         if st.messages > 0 {
             self.end(client, clock, &mut st, false);
         }
+    }
+
+    /// Why transactions stopped, if they did.
+    pub fn broken(&self) -> Option<String> {
+        self.broken
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     fn lock_state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -205,9 +221,24 @@ impl Txn {
                 rec.failed += 1;
                 rec.errors
                     .push((end_us, format!("transaction {}: {e}", st.number)));
+                let fatal = match e {
+                    rdkafka::error::KafkaError::Transaction(t) => {
+                        t.is_fatal() || (!t.is_retriable() && !t.txn_requires_abort())
+                    }
+                    _ => true,
+                };
+                if fatal {
+                    *self.broken.lock().unwrap_or_else(|p| p.into_inner()) =
+                        Some(format!("transaction {} could not end: {e}", st.number));
+                }
                 // Its messages must not count as delivered: abort it, marked as aborted.
                 client.context().aborting.store(true, Ordering::Release);
-                let _ = client.abort_transaction(self.timeout);
+                if let Err(a) = client.abort_transaction(self.timeout) {
+                    *self.broken.lock().unwrap_or_else(|p| p.into_inner()) = Some(format!(
+                        "transaction {} could not end: {e}; nor be aborted: {a}",
+                        st.number
+                    ));
+                }
             }
         }
         drop(rec);
@@ -215,10 +246,11 @@ impl Txn {
             self.await_reports(client, st);
         }
         st.number += 1;
-        if next {
+        if next && self.broken().is_none() {
             if let Err(e) = self.begin(client, st) {
                 let mut rec = self.record.lock().unwrap_or_else(|p| p.into_inner());
-                rec.errors.push((clock.now_us(), e));
+                rec.errors.push((clock.now_us(), e.clone()));
+                *self.broken.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
             }
         } else {
             client.context().aborting.store(false, Ordering::Release);

@@ -250,11 +250,15 @@ impl Worker {
             if measured {
                 stats.produced.count(payload.len() as u64, key_number);
             }
-            // A transaction's commit holds the gate: the send waits for it.
-            let gate = self
-                .txn
-                .as_ref()
-                .map(|t| t.sending(&self.client, &self.clock));
+            // A transaction's commit holds the gate: the send waits for it. Broken transactions
+            // (the cluster does not support them) end the worker's sending.
+            let gate = match &self.txn {
+                Some(t) => match t.sending(&self.client, &self.clock) {
+                    Some(g) => Some(g),
+                    None => break,
+                },
+                None => None,
+            };
             let sent = send(
                 &self.client,
                 handle.as_ref(),

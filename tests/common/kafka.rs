@@ -116,13 +116,51 @@ impl Kafka {
     }
 
     fn consumer(&self) -> BaseConsumer {
+        self.consumer_with("read_uncommitted")
+    }
+
+    fn consumer_with(&self, isolation: &str) -> BaseConsumer {
         ClientConfig::new()
             .set("bootstrap.servers", &self.bootstrap)
             .set("group.id", "kbench-test-kafka")
             .set("enable.auto.commit", "false")
-            .set("isolation.level", "read_uncommitted")
+            .set("isolation.level", isolation)
             .create()
             .expect("consumer")
+    }
+
+    /// What a read_committed consumer reads of the topic (no open transactions left): the
+    /// records of committed transactions, read until every partition's position reaches its end.
+    pub fn committed_records(&self, topic: &str, partitions: u32) -> usize {
+        let c = self.consumer_with("read_committed");
+        let mut tpl = TopicPartitionList::new();
+        let mut ends = Vec::new();
+        for p in 0..partitions as i32 {
+            let (_, high) = c
+                .fetch_watermarks(topic, p, Duration::from_secs(10))
+                .expect("watermarks");
+            ends.push(high);
+            tpl.add_partition_offset(topic, p, Offset::Beginning)
+                .unwrap();
+        }
+        c.assign(&tpl).unwrap();
+        let start = Instant::now();
+        let mut read = 0;
+        loop {
+            if let Some(Ok(_)) = c.poll(Duration::from_millis(200)) {
+                read += 1;
+                continue;
+            }
+            let pos = c.position().expect("positions");
+            let done = (0..partitions as i32).all(|p| {
+                matches!(pos.find_partition(topic, p).map(|e| e.offset()),
+                    Some(Offset::Offset(o)) if o >= ends[p as usize])
+                    || ends[p as usize] == 0
+            });
+            if done || start.elapsed() > Duration::from_secs(60) {
+                return read;
+            }
+        }
     }
 
     /// The leader of a partition and its in-sync replica count.
