@@ -141,7 +141,7 @@ pub struct Metric {
 }
 
 /// The metrics of the comparison table, in order.
-pub const METRICS: [Metric; 9] = [
+pub const METRICS: [Metric; 10] = [
     Metric {
         name: "throughput",
         value: |r| r.throughput.msgs_per_sec,
@@ -186,6 +186,15 @@ pub const METRICS: [Metric; 9] = [
     Metric {
         name: "rtt p99",
         value: |r| breakdown(r).map_or(f64::NAN, |b| b.rtt_us.p99 as f64),
+        show: human_us,
+    },
+    // Transactional runs (absent otherwise: "-").
+    Metric {
+        name: "commit p99",
+        value: |r| match r.latency_us.commit.count {
+            0 => f64::NAN,
+            _ => r.latency_us.commit.p99 as f64,
+        },
         show: human_us,
     },
 ];

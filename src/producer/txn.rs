@@ -200,9 +200,9 @@ impl Txn {
         let start_us = clock.now_us();
         let abort = self.aborts(st.number);
         let outcome = if abort {
-            client.abort_transaction(self.timeout)
+            client.abort_transaction_now(self.timeout)
         } else {
-            client.commit_transaction(self.timeout)
+            client.commit_transaction_now(self.timeout)
         };
         let end_us = clock.now_us();
         let mut rec = self.record.lock().unwrap_or_else(|p| p.into_inner());
@@ -221,19 +221,14 @@ impl Txn {
                 rec.failed += 1;
                 rec.errors
                     .push((end_us, format!("transaction {}: {e}", st.number)));
-                let fatal = match e {
-                    rdkafka::error::KafkaError::Transaction(t) => {
-                        t.is_fatal() || (!t.is_retriable() && !t.txn_requires_abort())
-                    }
-                    _ => true,
-                };
+                let fatal = e.fatal || (!e.retriable && !e.requires_abort);
                 if fatal {
                     *self.broken.lock().unwrap_or_else(|p| p.into_inner()) =
                         Some(format!("transaction {} could not end: {e}", st.number));
                 }
                 // Its messages must not count as delivered: abort it, marked as aborted.
                 client.context().aborting.store(true, Ordering::Release);
-                if let Err(a) = client.abort_transaction(self.timeout) {
+                if let Err(a) = client.abort_transaction_now(self.timeout) {
                     *self.broken.lock().unwrap_or_else(|p| p.into_inner()) = Some(format!(
                         "transaction {} could not end: {e}; nor be aborted: {a}",
                         st.number

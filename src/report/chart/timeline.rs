@@ -47,7 +47,11 @@ impl Chart for Timeline<'_> {
             * 1.15;
         let lat: Vec<&crate::result::Interval> =
             r.intervals.iter().filter(|i| i.acked > 0).collect();
-        let scale = Scale::of(lat.iter().flat_map(|i| [ms(i.p50_us), ms(i.max_us)]));
+        let scale = Scale::of(
+            lat.iter()
+                .flat_map(|i| [ms(i.p50_us), ms(i.max_us)])
+                .chain(r.intervals.iter().filter_map(|i| i.commit_p99_us.map(ms))),
+        );
 
         let mut chart = ChartBuilder::on(root)
             .caption(
@@ -159,6 +163,28 @@ impl Chart for Timeline<'_> {
             chart
                 .draw_secondary_series(pts.into_iter().map(|p| Circle::new(p, 3, c.filled())))
                 .map_err(err)?;
+        }
+        // Transactional runs: each interval's commit p99, as diamonds on the latency axis.
+        let commits: Vec<(f64, f64)> = r
+            .intervals
+            .iter()
+            .filter_map(|i| Some((i.t_s + step / 2.0, scale.pos(ms(i.commit_p99_us?)))))
+            .collect();
+        if !commits.is_empty() {
+            let c = color(4);
+            chart
+                .draw_secondary_series(commits.into_iter().map(|p| {
+                    EmptyElement::at(p)
+                        + Polygon::new(vec![(0, -6), (6, 0), (0, 6), (-6, 0)], c.filled())
+                }))
+                .map_err(err)?
+                .label("commit p99")
+                .legend(move |(x, y)| {
+                    Polygon::new(
+                        vec![(x + 8, y - 6), (x + 14, y), (x + 8, y + 6), (x + 2, y)],
+                        c.filled(),
+                    )
+                });
         }
         // Injected faults: bold dark red; client errors (often many): faint red.
         for ev in r.events.iter().filter(|e| e.t_s > 0.0) {
