@@ -179,23 +179,16 @@ pub(crate) async fn cmd_run(args: RunArgs) -> anyhow::Result<i32> {
         print!("{}", report::terminal::summary(&result));
         println!("  result     {}", dir.join("result.json").display());
     }
-    if let Some(e) = result
-        .events
-        .iter()
-        .find(|e| e.kind == run::ACCOUNTING_EVENT)
-    {
-        // Written and reported, but a run whose counts do not add up is kbench's failure.
-        eprintln!("Error: {}", e.detail);
-        return Ok(exit::FAILURE);
-    }
-    if let Some(e) = result
-        .events
-        .iter()
-        .find(|e| e.kind == run::TXN_BROKEN_EVENT)
-    {
-        // The cluster could not be used as the scenario asks (e.g. no transactions on it).
-        eprintln!("Error: {}", e.detail);
-        return Ok(exit::BROKER);
+    // Written and reported, but a run whose counts do not add up is kbench's failure (1), and one
+    // the cluster could not serve as asked (no transactions on it) is the cluster's (3).
+    for (kind, code) in [
+        (run::ACCOUNTING_EVENT, exit::FAILURE),
+        (run::TXN_BROKEN_EVENT, exit::BROKER),
+    ] {
+        if let Some(e) = result.events.iter().find(|e| e.kind == kind) {
+            eprintln!("Error: {}", e.detail);
+            return Ok(code);
+        }
     }
     if result.status == result::Status::Interrupted {
         return Ok(exit::INTERRUPTED);

@@ -371,30 +371,14 @@ pub fn fault_steps(faults: &[Fault]) -> Vec<FaultStep> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::fault::Target;
+    use crate::scenario::fault::sample as fault;
     use crate::scenario::Format;
-    use crate::units::Dur;
     use std::path::Path;
 
     fn scenario(text: &str) -> Scenario {
         crate::scenario::load_str(Path::new("t.toml"), text, Format::Toml, &[])
             .unwrap()
             .0
-    }
-
-    fn fault(at: u64, action: Action, duration: Option<u64>) -> Fault {
-        Fault {
-            at: Dur::from_secs(at),
-            action,
-            broker: Target::All,
-            duration: duration.map(Dur::from_secs),
-            rtt: (action == Action::Delay).then(|| Dur::from_millis(20)),
-            error: (action == Action::Errors).then(|| "NOT_LEADER_OR_FOLLOWER".into()),
-            count: (action == Action::Errors).then_some(5),
-            command: None,
-            undo: None,
-            timeout: None,
-        }
     }
 
     #[test]

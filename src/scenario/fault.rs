@@ -231,24 +231,27 @@ fn check_exec(f: &Fault, key: &dyn Fn(&str) -> String) -> Result<(), (String, St
     Ok(())
 }
 
+/// A fault of `action` for tests: at `at` s, lasting `duration` s, with what the action needs.
+#[cfg(test)]
+pub(crate) fn sample(at: u64, action: Action, duration: Option<u64>) -> Fault {
+    Fault {
+        at: Dur::from_secs(at),
+        action,
+        broker: Target::All,
+        duration: duration.map(Dur::from_secs),
+        rtt: (action == Action::Delay).then(|| Dur::from_millis(20)),
+        error: (action == Action::Errors).then(|| "NOT_LEADER_OR_FOLLOWER".into()),
+        count: (action == Action::Errors).then_some(5),
+        command: None,
+        undo: None,
+        timeout: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::sample as fault;
     use super::*;
-
-    fn fault(at: u64, action: Action, duration: Option<u64>) -> Fault {
-        Fault {
-            at: Dur::from_secs(at),
-            action,
-            broker: Target::All,
-            duration: duration.map(Dur::from_secs),
-            rtt: (action == Action::Delay).then(|| Dur::from_millis(20)),
-            error: (action == Action::Errors).then(|| "NOT_LEADER_OR_FOLLOWER".into()),
-            count: (action == Action::Errors).then_some(5),
-            command: None,
-            undo: None,
-            timeout: None,
-        }
-    }
 
     #[test]
     fn checks_name_the_bad_key() {

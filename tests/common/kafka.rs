@@ -133,17 +133,7 @@ impl Kafka {
     /// records of committed transactions, read until every partition's position reaches its end.
     pub fn committed_records(&self, topic: &str, partitions: u32) -> usize {
         let c = self.consumer_with("read_committed");
-        let mut tpl = TopicPartitionList::new();
-        let mut ends = Vec::new();
-        for p in 0..partitions as i32 {
-            let (_, high) = c
-                .fetch_watermarks(topic, p, Duration::from_secs(10))
-                .expect("watermarks");
-            ends.push(high);
-            tpl.add_partition_offset(topic, p, Offset::Beginning)
-                .unwrap();
-        }
-        c.assign(&tpl).unwrap();
+        let ends = from_the_start(&c, topic, partitions);
         let start = Instant::now();
         let mut read = 0;
         loop {
@@ -196,17 +186,7 @@ impl Kafka {
     /// partitions' end offsets (correct on Kafka), bounded at 120 s.
     pub fn keys_in(&self, topic: &str, partitions: u32) -> HashMap<Vec<u8>, u32> {
         let c = self.consumer();
-        let mut tpl = TopicPartitionList::new();
-        let mut ends = Vec::new();
-        for p in 0..partitions as i32 {
-            let (_, high) = c
-                .fetch_watermarks(topic, p, Duration::from_secs(10))
-                .expect("watermarks");
-            ends.push(high);
-            tpl.add_partition_offset(topic, p, Offset::Beginning)
-                .unwrap();
-        }
-        c.assign(&tpl).unwrap();
+        let ends = from_the_start(&c, topic, partitions);
         let total: i64 = ends.iter().sum();
         let mut read = 0i64;
         let mut keys = HashMap::new();
@@ -222,6 +202,22 @@ impl Kafka {
         assert_eq!(read, total, "{topic}: read {read} of {total} records back");
         keys
     }
+}
+
+/// Assigns every partition of `topic` from its beginning; returns the partitions' end offsets.
+fn from_the_start(c: &BaseConsumer, topic: &str, partitions: u32) -> Vec<i64> {
+    let mut tpl = TopicPartitionList::new();
+    let mut ends = Vec::new();
+    for p in 0..partitions as i32 {
+        let (_, high) = c
+            .fetch_watermarks(topic, p, Duration::from_secs(10))
+            .expect("watermarks");
+        ends.push(high);
+        tpl.add_partition_offset(topic, p, Offset::Beginning)
+            .unwrap();
+    }
+    c.assign(&tpl).unwrap();
+    ends
 }
 
 impl Drop for Kafka {
