@@ -8,7 +8,17 @@
 //!    stuck on a full queue or a missing ack cannot overrun); any run stops on Ctrl-C.
 //! 3. Drain: wait until every enqueued message has a delivery report, at most `load.grace`
 //!    (a second Ctrl-C cuts the wait short). What is still open then is `unresolved`.
-//! 4. Merge the instances' recorders and the workers' send statistics.
+//! 4. Merge the instances' recorders and the workers' send statistics ([`finish`]).
+//!
+//! With `producer.transaction`, each instance's transactions are started before t0 and ended
+//! before the drain ([`txns`]).
+
+mod finish;
+mod txns;
+
+use finish::{collect, drain, end_events};
+pub use txns::TxnTotals;
+use txns::{finish_transactions, start_transactions, txn_events, Txn};
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -23,7 +33,6 @@ use crate::event::Event;
 use crate::pacing::Clock;
 use crate::payload::{KeyGen, Payloads};
 use crate::plan::{PartitionPlan, RunPlan, StopPlan};
-use crate::producer::txn::Txn;
 use crate::producer::worker::{
     stop_signal, HeaderSet, LiveCounter, PartitionChoice, StopHandle, StopSignal, Worker,
 };
@@ -205,113 +214,6 @@ pub async fn execute(
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as u64),
     })
-}
-
-/// The transactions of a run, over its instances.
-pub struct TxnTotals {
-    pub committed: u64,
-    pub aborted: u64,
-    pub failed: u64,
-    /// Commit latency (µs) after the warm-up, and by interval (encoded, warm-up included).
-    pub commit: crate::recorder::hist::Hist,
-    pub series: Vec<Option<String>>,
-}
-
-/// One transaction driver per instance (with `producer.transaction`), registered with the
-/// coordinator and with its first transaction open, before t0.
-async fn start_transactions(
-    plan: &RunPlan,
-    clients: &[Arc<Client>],
-) -> Result<Vec<Arc<Txn>>, BrokerError> {
-    let s = &plan.scenario;
-    let Some(t) = &s.producer.transaction else {
-        return Ok(Vec::new());
-    };
-    let mut out = Vec::new();
-    for (i, c) in clients.iter().enumerate() {
-        let txn = Arc::new(Txn::new(
-            t,
-            s.cluster
-                .connect_timeout
-                .0
-                .max(s.producer.message_timeout.0),
-            plan.interval_us,
-            plan.warmup_end_us,
-        ));
-        let (tx, client) = (txn.clone(), c.clone());
-        tokio::task::spawn_blocking(move || tx.start(&client))
-            .await
-            .map_err(|e| BrokerError::Client(e.to_string()))?
-            .map_err(|e| {
-                BrokerError::Client(format!(
-                    "transactions on instance {i} (does the cluster support them?): {}",
-                    crate::scenario::render::scrub(s, &e)
-                ))
-            })?;
-        out.push(txn);
-    }
-    Ok(out)
-}
-
-/// Ends every open transaction (the run is over) and adds up what the transactions did.
-async fn finish_transactions(
-    txns: &[Arc<Txn>],
-    clients: &[Arc<Client>],
-    clock: Clock,
-) -> Option<TxnTotals> {
-    if txns.is_empty() {
-        return None;
-    }
-    for (t, c) in txns.iter().zip(clients) {
-        let (t, c) = (t.clone(), c.clone());
-        let _ = tokio::task::spawn_blocking(move || t.finish(&c, &clock)).await;
-    }
-    let mut totals = TxnTotals {
-        committed: 0,
-        aborted: 0,
-        failed: 0,
-        commit: crate::recorder::hist::new_hist(),
-        series: Vec::new(),
-    };
-    let mut parts = Vec::new();
-    for t in txns {
-        let mut rec = t.record.lock().unwrap_or_else(|p| p.into_inner());
-        totals.committed += rec.committed;
-        totals.aborted += rec.aborted;
-        totals.failed += rec.failed;
-        crate::recorder::hist::add(&mut totals.commit, &rec.commit);
-        parts.push(std::mem::take(&mut rec.series).finish());
-    }
-    let n = parts.iter().map(Vec::len).max().unwrap_or(0);
-    totals.series = (0..n)
-        .map(|i| crate::recorder::series::merged_at(&parts, i))
-        .collect();
-    Some(totals)
-}
-
-/// Failed commits, and why transactions stopped, as events.
-fn txn_events(txns: &[Arc<Txn>]) -> Vec<Event> {
-    let mut out = Vec::new();
-    if let Some(why) = txns.iter().find_map(|t| t.broken()) {
-        out.push(Event {
-            t_s: 0.0,
-            kind: TXN_BROKEN_EVENT.into(),
-            detail: format!("transactions stopped, and with them sending: {why}"),
-            repeats: 0,
-            recovery_s: None,
-        });
-    }
-    for t in txns {
-        let rec = t.record.lock().unwrap_or_else(|p| p.into_inner());
-        out.extend(rec.errors.iter().map(|(t_us, detail)| Event {
-            t_s: (*t_us as f64 / 1e3).round() / 1e3,
-            kind: "transaction-error".into(),
-            detail: detail.clone(),
-            repeats: 0,
-            recovery_s: None,
-        }));
-    }
-    out
 }
 
 /// The embedded broker (with the scenario's topic), or the external cluster's bootstrap list.
@@ -497,94 +399,6 @@ async fn send_and_drain(
     (send, transactions)
 }
 
-/// The events of how the run ended: interrupted, or stopped by `load.timeout`.
-fn end_events(plan: &RunPlan, interrupted: bool, timed_out: bool) -> Vec<Event> {
-    let mut events = Vec::new();
-    if interrupted {
-        events.push(Event {
-            t_s: 0.0,
-            kind: "interrupted".into(),
-            detail: "stopped by a signal; sending ended early".into(),
-            repeats: 0,
-            recovery_s: None,
-        });
-    }
-    if timed_out {
-        let l = &plan.scenario.load;
-        events.push(Event {
-            t_s: (l.warmup.0 + l.timeout.0).as_secs_f64(),
-            kind: "timeout".into(),
-            detail: format!(
-                "load.timeout ({}) passed before every message was sent: sending stopped (is the broker down? see the client errors)",
-                l.timeout
-            ),
-            repeats: 0,
-            recovery_s: None,
-        });
-    }
-    events
-}
-
-/// Merges the instances' recorders with the workers' send statistics (a run by count cut short
-/// adds the rest of its count as unsent); sums librdkafka's latest statistics;
-/// takes the clients' events, plus an `accounting` event when the counts do not add up.
-fn collect(
-    plan: &RunPlan,
-    clients: &[Arc<Client>],
-    mut send: SendStats,
-    cut_short: bool,
-) -> (Recorded, Option<producer::ClientStats>, Vec<Event>) {
-    let (interval_us, warmup_end_us) = (plan.interval_us, plan.warmup_end_us);
-    let mut recorders = Vec::new();
-    let mut events = Vec::new();
-    let mut problems = Vec::new();
-    for (i, c) in clients.iter().enumerate() {
-        let rec = c.context().with_recorder(|sh| {
-            std::mem::replace(sh, InstanceRecorder::new(interval_us, warmup_end_us))
-        });
-        // The instance's live counters against its recorder: two independent tallies.
-        let (live, recorded) = (
-            c.context().reports(),
-            rec.measured.resolved_or_purged() + rec.warmup.resolved_or_purged(),
-        );
-        if live != recorded {
-            problems.push(format!(
-                "instance {i}: {live} delivery reports counted, {recorded} recorded"
-            ));
-        }
-        recorders.push(rec);
-        events.extend(c.context().take_events());
-    }
-    if let (true, Some(count)) = (cut_short, plan.measured_count()) {
-        match count.checked_sub(send.sent + send.unsent) {
-            Some(rest) => send.unsent += rest,
-            None => problems.push(format!(
-                "sent {} + unsent {} exceed the count {count}",
-                send.sent, send.unsent
-            )),
-        }
-    }
-    let client = clients
-        .iter()
-        .filter_map(|c| c.context().stats())
-        .reduce(|a, b| producer::ClientStats {
-            tx_bytes: a.tx_bytes + b.tx_bytes,
-            txmsg_bytes: a.txmsg_bytes + b.txmsg_bytes,
-            txmsgs: a.txmsgs + b.txmsgs,
-            tx: a.tx + b.tx,
-        });
-    let recorded = Recorded::merge(interval_us, warmup_end_us, recorders, send);
-    problems.extend(recorded.check_accounting().err());
-    events.extend(problems.into_iter().map(|detail| Event {
-        t_s: 0.0,
-        kind: ACCOUNTING_EVENT.into(),
-        detail: format!("kbench's counts do not add up (a kbench bug): {detail}"),
-        repeats: 0,
-        recovery_s: None,
-    }));
-    (recorded, client, events)
-}
-
 /// Runs a worker on its own thread with its own single-threaded runtime, so its precise
 /// (blocking) sleeps never delay another worker: with a shared multi-threaded runtime, two workers
 /// could land on one thread, and one that never needs the timer (gaps under 2 ms) starved the
@@ -680,33 +494,4 @@ fn spawn_stopper(
         }
         stop.stop();
     })
-}
-
-/// Waits until every enqueued message has its delivery report, or the grace period ends, or a
-/// second interrupt arrives.
-async fn drain(clients: &[Arc<Client>], enqueued: u64, grace: Duration, interrupts: &Interrupts) {
-    let deadline = tokio::time::Instant::now() + grace;
-    while reports(clients) < enqueued && tokio::time::Instant::now() < deadline {
-        tokio::select! {
-            _ = tokio::time::sleep(DRAIN_POLL) => {}
-            _ = interrupts.at_least(2) => break,
-        }
-    }
-    if reports(clients) >= enqueued {
-        return;
-    }
-    // Still outstanding: purge, so every message reports back (as unresolved) and is counted
-    // from its own report, not derived from the others.
-    for c in clients {
-        c.purge_outstanding();
-    }
-    let deadline = tokio::time::Instant::now() + PURGE_WAIT;
-    while reports(clients) < enqueued && tokio::time::Instant::now() < deadline {
-        tokio::time::sleep(DRAIN_POLL).await;
-    }
-}
-
-/// Delivery reports of every kind so far, over all instances.
-fn reports(clients: &[Arc<Client>]) -> u64 {
-    clients.iter().map(|c| c.context().reports()).sum()
 }
