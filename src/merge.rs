@@ -346,6 +346,10 @@ fn merge_intervals(rs: &[&RunResult], t0: u64, step: f64) -> Result<Vec<Interval
             row.acked += i.acked;
             row.failed += i.failed;
             row.bytes += i.bytes;
+            // Commits add up; their p99 across shards is bounded by the largest (the per-interval
+            // commit histograms are not kept).
+            row.commits += i.commits;
+            row.commit_p99_us = row.commit_p99_us.max(i.commit_p99_us);
             for (list, h) in hists
                 .iter_mut()
                 .zip([&i.hist, &i.service_hist, &i.send_lag_hist])
