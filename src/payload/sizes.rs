@@ -34,26 +34,15 @@ impl Sampler {
     /// The sampler of a distribution; reads a histogram file. Errors name the problem (and the
     /// file's line).
     pub fn new(d: &SizeDist) -> Result<Sampler, String> {
+        d.check()?;
         Ok(match d {
             SizeDist::Fixed(b) => Sampler::Fixed(b.0),
-            SizeDist::Uniform { min, max } => {
-                if min > max {
-                    return Err(format!("min ({min}) is larger than max ({max})"));
-                }
-                Sampler::Uniform(min.0, max.0)
-            }
+            SizeDist::Uniform { min, max } => Sampler::Uniform(min.0, max.0),
             SizeDist::Normal { mean, stddev } => Sampler::Normal(mean.0 as f64, stddev.0 as f64),
-            SizeDist::Lognormal { median, p99 } => {
-                if median.0 == 0 || p99 < median {
-                    return Err(format!(
-                        "expected 0 < median <= p99, found median {median}, p99 {p99}"
-                    ));
-                }
-                Sampler::Lognormal {
-                    mu: (median.0 as f64).ln(),
-                    sigma: (p99.0 as f64 / median.0 as f64).ln() / Z99,
-                }
-            }
+            SizeDist::Lognormal { median, p99 } => Sampler::Lognormal {
+                mu: (median.0 as f64).ln(),
+                sigma: (p99.0 as f64 / median.0 as f64).ln() / Z99,
+            },
             SizeDist::Histogram { file } => Sampler::Histogram(read_histogram(Path::new(file))?),
         })
     }

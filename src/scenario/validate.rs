@@ -391,17 +391,7 @@ fn check_message(s: &mut Scenario, src: &Source) -> Result<(), (String, String)>
         }
     }
     // Files named here (corpus, histogram) are read by the plan step (`plan::check_inputs`).
-    match m.size {
-        SizeDist::Uniform { min, max } if min > max => fail(
-            "message.size",
-            format!("min ({min}) is larger than max ({max})"),
-        ),
-        SizeDist::Lognormal { median, p99 } if median.0 == 0 || p99 < median => fail(
-            "message.size",
-            format!("expected 0 < median <= p99, found median {median}, p99 {p99}"),
-        ),
-        _ => Ok(()),
-    }
+    m.size.check().map_err(|e| ("message.size".to_string(), e))
 }
 
 /// The `load.profile` rules.
