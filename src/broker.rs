@@ -268,16 +268,30 @@ pub async fn high_watermarks(
     partitions: u32,
     timeout: Duration,
 ) -> Option<u64> {
+    let ends = partition_ends(config, topic, partitions, timeout).await?;
+    Some(ends.iter().map(|&h| h.max(0) as u64).sum())
+}
+
+/// Each partition's high watermark (the offset its next record gets), or `None` when the cluster
+/// did not say for every partition.
+pub async fn partition_ends(
+    config: &ClientConfig,
+    topic: &str,
+    partitions: u32,
+    timeout: Duration,
+) -> Option<Vec<i64>> {
     use rdkafka::consumer::{BaseConsumer, Consumer};
     let consumer: BaseConsumer = config.create().ok()?;
     let topic = topic.to_string();
     tokio::task::spawn_blocking(move || {
-        let mut sum = 0u64;
-        for p in 0..partitions as i32 {
-            let (_, high) = consumer.fetch_watermarks(&topic, p, timeout).ok()?;
-            sum += high.max(0) as u64;
-        }
-        Some(sum)
+        (0..partitions as i32)
+            .map(|p| {
+                consumer
+                    .fetch_watermarks(&topic, p, timeout)
+                    .ok()
+                    .map(|w| w.1)
+            })
+            .collect()
     })
     .await
     .ok()

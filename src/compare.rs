@@ -141,7 +141,7 @@ pub struct Metric {
 }
 
 /// The metrics of the comparison table, in order.
-pub const METRICS: [Metric; 10] = [
+pub const METRICS: [Metric; 12] = [
     Metric {
         name: "throughput",
         value: |r| r.throughput.msgs_per_sec,
@@ -197,6 +197,20 @@ pub const METRICS: [Metric; 10] = [
         },
         show: human_us,
     },
+    // [consume] runs (absent otherwise: "-").
+    Metric {
+        name: "e2e p99",
+        value: |r| match r.latency_us.e2e.count {
+            0 => f64::NAN,
+            _ => r.latency_us.e2e.p99 as f64,
+        },
+        show: human_us,
+    },
+    Metric {
+        name: "missing",
+        value: |r| r.counts.missing.map_or(f64::NAN, |m| m as f64),
+        show: |v| thousands(v as u64),
+    },
 ];
 
 fn breakdown(r: &RunResult) -> Option<crate::result::client::Breakdown> {
@@ -221,10 +235,15 @@ fn cell(m: &Metric, r: &RunResult, reference: &RunResult, is_reference: bool) ->
     }
 }
 
-/// The comparison table as rows of cells (header first).
+/// The comparison table as rows of cells (header first). A metric no run has (the breakdown
+/// without statistics, commits without transactions, e2e without `[consume]`) is left out.
 pub fn table(c: &Comparison) -> Vec<Vec<String>> {
+    let metrics: Vec<&Metric> = METRICS
+        .iter()
+        .filter(|m| c.entries.iter().any(|e| !(m.value)(&e.result).is_nan()))
+        .collect();
     let mut rows = vec![std::iter::once("run".to_string())
-        .chain(METRICS.iter().map(|m| m.name.to_string()))
+        .chain(metrics.iter().map(|m| m.name.to_string()))
         .collect::<Vec<_>>()];
     let Some(reference) = c.entries.first() else {
         return rows;
@@ -236,7 +255,7 @@ pub fn table(c: &Comparison) -> Vec<Vec<String>> {
             e.label.clone()
         }];
         row.extend(
-            METRICS
+            metrics
                 .iter()
                 .map(|m| cell(m, &e.result, &reference.result, i == 0)),
         );

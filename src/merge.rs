@@ -98,6 +98,9 @@ pub fn merge(
                     in_flight: a.unresolved_by.in_flight + c.unresolved_by.in_flight,
                 },
                 aborted: a.aborted + c.aborted,
+                consumed: add_opt(a.consumed, c.consumed),
+                duplicates: add_opt(a.duplicates, c.duplicates),
+                missing: add_opt(a.missing, c.missing),
             })
     };
     let counts = sum_counts(|r| r.counts);
@@ -119,6 +122,10 @@ pub fn merge(
         stream(|r| &r.histograms.failed)?,
         stream(|r| &r.histograms.unsent)?,
         stream(|r| &r.histograms.commit)?,
+    );
+    let (e2e, e2e_service) = (
+        stream(|r| &r.histograms.e2e)?,
+        stream(|r| &r.histograms.e2e_service)?,
     );
     // The measured window: from the earliest end of warm-up to the latest end of a shard's window.
     let start = rs
@@ -223,6 +230,8 @@ pub fn merge(
             failed: LatencyStats::of(&failed),
             unsent: LatencyStats::of(&unsent),
             commit: LatencyStats::of(&commit),
+            e2e: LatencyStats::of(&e2e),
+            e2e_service: LatencyStats::of(&e2e_service),
         },
         histograms: Streams {
             corrected: hist::encode(&corrected),
@@ -231,11 +240,14 @@ pub fn merge(
             failed: hist::encode(&failed),
             unsent: hist::encode(&unsent),
             commit: hist::encode(&commit),
+            e2e: hist::encode(&e2e),
+            e2e_service: hist::encode(&e2e_service),
         },
         clamped_samples: rs.iter().map(|r| r.clamped_samples).sum(),
         // Every shard's watermarks saw the others' messages too: no per-run count survives.
         landed_messages: None,
         client: None,
+        consume: merge_consume(&rs, t0, &merge_partitions(&rs)),
         partitions: merge_partitions(&rs),
         produced: merge_produced(&rs)?,
         phases: merge_phases(&rs)?,
@@ -307,6 +319,81 @@ fn merge_phases(rs: &[&RunResult]) -> Result<Vec<PhaseResult>, MergeError> {
     Ok(out)
 }
 
+/// `a + b` when both are known, else the known one.
+fn add_opt(a: Option<u64>, b: Option<u64>) -> Option<u64> {
+    a.zip(b).map(|(x, y)| x + y).or(a.xor(b))
+}
+
+/// Adds the shards' consumer results: consumers and foreign records add up; a partition's missing
+/// messages are its merged acks minus what every shard read back of it; backlogs add up, their
+/// catch-up is the latest shard's.
+fn merge_consume(
+    rs: &[&RunResult],
+    t0: u64,
+    partitions: &[PartitionCount],
+) -> Option<crate::result::consume::ConsumeResult> {
+    use crate::result::consume::{BacklogResult, MissingPartition};
+    let parts: Vec<(&RunResult, &crate::result::consume::ConsumeResult)> = rs
+        .iter()
+        .filter_map(|r| r.consume.as_ref().map(|c| (*r, c)))
+        .collect();
+    let (_, first) = parts.first()?;
+    let mut missing: BTreeMap<u32, u64> = BTreeMap::new();
+    for (_, c) in &parts {
+        for m in &c.missing {
+            *missing.entry(m.partition).or_default() += m.acked - m.consumed;
+        }
+    }
+    let acked = |p: u32| {
+        partitions
+            .iter()
+            .find(|c| c.partition == p)
+            .map_or(0, |c| c.messages)
+    };
+    let backlogs: Vec<BacklogResult> = parts
+        .iter()
+        .filter_map(|(r, c)| {
+            let offset = (r.t0_unix_ms - t0) as f64 / 1000.0;
+            c.backlog.map(|b| BacklogResult {
+                start_s: b.start_s + offset,
+                caught_up_s: b.caught_up_s.map(|s| s + offset),
+                ..b
+            })
+        })
+        .collect();
+    let backlog = backlogs.first().map(|b0| {
+        let start_s = backlogs
+            .iter()
+            .map(|b| b.start_s)
+            .fold(b0.start_s, f64::min);
+        let caught_up_s = backlogs
+            .iter()
+            .map(|b| b.caught_up_s)
+            .try_fold(0.0f64, |a, c| c.map(|c| a.max(c)));
+        BacklogResult {
+            start_s,
+            messages: backlogs.iter().map(|b| b.messages).sum(),
+            caught_up_s,
+            catch_up_s: caught_up_s.map(|c| c - start_s),
+            drain_rate: backlogs.iter().map(|b| b.drain_rate).sum(),
+        }
+    });
+    Some(crate::result::consume::ConsumeResult {
+        consumers: parts.iter().map(|(_, c)| c.consumers).sum(),
+        foreign: parts.iter().map(|(_, c)| c.foreign).sum(),
+        missing: missing
+            .into_iter()
+            .map(|(partition, m)| MissingPartition {
+                partition,
+                acked: acked(partition),
+                consumed: acked(partition).saturating_sub(m),
+            })
+            .collect(),
+        backlog,
+        ..(*first).clone()
+    })
+}
+
 /// Sums the shards' per-partition counts.
 fn merge_partitions(rs: &[&RunResult]) -> Vec<PartitionCount> {
     let mut by: BTreeMap<u32, (u64, u64)> = BTreeMap::new();
@@ -335,7 +422,7 @@ fn without_bootstrap(r: &RunResult) -> BTreeMap<String, String> {
 
 /// Sums the shards' intervals into wall-clock-aligned intervals.
 fn merge_intervals(rs: &[&RunResult], t0: u64, step: f64) -> Result<Vec<Interval>, MergeError> {
-    type Acc<'a> = (Interval, [Vec<&'a String>; 3]);
+    type Acc<'a> = (Interval, [Vec<&'a String>; 5]);
     let mut rows: BTreeMap<u64, Acc> = BTreeMap::new();
     for r in rs {
         let offset = (r.t0_unix_ms - t0) as f64 / 1000.0;
@@ -350,10 +437,14 @@ fn merge_intervals(rs: &[&RunResult], t0: u64, step: f64) -> Result<Vec<Interval
             // commit histograms are not kept).
             row.commits += i.commits;
             row.commit_p99_us = row.commit_p99_us.max(i.commit_p99_us);
-            for (list, h) in hists
-                .iter_mut()
-                .zip([&i.hist, &i.service_hist, &i.send_lag_hist])
-            {
+            row.consumed += i.consumed;
+            for (list, h) in hists.iter_mut().zip([
+                &i.hist,
+                &i.service_hist,
+                &i.send_lag_hist,
+                &i.e2e_hist,
+                &i.e2e_service_hist,
+            ]) {
                 list.extend(h.iter());
             }
         }
@@ -373,11 +464,16 @@ fn merge_intervals(rs: &[&RunResult], t0: u64, step: f64) -> Result<Vec<Interval
         row.hist = encode(&hists[0])?;
         row.service_hist = encode(&hists[1])?;
         row.send_lag_hist = encode(&hists[2])?;
+        row.e2e_hist = encode(&hists[3])?;
+        row.e2e_service_hist = encode(&hists[4])?;
         if let Some(h) = row.hist.as_deref().and_then(|e| hist::decode(e).ok()) {
             let s = LatencyStats::of(&h);
             (row.p50_us, row.p99_us, row.max_us) = (s.p50, s.p99, s.max);
         }
         out.push(row);
+    }
+    if rs.iter().any(|r| r.consume.is_some()) {
+        crate::result::consume::set_interval_stats(&mut out);
     }
     Ok(out)
 }

@@ -21,6 +21,42 @@ fn file(name: &str, text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
 /// (file name, contents, extra args, expected fragments of the error message)
 const BAD: &[(&str, &str, &[&str], &[&str])] = &[
     (
+        "consumers-0.toml",
+        "[consume]\nconsumers = 0\n",
+        &[],
+        &[":2: consume.consumers", "expected 1 to 1024, found 0"],
+    ),
+    (
+        "consumers-many.toml",
+        "[consume]\nconsumers = 1025\n",
+        &[],
+        &["consume.consumers", "found 1025"],
+    ),
+    (
+        "consume-mode.toml",
+        "[consume]\nmode = \"fanout\"\n",
+        &[],
+        &[":2: consume.mode", "fanout"],
+    ),
+    (
+        "consume-isolation.toml",
+        "[consume]\nisolation = \"serializable\"\n",
+        &[],
+        &[":2: consume.isolation", "serializable"],
+    ),
+    (
+        "consume-start.toml",
+        "[consume]\nstart_after = \"-1s\"\n",
+        &[],
+        &[":2: consume.start_after"],
+    ),
+    (
+        "consume-size.toml",
+        "[message]\nsize = \"16B\"\n[consume]\n",
+        &[],
+        &["message.size", "at least 32 bytes, found 16"],
+    ),
+    (
         "exec.toml",
         "[[faults]]\nat = \"1s\"\naction = \"exec\"\ncommand = [\"no-such-program-kbench\"]\n",
         &[],

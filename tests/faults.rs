@@ -7,7 +7,8 @@ use kbench::recorder::hist;
 
 #[test]
 fn an_outage_shows_as_a_stall_in_corrected_latency_and_nothing_is_lost() {
-    // 500 msg/s for 6 s; every broker down from 2 s to 4 s (D = 2 s).
+    // 500 msg/s for 6 s; every broker down from 2 s to 4 s (D = 2 s). A consumer reads it all
+    // back: the stall shows end to end too.
     let s = scenario(
         r#"
 name = "outage"
@@ -20,6 +21,9 @@ properties = { "reconnect.backoff.ms" = "50", "reconnect.backoff.max.ms" = "200"
 [load]
 rate = "500/s"
 duration = "6s"
+[consume]
+mode = "partitions"
+properties = { "reconnect.backoff.ms" = "50", "reconnect.backoff.max.ms" = "200" }
 [[faults]]
 at = "2s"
 action = "broker-down"
@@ -30,6 +34,24 @@ duration = "2s"
     );
     let r = run(&s);
     assert_accounted(&r);
+    // Read back from the other side: every ack once; a copy the producer wrote twice (a retry
+    // without idempotence) is a duplicate there, not a second message.
+    assert_eq!(r.counts.consumed, Some(3_000), "{:?}", r.consume);
+    assert_eq!(r.counts.missing, Some(0));
+    let dups = r.counts.duplicates.unwrap();
+    assert!(
+        dups <= r.landed_messages.unwrap_or(0).saturating_sub(3_000),
+        "{dups} duplicates"
+    );
+    let e2e = r.latency_us.e2e;
+    assert!(
+        e2e.max >= 1_800_000 && e2e.max >= r.latency_us.corrected.max,
+        "e2e max {} µs for a 2 s outage",
+        e2e.max
+    );
+    let h = hist::decode(&r.histograms.e2e).unwrap();
+    let over = h.count_between(1_000_000, hist::HIGHEST_US) as f64 / h.len() as f64;
+    assert!((0.10..=0.30).contains(&over), "e2e share over D/2: {over}");
     assert_eq!(r.counts.sent, 3_000);
     assert_eq!(
         (r.counts.acked, r.counts.failed, r.counts.unresolved),

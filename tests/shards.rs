@@ -44,7 +44,7 @@ fn three_shards_merge_exactly() {
     let scenario = dir.path().join("s.toml");
     std::fs::write(
         &scenario,
-        "name = \"scale\"\n[topic]\nname = \"shared\"\npartitions = 3\ncreate = false\n[producer]\nworkers = 1\nlinger = \"1ms\"\n[load]\nrate = \"900/s\"\nduration = \"3s\"\n",
+        "name = \"scale\"\n[topic]\nname = \"shared\"\npartitions = 3\ncreate = false\n[producer]\nworkers = 1\nlinger = \"1ms\"\n[load]\nrate = \"900/s\"\nduration = \"3s\"\n[consume]\nmode = \"partitions\"\n",
     )
     .unwrap();
     let out = dir.path().join("out");
@@ -121,6 +121,22 @@ fn three_shards_merge_exactly() {
     }
     assert_eq!(merged.latency_us.corrected, LatencyStats::of(&all));
     assert_eq!(merged.latency_us.corrected.p99, all.value_at_quantile(0.99));
+    // Each shard read back its own records only (the others' are foreign to it), on its own
+    // clock; the merge adds them up exactly.
+    let mut e2e = hist::new_hist();
+    for (_, r) in &shards {
+        assert_eq!(r.counts.consumed, Some(r.counts.acked), "{:?}", r.consume);
+        let c = r.consume.as_ref().unwrap();
+        assert!(
+            c.foreign > 0,
+            "the other shards' records are foreign: {c:?}"
+        );
+        hist::add(&mut e2e, &hist::decode(&r.histograms.e2e).unwrap());
+    }
+    assert_eq!(merged.counts.consumed, Some(merged.counts.acked));
+    assert_eq!(merged.counts.missing, Some(0));
+    assert_eq!(merged.latency_us.e2e, LatencyStats::of(&e2e));
+    assert_eq!(merged.consume.as_ref().map(|c| c.consumers), Some(3));
     // Intervals line up by wall-clock second and add up.
     // Same t0 everywhere: the merged series spans the longest shard's (a shard whose last ack
     // falls just past a second boundary has one interval more).
@@ -141,9 +157,9 @@ fn three_shards_merge_exactly() {
         base.unwrap(),
         SystemTime::UNIX_EPOCH + Duration::from_millis(r0.t0_unix_ms)
     );
-    for tag in hlog::TAGS {
+    for tag in &hlog::TAGS {
         assert!(
-            entries.iter().any(|e| e.tag.as_deref() == Some(tag)),
+            entries.iter().any(|e| e.tag.as_deref() == Some(*tag)),
             "{tag}"
         );
     }

@@ -14,6 +14,10 @@ pub fn value(m: &Metric, r: &RunResult) -> Option<f64> {
             r.counts.failed as f64 / r.counts.sent as f64
         }),
         Kind::LossRate => Some(r.loss_rate),
+        Kind::MissingRate => {
+            let missing = r.counts.missing? as f64;
+            Some(missing / (r.counts.acked.max(1)) as f64)
+        }
         Kind::Throttle => Some(r.client.as_ref()?.breakdown?.throttle_ms as f64),
         Kind::Client(part, stat) => {
             let b = r.client.as_ref()?.breakdown?;
@@ -36,6 +40,8 @@ pub fn value(m: &Metric, r: &RunResult) -> Option<f64> {
                 Stream::Failed => &r.latency_us.failed,
                 Stream::Unsent => &r.latency_us.unsent,
                 Stream::Commit => &r.latency_us.commit,
+                Stream::E2e => &r.latency_us.e2e,
+                Stream::E2eService => &r.latency_us.e2e_service,
             };
             if l.count == 0 {
                 return None;

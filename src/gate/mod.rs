@@ -203,6 +203,14 @@ pub fn judge(
         c.threshold = Some(IMPLICIT_LOSS.into());
         checks.push(c);
     }
+    let consumed = current.iter().any(|r| r.counts.missing.is_some());
+    if consumed && !g.thresholds.contains_key("missing_rate") {
+        // With [consume], every acked message must also be read back.
+        let t = Threshold::parse("missing_rate", "<= 0%").expect("a valid literal threshold");
+        let mut c = threshold_check(t, current, |v| v.into_iter().fold(0.0, f64::max));
+        c.threshold = Some(IMPLICIT_MISSING.into());
+        checks.push(c);
+    }
     let verdict = if !invalid.is_empty() {
         Verdict::Invalid
     } else if checks.iter().any(|c| c.verdict == Verdict::Fail) {
@@ -222,6 +230,8 @@ pub fn judge(
 
 /// How the implicit loss check is shown in the verdict table.
 pub const IMPLICIT_LOSS: &str = "<= 0% (implicit: no loss)";
+/// How the implicit read-back check of a `[consume]` run is shown.
+pub const IMPLICIT_MISSING: &str = "<= 0% (implicit: every ack read back)";
 
 /// One absolute threshold, judged on the runs' values combined by `combine` (the median, or the
 /// worst run).

@@ -80,6 +80,11 @@ pub struct Corpus {
 impl Corpus {
     /// Reads a file's non-empty lines (without their line ends).
     pub fn read(path: &Path, max: u64) -> Result<Corpus, String> {
+        Corpus::read_between(path, 0, max)
+    }
+
+    /// [`Corpus::read`], every non-empty line also at least `min` bytes long.
+    pub fn read_between(path: &Path, min: u64, max: u64) -> Result<Corpus, String> {
         let data =
             std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         if data.len() > u32::MAX as usize {
@@ -92,6 +97,13 @@ impl Corpus {
             if len as u64 > max {
                 return Err(format!(
                     "{}:{}: a line of {len} bytes is larger than max_message_bytes ({max})",
+                    path.display(),
+                    i + 1
+                ));
+            }
+            if len > 0 && (len as u64) < min {
+                return Err(format!(
+                    "{}:{}: a line of {len} bytes is shorter than the {min}-byte stamp [consume] writes into every payload",
                     path.display(),
                     i + 1
                 ));
@@ -143,15 +155,23 @@ enum Body {
 impl Payloads {
     /// The payloads of a validated `[message]` section; `max` is the largest payload allowed.
     pub fn new(m: &Message, max: u64) -> Result<Payloads, String> {
+        Payloads::between(m, 0, max)
+    }
+
+    /// [`Payloads::new`] with every payload at least `min` bytes (the `[consume]` stamp): drawn
+    /// sizes below it are raised to it, corpus lines below it are an error.
+    pub fn between(m: &Message, min: u64, max: u64) -> Result<Payloads, String> {
         let body = if let Some(p) = &m.payload {
-            Body::Corpus(Corpus::read(Path::new(&p.file), max)?)
+            Body::Corpus(Corpus::read_between(Path::new(&p.file), min, max)?)
         } else {
             match sizes::Sampler::new(&m.size)? {
                 sizes::Sampler::Fixed(n) => {
                     Body::Fixed(PayloadPool::new(n as usize, m.compressibility, m.seed))
                 }
                 s => {
-                    let table = s.table(max, m.seed);
+                    let mut table = s.table(max, m.seed);
+                    let min = min.min(max) as u32;
+                    table.iter_mut().for_each(|n| *n = (*n).max(min));
                     let largest = table.iter().copied().max().unwrap_or(0) as usize;
                     let pool = PayloadPool::new(largest, m.compressibility, m.seed);
                     Body::Sized(pool, table)

@@ -59,7 +59,7 @@ pub fn check_inputs(s: &Scenario) -> Result<(), (String, String)> {
     }
     let m = &s.message;
     if m.payload.is_some() {
-        crate::payload::Payloads::new(m, s.max_payload())
+        crate::payload::Payloads::between(m, s.min_payload(), s.max_payload())
             .map(drop)
             .map_err(|e| ("message.payload".into(), e))
     } else {

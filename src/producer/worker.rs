@@ -108,6 +108,49 @@ pub struct Worker {
     pub partition: PartitionChoice,
     /// The instance's transactions, when the scenario has them.
     pub txn: Option<Arc<super::txn::Txn>>,
+    /// With `[consume]`: writes each message's stamp (its copy of the payload, stamped).
+    pub stamper: Option<Stamper>,
+}
+
+/// Writes the [`crate::stamp`] of each message over the start of a copy of its payload: one
+/// `memcpy` per message into a buffer the worker keeps, no allocation.
+#[derive(Debug)]
+pub struct Stamper {
+    tag: u64,
+    worker: u32,
+    buf: Vec<u8>,
+}
+
+impl Stamper {
+    /// Stamps for the worker at `worker` in its shard's plan, of run tag `tag`.
+    pub fn new(tag: u64, worker: u32) -> Self {
+        Stamper {
+            tag,
+            worker,
+            buf: Vec::new(),
+        }
+    }
+
+    fn load(&mut self, payload: &[u8]) {
+        self.buf.clear();
+        self.buf.extend_from_slice(payload);
+    }
+
+    /// The loaded payload with the stamp of message `seq` (payloads are validated to hold it).
+    #[inline]
+    fn stamped(&mut self, seq: u64, due_us: u64, enqueue_us: u64) -> &[u8] {
+        if self.buf.len() >= crate::stamp::STAMP_LEN {
+            crate::stamp::Stamp {
+                tag: self.tag,
+                worker: self.worker,
+                seq,
+                due_us,
+                enqueue_us,
+            }
+            .write(&mut self.buf);
+        }
+        &self.buf
+    }
 }
 
 /// Who picks a message's partition.
@@ -165,6 +208,14 @@ impl HeaderSet {
     }
 }
 
+/// A message's bytes: the payload, whether librdkafka must copy it, and the stamper with the
+/// message's number (with `[consume]`; the stamped copy is sent instead).
+struct Body<'a> {
+    payload: &'a [u8],
+    copy: bool,
+    stamper: Option<(&'a mut Stamper, u64)>,
+}
+
 enum Sent {
     Enqueued { enqueue_us: u64 },
     Rejected(&'static str),
@@ -180,6 +231,7 @@ impl Worker {
             && self.txn.is_none()
             && self.headers.names.is_empty()
             && !self.payloads.uses_scratch()
+            && self.stamper.is_none()
     }
 
     /// Runs the worker to its stop condition (or the stop signal) and returns what it sent.
@@ -242,6 +294,9 @@ impl Worker {
             let unpaced_now_us = matches!(self.plan.pacing, Pacing::Unlimited).then_some(due_us);
             let seq = i * self.workers as u64 + self.index as u64;
             let payload = self.payloads.payload(self.rng.next_u64(), &mut scratch);
+            if let Some(st) = &mut self.stamper {
+                st.load(payload);
+            }
             let (key_number, key) = match self.keys.key(seq, &mut self.rng) {
                 Some((n, k)) => (Some(n), Some(k)),
                 None => (None, None),
@@ -269,8 +324,11 @@ impl Worker {
                 &self.clock,
                 due_us,
                 unpaced_now_us,
-                payload,
-                copy_payloads,
+                Body {
+                    payload,
+                    copy: copy_payloads,
+                    stamper: self.stamper.as_mut().map(|st| (st, i)),
+                },
                 key,
                 &self.headers,
                 &mut stats,
@@ -391,8 +449,7 @@ async fn send(
     clock: &Clock,
     due_us: u64,
     mut now_us: Option<u64>,
-    payload: &[u8],
-    copy: bool,
+    mut body: Body<'_>,
     key: Option<&[u8]>,
     headers: &HeaderSet,
     stats: &mut SendStats,
@@ -409,6 +466,11 @@ async fn send(
             slot
         } else {
             opaque::pack(enqueue_us, enqueue_us.saturating_sub(due_us))
+        };
+        let copy = body.copy || body.stamper.is_some();
+        let payload = match body.stamper.as_mut() {
+            Some((st, seq)) => st.stamped(*seq, due_us, enqueue_us),
+            None => body.payload,
         };
         if let (Some(h), true) = (handle, headers.names.is_empty()) {
             match h.produce(partition.unwrap_or(-1), payload, copy, key, opaque) {

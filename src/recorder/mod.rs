@@ -25,6 +25,7 @@
 //! instance's delivery thread (so in time order and uncontended). The recorders merge exactly at
 //! the end.
 
+pub mod consumed;
 pub mod hist;
 mod outcome;
 mod send;
@@ -32,6 +33,7 @@ pub mod series;
 pub mod stats;
 pub mod tally;
 
+pub use consumed::{Backlog, Consumed, ConsumerRecorder, Reading};
 use hist::{new_hist, Hist};
 pub use outcome::{Outcome, Outcomes, Sample, PURGE_INFLIGHT, PURGE_QUEUE, TXN_ABORTED};
 pub use send::SendStats;
@@ -228,6 +230,8 @@ pub struct Recorded {
     pub partitions: Vec<(u64, u64)>,
     /// Sends and outcomes by phase of a rate profile.
     pub phases: Phases,
+    /// What the run's consumers read back (`[consume]`).
+    pub consumed: Option<Consumed>,
 }
 
 impl Recorded {
@@ -254,6 +258,7 @@ impl Recorded {
             intervals: Vec::new(),
             partitions: Vec::new(),
             phases: send.phases.clone(),
+            consumed: None,
             send,
         };
         let mut counts: Vec<IntervalCounts> = Vec::new();

@@ -129,11 +129,22 @@ pub fn run_page(r: &RunResult, rendered: &[Rendered]) -> String {
         .iter()
         .map(|s| s.to_string())
         .collect::<Vec<_>>()];
-    for (name, l) in [
-        ("corrected", &r.latency_us.corrected),
-        ("service", &r.latency_us.service),
-        ("send lag", &r.latency_us.send_lag),
-    ] {
+    let l = &r.latency_us;
+    let streams = [
+        ("corrected", &l.corrected),
+        ("service", &l.service),
+        ("send lag", &l.send_lag),
+        ("failed >=", &l.failed),
+        ("unsent >=", &l.unsent),
+        ("commit", &l.commit),
+        ("e2e", &l.e2e),
+        ("e2e service", &l.e2e_service),
+    ];
+    // The first three always; the others when they have samples.
+    for (i, (name, l)) in streams.into_iter().enumerate() {
+        if i >= 3 && l.count == 0 {
+            continue;
+        }
         let mut row = vec![name.to_string()];
         row.extend(
             [l.p50, l.p90, l.p99, l.p999, l.max]

@@ -29,12 +29,15 @@ pub fn write_run_report(r: &RunResult, dir: &Path) -> anyhow::Result<Vec<PathBuf
     // out by the chart), so a loss is never hidden from the picture.
     let failed = decode("failed", &r.histograms.failed)?;
     let unsent = decode("unsent", &r.histograms.unsent)?;
+    // With [consume]: produce intent to consume (empty otherwise, and left out).
+    let e2e = decode("e2e", &r.histograms.e2e)?;
     let spectrum = Spectrum {
         stem: "latency-spectrum".into(),
         title: format!("{}: latency by percentile", r.scenario.name),
         series: vec![
             ("corrected".into(), corrected.clone()),
             ("service".into(), service),
+            ("e2e (due -> consumed)".into(), e2e),
             ("failed >= (lower bound)".into(), failed),
             ("unsent >= (lower bound)".into(), unsent),
         ],

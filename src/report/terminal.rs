@@ -41,6 +41,50 @@ pub fn accounting(c: &Counts) -> String {
     line
 }
 
+/// The consumers' side of a `[consume]` run: read back, duplicates, missing, a backlog's drain.
+fn read_back(r: &RunResult) -> Option<String> {
+    let c = r.consume.as_ref()?;
+    let n = &r.counts;
+    let mut out = format!(
+        "  read back  {} of {} acked by {} consumer{} ({}): duplicates {}, missing {}",
+        thousands(n.consumed.unwrap_or(0)),
+        thousands(n.acked),
+        c.consumers,
+        if c.consumers == 1 { "" } else { "s" },
+        c.mode,
+        thousands(n.duplicates.unwrap_or(0)),
+        thousands(n.missing.unwrap_or(0)),
+    );
+    if let Some(m) = c.missing.first() {
+        let _ = write!(
+            out,
+            " (partition {}: {} of {} read{})",
+            m.partition,
+            thousands(m.consumed),
+            thousands(m.acked),
+            if c.missing.len() > 1 { ", ..." } else { "" }
+        );
+    }
+    out.push('\n');
+    if let Some(b) = c.backlog {
+        let _ = writeln!(
+            out,
+            "  backlog    {} messages at {:.1} s; {}",
+            thousands(b.messages),
+            b.start_s,
+            match (b.catch_up_s, b.drain_rate) {
+                (Some(t), Some(rate)) => format!(
+                    "caught up after {t:.2} s, draining at {} msg/s",
+                    Rate::human(rate)
+                ),
+                (Some(t), None) => format!("caught up after {t:.2} s"),
+                _ => "never caught up before the run ended".into(),
+            }
+        );
+    }
+    Some(out)
+}
+
 fn latency_row(out: &mut String, name: &str, l: &LatencyStats) {
     if l.count == 0 {
         let _ = writeln!(out, "  {name:<10} (no samples)");
@@ -195,7 +239,15 @@ pub fn summary(r: &RunResult) -> String {
     if l.commit.count > 0 {
         latency_row(&mut out, "commit", &l.commit);
     }
+    if r.consume.is_some() {
+        latency_row(&mut out, "e2e", &l.e2e);
+        latency_row(&mut out, "e2e serv.", &l.e2e_service);
+    }
     out.push('\n');
+    if let Some(line) = read_back(r) {
+        out.push_str(&line);
+        out.push('\n');
+    }
     if let Some(t) = r.transactions {
         let _ = writeln!(
             out,

@@ -66,7 +66,7 @@ pub fn build(plan: &RunPlan, info: ScenarioInfo, started_at: String, out: RunOut
             }
         }
     }
-    RunResult {
+    let mut result = RunResult {
         schema: SCHEMA.into(),
         kbench_version: env!("CARGO_PKG_VERSION").into(),
         status: if out.interrupted {
@@ -123,6 +123,7 @@ pub fn build(plan: &RunPlan, info: ScenarioInfo, started_at: String, out: RunOut
                 .as_ref()
                 .map(|t| LatencyStats::of(&t.commit))
                 .unwrap_or_default(),
+            ..Streams::default()
         },
         histograms: Streams {
             corrected: hist::encode(&r.corrected),
@@ -135,6 +136,8 @@ pub fn build(plan: &RunPlan, info: ScenarioInfo, started_at: String, out: RunOut
                     .as_ref()
                     .map_or_else(hist::new_hist, |t| t.commit.clone()),
             ),
+            e2e: hist::encode(&hist::new_hist()),
+            e2e_service: hist::encode(&hist::new_hist()),
         },
         clamped_samples: r.clamped,
         landed_messages: out.landed,
@@ -176,7 +179,22 @@ pub fn build(plan: &RunPlan, info: ScenarioInfo, started_at: String, out: RunOut
                 .map(|c| round((r.measured.acked + r.warmup.acked) as f64 / c, 1)),
             peak_rss_bytes: crate::usage::peak_rss_bytes(),
         },
+        consume: None,
+    };
+    if let (Some(c), Some(spec)) = (&r.consumed, &s.consume) {
+        let mode = serde_json::to_value(spec.mode).ok();
+        let mode = mode.as_ref().and_then(|v| v.as_str()).unwrap_or("group");
+        let isolation = spec.isolation.as_rdkafka();
+        consume::apply(
+            &mut result,
+            c,
+            mode,
+            isolation,
+            plan.interval_us as f64 / 1e6,
+        );
+        result.events.extend(c.events.iter().cloned());
     }
+    result
 }
 
 /// Sets `recovery_s` on every fault's start event (the `fault` events are one per plan step, in
@@ -258,6 +276,9 @@ fn counts_of(sent: u64, unsent: u64, o: &crate::recorder::Outcomes, scheduled: b
             in_flight: o.unresolved_in_flight,
         },
         aborted: o.aborted,
+        consumed: None,
+        duplicates: None,
+        missing: None,
     }
 }
 
@@ -308,6 +329,7 @@ fn intervals(r: &Recorded) -> Vec<Interval> {
                 client: None,
                 commits: 0,
                 commit_p99_us: None,
+                ..Interval::default()
             }
         })
         .collect()
@@ -448,9 +470,4 @@ fn phases(plan: &RunPlan, r: &Recorded, shards: f64) -> Vec<PhaseResult> {
             }
         })
         .collect()
-}
-
-fn round(v: f64, digits: i32) -> f64 {
-    let f = 10f64.powi(digits);
-    (v * f).round() / f
 }

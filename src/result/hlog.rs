@@ -1,5 +1,6 @@
 //! `latency.hlog`: a run's per-interval histograms in the standard HdrHistogram interval log
-//! format, one tag per stream (`corrected`, `service`, `send_lag`), values in microseconds.
+//! format, one tag per stream (`corrected`, `service`, `send_lag`, and with `[consume]` `e2e` and
+//! `e2e_service`), values in microseconds.
 //! HdrHistogram's own tools (HistogramLogProcessor, HdrHistogram Log Analyzer, ...) read it and
 //! merge it with other logs.
 
@@ -15,7 +16,7 @@ use super::RunResult;
 use crate::recorder::hist::{self, Hist};
 
 /// The streams and their tags.
-pub const TAGS: [&str; 3] = ["corrected", "service", "send_lag"];
+pub const TAGS: [&str; 5] = ["corrected", "service", "send_lag", "e2e", "e2e_service"];
 
 /// Writes the run's interval histograms as an interval log.
 pub fn write(r: &RunResult, path: &Path) -> std::io::Result<()> {
@@ -33,10 +34,14 @@ pub fn write(r: &RunResult, path: &Path) -> std::io::Result<()> {
             .with_base_time(t0)
             .begin_log_with(&mut text, &mut serializer)?;
         for i in &r.intervals {
-            for (tag, encoded) in TAGS
-                .iter()
-                .zip([&i.hist, &i.service_hist, &i.send_lag_hist])
-            {
+            let streams = [
+                &i.hist,
+                &i.service_hist,
+                &i.send_lag_hist,
+                &i.e2e_hist,
+                &i.e2e_service_hist,
+            ];
+            for (tag, encoded) in TAGS.iter().zip(streams) {
                 let Some(h) = encoded.as_deref().and_then(|e| hist::decode(e).ok()) else {
                     continue;
                 };

@@ -122,6 +122,9 @@ pub struct RunResult {
     /// What the transactions did (`producer.transaction`); absent without them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transactions: Option<Transactions>,
+    /// What the run's consumers did (`[consume]`); absent without them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consume: Option<consume::ConsumeResult>,
     /// One entry per phase of a rate profile (`load.profile`); empty without one.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub phases: Vec<PhaseResult>,
@@ -181,6 +184,17 @@ pub struct Counts {
     /// delivered by design, and not loss. `sent == acked + failed + unresolved + aborted`.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub aborted: u64,
+    /// `[consume]` only: distinct messages read back by the run's consumers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consumed: Option<u64>,
+    /// `[consume]` only: messages read more than once (a re-read offset, or a second copy the
+    /// producer wrote).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duplicates: Option<u64>,
+    /// `[consume]` only: acked but not read back by the end of `consume.grace` (by partition in
+    /// `consume.missing`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub missing: Option<u64>,
 }
 
 fn is_zero(v: &u64) -> bool {
@@ -231,6 +245,13 @@ pub struct Streams<T> {
     /// unsent, except for a run by count cut short by `load.timeout`, whose rest was never due.
     #[serde(default)]
     pub unsent: T,
+    /// `[consume]`: consumed - due, of each message's first reading (coordinated-omission
+    /// corrected; the headline end-to-end figure at a fixed rate).
+    #[serde(default)]
+    pub e2e: T,
+    /// `[consume]`: consumed - enqueue.
+    #[serde(default)]
+    pub e2e_service: T,
 }
 
 /// Transactions of a run, over its instances.
@@ -326,6 +347,21 @@ pub struct Interval {
     pub commits: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commit_p99_us: Option<u64>,
+    /// `[consume]`: distinct messages first read in the interval, the lag at its end (acked so
+    /// far but not yet read, warm-up included), the interval's e2e p50 and p99 and its e2e and
+    /// e2e-service histograms.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub consumed: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lag: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub e2e_p50_us: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub e2e_p99_us: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub e2e_hist: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub e2e_service_hist: Option<String>,
     /// librdkafka's breakdown of the interval (absent without a statistics report in it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client: Option<client::ClientInterval>,
@@ -450,6 +486,12 @@ impl RunResult {
     }
 }
 
+/// `v` rounded to `digits` decimals.
+pub(crate) fn round(v: f64, digits: i32) -> f64 {
+    let f = 10f64.powi(digits);
+    (v * f).round() / f
+}
+
 /// Writes a file so that readers see either the old or the whole new content, never a part.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
@@ -468,6 +510,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 
 pub mod build;
 pub mod client;
+pub mod consume;
 pub mod hlog;
 
 /// `<out>/<20261121T194033Z>-<name>`, with a numeric suffix if that exists already.

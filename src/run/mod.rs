@@ -13,10 +13,13 @@
 //! With `producer.transaction`, each instance's transactions are started before t0 and ended
 //! before the drain ([`txns`]).
 
+mod consume;
 mod finish;
+mod setup;
 mod txns;
 
 use finish::{collect, drain, end_events};
+use setup::{create_clients, prepare_topic, start_cluster};
 pub use txns::TxnTotals;
 use txns::{finish_transactions, start_transactions, txn_events, Txn};
 
@@ -34,12 +37,12 @@ use crate::pacing::Clock;
 use crate::payload::{KeyGen, Payloads};
 use crate::plan::{PartitionPlan, RunPlan, StopPlan};
 use crate::producer::worker::{
-    stop_signal, HeaderSet, LiveCounter, PartitionChoice, StopHandle, StopSignal, Worker,
+    stop_signal, HeaderSet, LiveCounter, PartitionChoice, Stamper, StopHandle, StopSignal, Worker,
 };
-use crate::producer::{self, Client, Context};
-use crate::recorder::{InstanceRecorder, Recorded, SendStats};
+use crate::producer::{self, Client};
+use crate::recorder::{Recorded, SendStats};
 use crate::rng::Rng;
-use crate::scenario::{client_config, Scenario};
+use crate::scenario::client_config;
 use crate::signal::Interrupts;
 
 /// The kind of event that says transactions could not go on (the run exits 3).
@@ -138,14 +141,24 @@ pub async fn execute(
     let watermark_timeout = s.cluster.connect_timeout.0.min(Duration::from_secs(5));
     let before =
         broker::high_watermarks(&config, &s.topic.name, topic.partitions, watermark_timeout).await;
+    let random = consume::run_random();
+    let (consumers, mut consume_events) =
+        consume::start(plan, &config, &bootstrap, &topic, random).await?;
+    let consumers = consumers.map(Arc::new);
     let cpu_start = crate::usage::process_cpu_s();
     let (started, t0_wall) = start_instant(opts.start_at, interrupts).await?;
     let clock = Clock::starting_at(started);
     for c in &clients {
         c.context().start(clock);
     }
+    consumers.iter().for_each(|c| c.set_clock(clock));
+    let backlog = consumers
+        .as_ref()
+        .and_then(|c| consume::watch_backlog(plan, c, &clients, clock));
     let (stop, stop_signal) = stop_signal();
-    let (handles, live_sent) = spawn_workers(plan, &clients, &txns, &topic, clock, &stop_signal)?;
+    let tag = consumers.as_ref().map(|_| random);
+    let (handles, live_sent) =
+        spawn_workers(plan, &clients, &txns, &topic, clock, &stop_signal, tag)?;
     tracing::info!(target: "kbench", "load started: {} workers", plan.workers.len());
     on_start(Live {
         sent: live_sent,
@@ -167,6 +180,19 @@ pub async fn execute(
         &fault_events,
     )
     .await;
+    let consumed = match consumers {
+        Some(c) => {
+            let grace = s.consume.as_ref().map_or(Duration::ZERO, |c| c.grace.0);
+            let mut consumed = consume::finish(c, &clients, grace, interrupts).await;
+            if let Some((b, task)) = backlog {
+                task.abort();
+                consumed.backlog = *b.lock().unwrap_or_else(|p| p.into_inner());
+            }
+            consume_events.append(&mut consumed.events);
+            Some(consumed)
+        }
+        None => None,
+    };
     let interrupted = interrupts.count() > 0;
     let after = broker::settled_high_watermarks(
         &config,
@@ -177,6 +203,7 @@ pub async fn execute(
     .await;
     let landed = before.zip(after).map(|(b, a)| a.saturating_sub(b));
     let mut events = fault_events.into_inner();
+    events.append(&mut consume_events);
     events.extend(end_events(
         plan,
         interrupted,
@@ -185,7 +212,8 @@ pub async fn execute(
     // A run by count cut short (load.timeout, or transactions that could not go on) leaves the
     // rest of its count unsent.
     let cut_short = timed_out.load(Ordering::Acquire) || txns.iter().any(|t| t.broken().is_some());
-    let (recorded, client, client_events) = collect(plan, &clients, send, cut_short);
+    let (mut recorded, client, client_events) = collect(plan, &clients, send, cut_short);
+    recorded.consumed = consumed;
     let reports = clients.iter().map(|c| c.context().take_reports()).collect();
     events.extend(client_events);
     events.sort_by(|a, b| a.t_s.total_cmp(&b.t_s));
@@ -216,82 +244,6 @@ pub async fn execute(
     })
 }
 
-/// The embedded broker (with the scenario's topic), or the external cluster's bootstrap list.
-fn start_cluster(s: &Scenario) -> Result<(Option<Embedded>, String), BrokerError> {
-    match &s.cluster.bootstrap {
-        None => {
-            let e = Embedded::start(s.cluster.brokers)?;
-            e.create_topic(&s.topic.name, s.topic.partitions, s.topic.replication)?;
-            let bootstrap = e.bootstrap().to_string();
-            Ok((Some(e), bootstrap))
-        }
-        Some(b) => Ok((None, b.clone())),
-    }
-}
-
-/// One librdkafka client per planned instance, each recording into its own shard.
-fn create_clients(
-    plan: &RunPlan,
-    config: &rdkafka::ClientConfig,
-) -> Result<Vec<Arc<Client>>, BrokerError> {
-    let s = &plan.scenario;
-    plan.instances
-        .iter()
-        .enumerate()
-        .map(|(i, inst)| {
-            let shard = InstanceRecorder::new(plan.interval_us, plan.warmup_end_us)
-                .with_phases(plan.phases.clone())
-                .unpaced(plan.curve.is_none());
-            let ctx = Context::new(s.producer.mode, shard, inst.sync_slots);
-            let mut config = config.clone();
-            if let Some(t) = &s.producer.transaction {
-                let id = t.id.clone().unwrap_or_else(|| format!("kbench-{}", s.name));
-                let shard = plan.shard.map_or(0, |sh| sh.index);
-                config.set("transactional.id", format!("{id}-{shard}-{i}"));
-            }
-            producer::create(&config, ctx, i as u32).map_err(|e| {
-                // librdkafka quotes property values in configuration errors: no secrets in them.
-                BrokerError::Client(crate::scenario::render::scrub(s, &e.to_string()))
-            })
-        })
-        .collect()
-}
-
-/// Waits for the cluster through the first client and makes sure the topic exists; errors carry
-/// what the client itself reported, scrubbed of secrets.
-async fn prepare_topic(
-    s: &Scenario,
-    clients: &[Arc<Client>],
-    config: &rdkafka::ClientConfig,
-    bootstrap: &str,
-) -> Result<TopicInfo, BrokerError> {
-    broker::prepare(
-        &clients[0],
-        config,
-        bootstrap,
-        &s.topic,
-        s.cluster.connect_timeout.0,
-    )
-    .await
-    .map_err(|e| with_client_events(e, clients))
-    .map_err(|e| match e {
-        BrokerError::Unreachable {
-            bootstrap,
-            timeout,
-            detail,
-        } => BrokerError::Unreachable {
-            bootstrap,
-            timeout,
-            detail: crate::scenario::render::scrub(s, &detail),
-        },
-        BrokerError::Refused { bootstrap, detail } => BrokerError::Refused {
-            bootstrap,
-            detail: crate::scenario::render::scrub(s, &detail),
-        },
-        other => other,
-    })
-}
-
 /// Starts every planned worker on its own thread; returns their results and live counters.
 #[allow(clippy::type_complexity)]
 fn spawn_workers(
@@ -301,10 +253,12 @@ fn spawn_workers(
     topic: &TopicInfo,
     clock: Clock,
     stop: &StopSignal,
+    stamp_random: Option<u64>,
 ) -> Result<(Vec<Receiver<SendStats>>, Vec<Arc<LiveCounter>>), BrokerError> {
+    let shard = plan.shard.map_or(0, |sh| sh.index);
     let s = &plan.scenario;
     let payloads = Arc::new(
-        Payloads::new(&s.message, s.max_payload())
+        Payloads::between(&s.message, s.min_payload(), s.max_payload())
             .map_err(BrokerError::Payload)?
             .scrambled(s.producer.compression != crate::scenario::Compression::None),
     );
@@ -312,7 +266,7 @@ fn spawn_workers(
     let topic_name: Arc<str> = Arc::from(s.topic.name.as_str());
     let mut handles = Vec::new();
     let mut live = Vec::new();
-    for w in &plan.workers {
+    for (local, w) in plan.workers.iter().enumerate() {
         let live_sent = Arc::<LiveCounter>::default();
         live.push(live_sent.clone());
         let worker = Worker {
@@ -338,6 +292,7 @@ fn spawn_workers(
                 PartitionPlan::Fixed(n) => PartitionChoice::Fixed(n),
             },
             txn: txns.get(w.instance).cloned(),
+            stamper: stamp_random.map(|r| Stamper::new(crate::stamp::tag(r, shard), local as u32)),
         };
         handles.push(
             spawn_worker(worker)
@@ -419,31 +374,6 @@ fn spawn_worker(worker: Worker) -> std::io::Result<tokio::sync::oneshot::Receive
             let _ = tx.send(rt.block_on(worker.run()));
         })?;
     Ok(rx)
-}
-
-/// Adds what the client itself reported (e.g. "Connection refused") to a connection failure.
-fn with_client_events(e: BrokerError, clients: &[Arc<Client>]) -> BrokerError {
-    match e {
-        BrokerError::Unreachable {
-            bootstrap,
-            timeout,
-            mut detail,
-        } => {
-            if let Some(ev) = clients
-                .iter()
-                .flat_map(|c| c.context().take_events())
-                .next()
-            {
-                detail = format!("{detail}; client: {}", ev.detail);
-            }
-            BrokerError::Unreachable {
-                bootstrap,
-                timeout,
-                detail,
-            }
-        }
-        other => other,
-    }
 }
 
 /// The run's t0: now, or the agreed wall-clock start (waiting for it, or catching up when a

@@ -19,6 +19,8 @@ pub enum Kind {
     ErrorRate,
     /// (failed + unresolved + unsent) / scheduled (a fraction): everything that did not make it.
     LossRate,
+    /// `[consume]`: missing / acked (a fraction): acked messages the consumers never read back.
+    MissingRate,
     AchievedRateRatio,
     /// A part of librdkafka's breakdown (µs): `client.rtt.p99`, `client.int_latency.p50`, ...
     Client(ClientPart, ClientStat),
@@ -54,6 +56,10 @@ pub enum Stream {
     Unsent,
     /// Transaction commits (`commit_transaction` called to returned).
     Commit,
+    /// `[consume]`: consumed - due.
+    E2e,
+    /// `[consume]`: consumed - enqueue.
+    E2eService,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,6 +85,7 @@ impl Metric {
             "throughput" => Kind::Throughput,
             "error_rate" => Kind::ErrorRate,
             "loss_rate" => Kind::LossRate,
+            "missing_rate" => Kind::MissingRate,
             "client.throttle" => Kind::Throttle,
             _ if name.starts_with("client.") => {
                 let rest = &name["client.".len()..];
@@ -109,6 +116,8 @@ impl Metric {
                     "failed" => Stream::Failed,
                     "unsent" => Stream::Unsent,
                     "commit" => Stream::Commit,
+                    "e2e" => Stream::E2e,
+                    "e2e_service" => Stream::E2eService,
                     _ => return Err(unknown(name)),
                 };
                 let stat = match stat {
@@ -140,7 +149,7 @@ impl Metric {
             Kind::Latency(..) | Kind::Client(..) => human_us(v),
             Kind::Throttle => format!("{v:.0} ms"),
             Kind::Throughput => format!("{} msg/s", Rate::human(v)),
-            Kind::ErrorRate | Kind::LossRate => format!("{:.3}%", v * 100.0),
+            Kind::ErrorRate | Kind::LossRate | Kind::MissingRate => format!("{:.3}%", v * 100.0),
             Kind::AchievedRateRatio => format!("{v:.4}"),
         }
     }
@@ -161,7 +170,7 @@ impl Metric {
                 Ok(Rate::PerSec(r)) => Ok(r),
                 _ => Err(format!("expected a rate like \"19.5k/s\", found {t:?}")),
             },
-            Kind::ErrorRate | Kind::LossRate => parse_fraction(t),
+            Kind::ErrorRate | Kind::LossRate | Kind::MissingRate => parse_fraction(t),
             Kind::AchievedRateRatio => t
                 .parse::<f64>()
                 .ok()
@@ -173,7 +182,7 @@ impl Metric {
 
 fn unknown(name: &str) -> String {
     format!(
-        "unknown metric {name:?}: expected p50, p90, p99, p999, max, mean (optionally prefixed by corrected., service., send_lag., failed., unsent. or commit.), throughput, error_rate, loss_rate, achieved_rate_ratio, client.rtt.p99 (or client.int_latency., client.outbuf_latency. with p50 or p99) or client.throttle"
+        "unknown metric {name:?}: expected p50, p90, p99, p999, max, mean (optionally prefixed by corrected., service., send_lag., failed., unsent., commit., e2e. or e2e_service.), throughput, error_rate, loss_rate, missing_rate, achieved_rate_ratio, client.rtt.p99 (or client.int_latency., client.outbuf_latency. with p50 or p99) or client.throttle"
     )
 }
 

@@ -14,6 +14,7 @@
 //! value tree before typing anyway.
 
 pub mod capacity;
+pub mod consume;
 pub mod fault;
 pub mod gate;
 mod load;
@@ -56,6 +57,9 @@ pub struct Scenario {
     pub producer: Producer,
     pub message: Message,
     pub load: Load,
+    /// Consumers reading the run back: end-to-end latency (see `consume`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consume: Option<consume::Consume>,
     /// CI gate thresholds and baseline allowances (see `gate`).
     #[serde(skip_serializing_if = "gate::GateSpec::is_empty")]
     pub gate: gate::GateSpec,
@@ -121,6 +125,7 @@ impl Default for Scenario {
             producer: Producer::default(),
             message: Message::default(),
             load: Load::default(),
+            consume: None,
             gate: gate::GateSpec::default(),
             faults: Vec::new(),
             capacity: None,
@@ -161,6 +166,14 @@ impl Default for Cluster {
 }
 
 impl Scenario {
+    /// The smallest payload a run writes: room for the stamp with `[consume]`, else 0.
+    pub fn min_payload(&self) -> u64 {
+        match self.consume {
+            Some(_) => crate::stamp::STAMP_LEN as u64,
+            None => 0,
+        }
+    }
+
     /// `message.max.bytes`: the typed key, else librdkafka's default.
     pub fn max_message_bytes(&self) -> u64 {
         self.producer.max_message_bytes.map_or(1_000_000, |b| b.0)

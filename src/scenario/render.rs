@@ -20,6 +20,42 @@ pub fn client_config(s: &Scenario, bootstrap: &str) -> ClientConfig {
     cfg
 }
 
+/// Every librdkafka property of a `[consume]` consumer: bootstrap, security and
+/// `[cluster.properties]` as for the producer, then the consumer's own, then
+/// `[consume.properties]` (later wins). kbench places the consumers itself (explicit start
+/// offsets), so nothing is auto-committed.
+pub fn consumer_properties(s: &Scenario, bootstrap: &str, group: &str) -> BTreeMap<String, String> {
+    let mut props = BTreeMap::new();
+    props.insert("bootstrap.servers".into(), bootstrap.to_string());
+    props.insert("client.id".into(), format!("kbench-{}-consumer", s.name));
+    if let Some(sec) = &s.cluster.security {
+        for (k, v) in sec.properties().unwrap_or_default() {
+            props.insert(k.to_string(), v);
+        }
+    }
+    for (k, v) in &s.cluster.properties {
+        props.insert(k.clone(), v.clone());
+    }
+    let c = s.consume.clone().unwrap_or_default();
+    props.insert("group.id".into(), group.to_string());
+    props.insert("isolation.level".into(), c.isolation.as_rdkafka().into());
+    props.insert("enable.auto.commit".into(), "false".into());
+    props.insert("auto.offset.reset".into(), "earliest".into());
+    if s.cluster.is_embedded() {
+        // The mock cluster holds a fetch that finds no data for the whole fetch.wait.max.ms
+        // (500 ms by default) instead of answering when data arrives, as a broker does.
+        props.insert(
+            "fetch.wait.max.ms".into(),
+            EMBEDDED_FETCH_WAIT_MS.to_string(),
+        );
+    }
+    props.extend(c.properties);
+    props
+}
+
+/// `fetch.wait.max.ms` of consumers on the embedded broker (see [`consumer_properties`]).
+pub const EMBEDDED_FETCH_WAIT_MS: u32 = 5;
+
 fn properties(s: &Scenario, bootstrap: &str) -> BTreeMap<String, String> {
     let p = &s.producer;
     let mut props = BTreeMap::new();

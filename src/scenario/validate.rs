@@ -249,6 +249,18 @@ pub fn validate(s: &mut Scenario, src: &Source) -> Result<(), InputError> {
         return err(&key, message);
     }
 
+    if let Some(c) = &s.consume {
+        let smallest = match (&s.message.payload, &s.message.size) {
+            (Some(_), _) => None,
+            (None, SizeDist::Fixed(b)) => Some(b.0),
+            (None, SizeDist::Uniform { min, .. }) => Some(min.0),
+            _ => None,
+        };
+        if let Err((key, message)) = super::consume::check(c, smallest) {
+            return err(&key, message);
+        }
+    }
+
     if let Err((key, message)) = super::gate::check_spec(&s.gate) {
         return err(&key, message);
     }

@@ -168,7 +168,7 @@ pub fn literal(latencies: &[u64], intervals: usize, failed: u64) -> RunResult {
             failed,
             unresolved: 0,
             unresolved_by: Default::default(),
-            aborted: 0,
+            ..Counts::default()
         },
         loss_rate: if failed > 0 {
             failed as f64 / (acked + failed) as f64
@@ -195,6 +195,7 @@ pub fn literal(latencies: &[u64], intervals: usize, failed: u64) -> RunResult {
             failed: LatencyStats::of(&failed_hist),
             unsent: LatencyStats::default(),
             commit: LatencyStats::default(),
+            ..Streams::default()
         },
         histograms: Streams {
             corrected: hist::encode(&h),
@@ -203,6 +204,8 @@ pub fn literal(latencies: &[u64], intervals: usize, failed: u64) -> RunResult {
             failed: hist::encode(&failed_hist),
             unsent: hist::encode(&hist::new_hist()),
             commit: hist::encode(&hist::new_hist()),
+            e2e: hist::encode(&hist::new_hist()),
+            e2e_service: hist::encode(&hist::new_hist()),
         },
         clamped_samples: 0,
         t0_unix_ms: 1_790_000_000_000,
@@ -213,6 +216,7 @@ pub fn literal(latencies: &[u64], intervals: usize, failed: u64) -> RunResult {
         produced: None,
         phases: vec![],
         transactions: None,
+        consume: None,
         client: None,
         intervals: (0..intervals)
             .map(|i| Interval {
@@ -228,8 +232,7 @@ pub fn literal(latencies: &[u64], intervals: usize, failed: u64) -> RunResult {
                 service_hist: None,
                 send_lag_hist: None,
                 client: None,
-                commits: 0,
-                commit_p99_us: None,
+                ..Interval::default()
             })
             .collect(),
         events: vec![Event {

@@ -1,5 +1,5 @@
 //! The timeline: acked messages per second per interval (left axis) and p50/p99/max of corrected
-//! latency per interval (right axis, log scale), with the warm-up shaded, the target rate drawn as
+//! latency per interval (right axis, log scale; with `[consume]` also e2e p99), with the warm-up shaded, the target rate drawn as
 //! a line, and events (faults, client errors) marked.
 
 use plotters::coord::Shift;
@@ -50,7 +50,8 @@ impl Chart for Timeline<'_> {
         let scale = Scale::of(
             lat.iter()
                 .flat_map(|i| [ms(i.p50_us), ms(i.max_us)])
-                .chain(r.intervals.iter().filter_map(|i| i.commit_p99_us.map(ms))),
+                .chain(r.intervals.iter().filter_map(|i| i.commit_p99_us.map(ms)))
+                .chain(r.intervals.iter().filter_map(|i| i.e2e_p99_us.map(ms))),
         );
 
         let mut chart = ChartBuilder::on(root)
@@ -163,6 +164,22 @@ impl Chart for Timeline<'_> {
             chart
                 .draw_secondary_series(pts.into_iter().map(|p| Circle::new(p, 3, c.filled())))
                 .map_err(err)?;
+        }
+        // [consume] runs: each interval's e2e p99 (due -> consumed), dashed.
+        let e2e: Vec<(f64, f64)> = r
+            .intervals
+            .iter()
+            .filter_map(|i| Some((i.t_s + step / 2.0, scale.pos(ms(i.e2e_p99_us?)))))
+            .collect();
+        if !e2e.is_empty() {
+            let c = color(5);
+            chart
+                .draw_secondary_series(DashedLineSeries::new(e2e, 6, 4, c.stroke_width(2)))
+                .map_err(err)?
+                .label("e2e p99 (due -> consumed)")
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 24, y)], c.stroke_width(2))
+                });
         }
         // Transactional runs: each interval's commit p99, as diamonds on the latency axis.
         let commits: Vec<(f64, f64)> = r
