@@ -16,27 +16,10 @@ PAIRS="${1:-3}"
 WORK=target/peers
 mkdir -p "$WORK"
 
-# --- rdkafka_performance from the vendored librdkafka ------------------------------------------
-SRC=$(ls -d "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/rdkafka-sys-*/librdkafka 2>/dev/null | sort | tail -1)
-[ -n "$SRC" ] || { echo "error: no vendored librdkafka in the cargo registry: run cargo build first" >&2; exit 1; }
-PERF="$WORK/librdkafka/examples/rdkafka_performance"
-if [ ! -x "$PERF" ]; then
-  echo "building rdkafka_performance from $SRC ..." >&2
-  rm -rf "$WORK/librdkafka" && cp -r "$SRC" "$WORK/librdkafka"
-  (cd "$WORK/librdkafka" && ./configure --disable-ssl --disable-gssapi --disable-curl --disable-zstd \
-      --disable-lz4-ext >/dev/null && make -j2 -C src librdkafka.a >/dev/null 2>&1 \
-      && make -C examples rdkafka_performance >/dev/null 2>&1)
-fi
-cargo build --release --quiet
-KBENCH=target/release/kbench
-
-# --- the broker --------------------------------------------------------------------------------
-"$KBENCH" broker --brokers 3 --topic peers:6 --seconds 3600 >"$WORK/broker.out" 2>"$WORK/broker.err" &
-BROKER=$!
-trap 'kill $BROKER 2>/dev/null || true' EXIT
-for _ in $(seq 100); do [ -s "$WORK/broker.out" ] && break; sleep 0.1; done
-BOOT=$(head -1 "$WORK/broker.out")
-echo "broker at $BOOT" >&2
+source benches/lib.sh
+build_rdkafka_performance
+build_kbench
+start_kbench_broker peers:6
 
 # Peak RSS (KiB) of a command, and its stdout, via GNU time.
 measure() { /usr/bin/time -f "%M" -o "$WORK/rss" "$@" >"$WORK/out" 2>"$WORK/err"; cat "$WORK/rss"; }
@@ -61,8 +44,6 @@ r = json.load(open(sys.argv[1]))
 print(round(r["throughput"]["msgs_per_sec"]), round(r["throughput"]["bytes_per_sec"] / 1e6, 2))' "$WORK/out" | tr '\n' ' '
   echo "$rss"
 }
-
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
 echo "| message | tool | msgs/s (median of $PAIRS) | MB/s | peak RSS | ratio |"
 echo "|---|---|---|---|---|---|"

@@ -66,9 +66,11 @@ fn on_a_three_node_kafka_cluster() {
 }
 
 fn acks_all_costs_more_than_acks_1(k: &Kafka) {
-    let mut p50 = Vec::new();
-    for acks in ["1", "all"] {
-        let topic = format!("acks-{acks}");
+    // A B B A, and the lower p50 of each: noise (a JVM still warming up after the start, a
+    // neighbour on the shared CPUs) only ever adds latency.
+    let mut p50 = [u64::MAX; 2];
+    for (round, acks) in ["1", "all", "all", "1"].into_iter().enumerate() {
+        let topic = format!("acks-{acks}-{round}");
         let r = run(&scenario(
             &base(k, &topic),
             &[
@@ -97,7 +99,8 @@ fn acks_all_costs_more_than_acks_1(k: &Kafka) {
             "kafka acks={acks}: service p50 {} µs, p99 {} µs; corrected p99 {} µs",
             r.latency_us.service.p50, r.latency_us.service.p99, r.latency_us.corrected.p99
         );
-        p50.push(r.latency_us.service.p50);
+        let i = usize::from(acks == "all");
+        p50[i] = p50[i].min(r.latency_us.service.p50);
     }
     // acks=all waits for the followers of an RF=3 topic; acks=1 only for the leader.
     assert!(
@@ -191,8 +194,12 @@ fn min_insync_3_refuses_acks_all_with_a_node_down(k: &Kafka) {
 /// An idempotent or plain acks=all run at 400 msg/s for 20 s whose partition-0 leader is
 /// SIGKILLed at 3 s and restarted 4 s later (the stall lasted 4 to 7 s here: long enough a run
 /// that the recovery falls inside it).
-fn failover(k: &Kafka, topic: &str, idempotence: bool) -> RunResult {
-    let text = base(k, topic);
+fn failover(k: &Kafka, topic: &str, idempotence: bool, consume: bool) -> RunResult {
+    let mut text = base(k, topic);
+    if consume {
+        // A consumer group of two reads it all back, through the node's death and return.
+        text.push_str("[consume]\nconsumers = 2\ngrace = \"30s\"\n");
+    }
     k.create_topic(topic, 3);
     let (leader, _) = k
         .leader_and_isr(topic, 0)
@@ -226,7 +233,7 @@ fn failover(k: &Kafka, topic: &str, idempotence: bool) -> RunResult {
 
 fn leader_failover_with_idempotence_keeps_one_copy(k: &Kafka) {
     let topic = "failover-idempotent";
-    let r = failover(k, topic, true);
+    let r = failover(k, topic, true, true);
     assert_eq!(
         r.counts.failed + r.counts.unresolved,
         0,
@@ -237,6 +244,20 @@ fn leader_failover_with_idempotence_keeps_one_copy(k: &Kafka) {
     assert_eq!(r.counts.acked, 8_000);
     let (read, missing, dup) = exactly_once(k, topic, &r);
     assert_eq!((missing, dup), (0, 0), "{read} read back");
+    // The consumers agree, and the stall shows end to end as well.
+    let c = &r.counts;
+    assert_eq!(
+        (c.consumed, c.missing, c.duplicates),
+        (Some(8_000), Some(0), Some(0)),
+        "{:?} {:?}",
+        r.consume,
+        r.events
+    );
+    assert!(r.latency_us.e2e.max >= r.latency_us.corrected.max / 2);
+    eprintln!(
+        "kafka failover e2e: p50 {} µs, p99 {} µs, max {} µs",
+        r.latency_us.e2e.p50, r.latency_us.e2e.p99, r.latency_us.e2e.max
+    );
     // The stall shows in corrected latency, and the time to recover is reported.
     assert!(
         r.latency_us.corrected.max > 500_000,
@@ -257,7 +278,7 @@ fn leader_failover_with_idempotence_keeps_one_copy(k: &Kafka) {
 
 fn leader_failover_without_idempotence_is_at_least_once(k: &Kafka) {
     let topic = "failover-plain";
-    let r = failover(k, topic, false);
+    let r = failover(k, topic, false, false);
     let (read, missing, dup) = exactly_once(k, topic, &r);
     eprintln!(
         "kafka failover without idempotence: {} acked, {read} distinct read back, {missing} missing, {dup} duplicates",
@@ -384,9 +405,13 @@ fn transactions_commit_and_abort(k: &Kafka) {
             "producer.transaction={ messages = 100, abort_every = 10 }",
             "load.messages=2000",
             "load.rate=1000/s",
+            "consume={ consumers = 1, isolation = \"read_committed\" }",
         ],
     ));
     assert_accounted(&r);
+    // The run's own read_committed consumer reads exactly the committed messages.
+    assert_eq!(r.counts.consumed, Some(1_800), "{:?}", r.consume);
+    assert_eq!((r.counts.missing, r.counts.duplicates), (Some(0), Some(0)));
     let t = r.transactions.expect("transactions reported");
     assert_eq!(
         (t.committed, t.aborted, t.failed),

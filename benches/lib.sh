@@ -1,0 +1,49 @@
+# Shared by the bench scripts (sourced): rdkafka_performance from the vendored librdkafka, a
+# release kbench, `kbench broker` in the background (stopped on exit), medians.
+# Expects WORK (a scratch directory under target/) to be set.
+
+# Builds rdkafka_performance from the librdkafka source the rdkafka-sys crate vendors (already in
+# the cargo registry after any build of kbench): nothing is downloaded. Sets PERF.
+build_rdkafka_performance() {
+  local src
+  src=$(ls -d "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/rdkafka-sys-*/librdkafka 2>/dev/null | sort | tail -1)
+  [ -n "$src" ] || { echo "error: no vendored librdkafka in the cargo registry: run cargo build first" >&2; exit 1; }
+  PERF="$WORK/librdkafka/examples/rdkafka_performance"
+  if [ ! -x "$PERF" ]; then
+    echo "building rdkafka_performance from $src ..." >&2
+    rm -rf "$WORK/librdkafka" && cp -r "$src" "$WORK/librdkafka"
+    (cd "$WORK/librdkafka" && ./configure --disable-ssl --disable-gssapi --disable-curl --disable-zstd \
+        --disable-lz4-ext >/dev/null && make -j2 -C src librdkafka.a >/dev/null 2>&1 \
+        && make -C examples rdkafka_performance >/dev/null 2>&1)
+  fi
+}
+
+# Builds kbench (release). Sets KBENCH.
+build_kbench() {
+  cargo build --release --quiet
+  KBENCH=target/release/kbench
+}
+
+# Starts `kbench broker --brokers 3 --topic TOPIC:PARTITIONS` for at most an hour, stopped when
+# the script exits. Sets BOOT and BROKER.
+start_kbench_broker() {
+  "$KBENCH" broker --brokers 3 --topic "$1" --seconds 3600 >"$WORK/broker.out" 2>"$WORK/broker.err" &
+  BROKER=$!
+  trap 'kill $BROKER 2>/dev/null || true' EXIT
+  for _ in $(seq 100); do [ -s "$WORK/broker.out" ] && break; sleep 0.1; done
+  BOOT=$(head -1 "$WORK/broker.out")
+  echo "broker at $BOOT" >&2
+}
+
+# The median of the numbers on stdin, one a line.
+median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+
+# Percentiles of the latencies (µs, one a line) in a file: "p50 p99 max" in ms.
+percentiles_ms() {
+  python3 - "$1" <<'PY'
+import sys
+v = sorted(int(x) for x in open(sys.argv[1]) if x.strip())
+q = lambda p: v[min(len(v) - 1, int(p * len(v)))] / 1000
+print(f"{q(0.5):.2f} {q(0.99):.2f} {v[-1] / 1000:.2f}" if v else "- - -")
+PY
+}
