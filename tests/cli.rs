@@ -21,6 +21,18 @@ fn file(name: &str, text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
 /// (file name, contents, extra args, expected fragments of the error message)
 const BAD: &[(&str, &str, &[&str], &[&str])] = &[
     (
+        "sync-batch-0.toml",
+        "[producer]\nmode = \"sync\"\nsync_batch = 0\n",
+        &[],
+        &[":3: producer.sync_batch", "expected 1 to 100000, found 0"],
+    ),
+    (
+        "sync-batch-async.toml",
+        "[producer]\nsync_batch = 4\n",
+        &[],
+        &[":2: producer.sync_batch", "needs producer.mode = \"sync\""],
+    ),
+    (
         "consumers-0.toml",
         "[consume]\nconsumers = 0\n",
         &[],

@@ -531,3 +531,48 @@ fn the_breakdown_says_where_the_time_went() {
         Some(b.outbuf_latency_us.p50 as f64)
     );
 }
+
+#[test]
+fn a_sync_batch_delivers_n_messages_per_round_trip() {
+    // sarama's SendMessages: one worker enqueues N, then waits for all N acks; with 20 ms of
+    // round trip that is about N / 20 ms.
+    let throughput = |n: u32| {
+        let s = scenario(
+            r#"
+name = "sync-batch"
+[topic]
+partitions = 1
+[producer]
+mode = "sync"
+workers = 1
+linger = "0ms"
+[load]
+rate = "max"
+duration = "3s"
+warmup = "500ms"
+[[faults]]
+at = "0s"
+action = "delay"
+rtt = "20ms"
+"#,
+            &[&format!("producer.sync_batch={n}")],
+        );
+        let r = run(&s);
+        assert_accounted(&r);
+        assert!(
+            r.notes.iter().any(|t| n == 1 || t.contains("sync_batch")),
+            "{:?}",
+            r.notes
+        );
+        r.throughput.msgs_per_sec
+    };
+    for n in [1u32, 8] {
+        let got = throughput(n);
+        let expected = n as f64 / 0.020;
+        eprintln!("sync_batch {n}: {got:.0} msg/s, expected about {expected:.0}");
+        assert!(
+            (0.6 * expected..=1.15 * expected).contains(&got),
+            "sync_batch {n}: {got} msg/s against {expected}"
+        );
+    }
+}

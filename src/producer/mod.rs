@@ -17,8 +17,10 @@
 //! ## Modes
 //! - **async**: workers send without waiting; outcomes come back through delivery reports whose
 //!   opaque carries the message's due and enqueue instants ([`opaque`]), so no per-message state.
-//! - **sync**: each worker has one message in flight; the opaque is the worker's slot, and the
-//!   delivery report wakes the worker (sarama's SyncProducer). Its latency is a closed-loop round trip.
+//! - **sync**: each worker has one message in flight (or, with `sync_batch = N`, a batch of N:
+//!   sarama's `SendMessages`); the opaque is the message's place in the worker's slot, and the
+//!   last delivery report of the batch wakes the worker (sarama's SyncProducer). Its latency is a
+//!   closed-loop round trip.
 //! - **fire-and-forget**: async with `acks=0`; a "delivery" means the request was written.
 
 pub mod batch;
@@ -47,12 +49,34 @@ use crate::scenario::Mode;
 
 pub use client::Client;
 
-/// The one message in flight of a sync worker.
-#[derive(Debug, Default)]
+/// The messages in flight of a sync worker: one batch of `sync_batch` places.
+#[derive(Debug)]
 pub struct SyncSlot {
-    pub due_us: AtomicU64,
-    pub enqueue_us: AtomicU64,
+    pub due_us: Box<[AtomicU64]>,
+    pub enqueue_us: Box<[AtomicU64]>,
+    /// Messages of the batch enqueued and not yet reported.
+    pub outstanding: AtomicU64,
+    /// Woken when `outstanding` drops to 0.
     pub done: Notify,
+}
+
+impl SyncSlot {
+    fn new(batch: usize) -> Self {
+        let zeros = || (0..batch.max(1)).map(|_| AtomicU64::new(0)).collect();
+        SyncSlot {
+            due_us: zeros(),
+            enqueue_us: zeros(),
+            outstanding: AtomicU64::new(0),
+            done: Notify::new(),
+        }
+    }
+
+    /// One of the batch reported: wakes the worker after the last.
+    fn reported(&self) {
+        if self.outstanding.fetch_sub(1, Ordering::AcqRel) <= 1 {
+            self.done.notify_one();
+        }
+    }
 }
 
 /// Most statistics reports kept per instance.
@@ -68,6 +92,8 @@ pub struct Context {
     mode: Mode,
     shard: Mutex<InstanceRecorder>,
     slots: Vec<SyncSlot>,
+    /// Places per sync slot (`producer.sync_batch`).
+    batch: usize,
     /// Delivery reports so far (acks, warm-up included), for the live progress line.
     pub acked: AtomicU64,
     /// Failed delivery reports so far (warm-up included).
@@ -102,12 +128,21 @@ pub struct ClientStats {
 }
 
 impl Context {
-    pub fn new(mode: Mode, shard: InstanceRecorder, sync_workers: usize) -> Self {
+    /// `sync_workers` slots of `sync_batch` places each (sync mode).
+    pub fn new(
+        mode: Mode,
+        shard: InstanceRecorder,
+        sync_workers: usize,
+        sync_batch: usize,
+    ) -> Self {
         Context {
             clock: OnceLock::new(),
             mode,
             shard: Mutex::new(shard),
-            slots: (0..sync_workers).map(|_| SyncSlot::default()).collect(),
+            slots: (0..sync_workers)
+                .map(|_| SyncSlot::new(sync_batch))
+                .collect(),
+            batch: sync_batch.max(1),
             acked: AtomicU64::new(0),
             failed: AtomicU64::new(0),
             unresolved: AtomicU64::new(0),
@@ -139,6 +174,12 @@ impl Context {
 
     pub fn slot(&self, index: usize) -> &SyncSlot {
         &self.slots[index]
+    }
+
+    /// The opaque of place `pos` of sync slot `slot`.
+    #[inline]
+    pub fn sync_opaque(&self, slot: usize, pos: usize) -> usize {
+        slot * self.batch + pos
     }
 
     /// Runs `f` on the shard (progress reads, final snapshot).
@@ -246,7 +287,7 @@ impl ProducerContext for Context {
         self.with_recorder(|s| s.record(&sample));
         self.resolved(Outcome::of(error));
         if self.mode == Mode::Sync {
-            self.slots[opaque].done.notify_one();
+            self.slots[opaque / self.batch].reported();
         }
     }
 }
@@ -283,7 +324,7 @@ impl Context {
                 counts[counter_of(Outcome::of(sample.error))] += 1;
                 shard.record(&sample);
                 if self.mode == Mode::Sync {
-                    self.slots[opaque].done.notify_one();
+                    self.slots[opaque / self.batch].reported();
                 }
             }
         }
@@ -306,10 +347,10 @@ impl Context {
     ) -> Sample {
         let (due_us, enqueue_us) = match self.mode {
             Mode::Sync => {
-                let slot = &self.slots[opaque];
+                let (slot, pos) = (&self.slots[opaque / self.batch], opaque % self.batch);
                 (
-                    slot.due_us.load(Ordering::Acquire),
-                    slot.enqueue_us.load(Ordering::Acquire),
+                    slot.due_us[pos].load(Ordering::Acquire),
+                    slot.enqueue_us[pos].load(Ordering::Acquire),
                 )
             }
             _ => opaque::unpack(opaque),

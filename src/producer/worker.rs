@@ -89,6 +89,8 @@ pub struct Worker {
     pub workers: u32,
     /// The worker's slot in its instance (sync mode).
     pub slot: usize,
+    /// Sync mode: messages enqueued before waiting for all their reports (`sync_batch`).
+    pub sync_batch: usize,
     pub client: Arc<Client>,
     pub topic: Arc<str>,
     pub mode: Mode,
@@ -256,6 +258,8 @@ impl Worker {
         }
         // A drawn due instant whose message was not sent when the loop ended.
         let mut pending = None;
+        // Sync mode: the message's place in the current batch.
+        let mut place = 0usize;
         for i in 0u64.. {
             if self.stop.is_stopped() {
                 break;
@@ -320,7 +324,7 @@ impl Worker {
                 &self.topic,
                 self.partition.of(seq),
                 self.mode,
-                self.slot,
+                (self.slot, place),
                 &self.clock,
                 due_us,
                 unpaced_now_us,
@@ -371,10 +375,13 @@ impl Worker {
                 continue;
             }
             if self.mode == Mode::Sync {
-                let slot = ctx.slot(self.slot);
-                tokio::select! {
-                    _ = slot.done.notified() => {}
-                    _ = self.stop.stopped() => break,
+                place += 1;
+                if place < self.sync_batch {
+                    continue;
+                }
+                place = 0;
+                if !wait_for_batch(ctx.slot(self.slot), &mut self.stop).await {
+                    break;
                 }
             }
         }
@@ -413,6 +420,18 @@ impl Worker {
     }
 }
 
+/// Waits until every message of a sync worker's batch has its report; false when the run was
+/// stopped first.
+async fn wait_for_batch(slot: &super::SyncSlot, stop: &mut StopSignal) -> bool {
+    while slot.outstanding.load(Ordering::Acquire) > 0 {
+        tokio::select! {
+            _ = slot.done.notified() => {}
+            _ = stop.stopped() => return false,
+        }
+    }
+    true
+}
+
 /// Sleeps until `due_ns`: on tokio's timer (millisecond granularity) while the wait is long, then
 /// a precise thread sleep for the last stretch. Every worker has its own thread and runtime (see
 /// `run`), so the short blocking sleep never delays another worker. Returns false when
@@ -445,7 +464,7 @@ async fn send(
     topic: &str,
     partition: Option<i32>,
     mode: Mode,
-    slot: usize,
+    (slot, place): (usize, usize),
     clock: &Clock,
     due_us: u64,
     mut now_us: Option<u64>,
@@ -459,11 +478,13 @@ async fn send(
     loop {
         let enqueue_us = now_us.take().unwrap_or_else(|| clock.now_us());
         let due_us = if unpaced { enqueue_us } else { due_us };
-        let opaque = if mode == Mode::Sync {
-            let s = client.context().slot(slot);
-            s.due_us.store(due_us, Ordering::Release);
-            s.enqueue_us.store(enqueue_us, Ordering::Release);
-            slot
+        let sync = (mode == Mode::Sync).then(|| client.context().slot(slot));
+        let opaque = if let Some(s) = sync {
+            s.due_us[place].store(due_us, Ordering::Release);
+            s.enqueue_us[place].store(enqueue_us, Ordering::Release);
+            // Counted before the send, so a report can never come first.
+            s.outstanding.fetch_add(1, Ordering::AcqRel);
+            client.context().sync_opaque(slot, place)
         } else {
             opaque::pack(enqueue_us, enqueue_us.saturating_sub(due_us))
         };
@@ -472,39 +493,43 @@ async fn send(
             Some((st, seq)) => st.stamped(*seq, due_us, enqueue_us),
             None => body.payload,
         };
-        if let (Some(h), true) = (handle, headers.names.is_empty()) {
-            match h.produce(partition.unwrap_or(-1), payload, copy, key, opaque) {
-                Ok(()) => return Sent::Enqueued { enqueue_us },
-                Err(RDKafkaErrorCode::QueueFull) => {
-                    if !queue_full_pause(stats, stop) {
-                        return Sent::Abandoned;
-                    }
-                    continue;
-                }
-                Err(code) => {
-                    return Sent::Rejected(kafka_error_name(&KafkaError::MessageProduction(code)))
-                }
+        let result = if let (Some(h), true) = (handle, headers.names.is_empty()) {
+            h.produce(partition.unwrap_or(-1), payload, copy, key, opaque)
+                .map_err(|code| match code {
+                    RDKafkaErrorCode::QueueFull => None,
+                    code => Some(kafka_error_name(&KafkaError::MessageProduction(code))),
+                })
+        } else {
+            let mut record =
+                BaseRecord::<[u8], [u8], usize>::with_opaque_to(topic, opaque).payload(payload);
+            if let Some(k) = key {
+                record = record.key(k);
             }
-        }
-        let mut record =
-            BaseRecord::<[u8], [u8], usize>::with_opaque_to(topic, opaque).payload(payload);
-        if let Some(k) = key {
-            record = record.key(k);
-        }
-        if let Some(p) = partition {
-            record = record.partition(p);
-        }
-        if let Some(h) = headers.owned() {
-            record = record.headers(h);
-        }
-        match client.send(record) {
+            if let Some(p) = partition {
+                record = record.partition(p);
+            }
+            if let Some(h) = headers.owned() {
+                record = record.headers(h);
+            }
+            client.send(record).map_err(|(e, _)| match e {
+                KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull) => None,
+                e => Some(kafka_error_name(&e)),
+            })
+        };
+        // `Err(None)`: the queue is full; `Err(Some(name))`: rejected.
+        match result {
             Ok(()) => return Sent::Enqueued { enqueue_us },
-            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
-                if !queue_full_pause(stats, stop) {
-                    return Sent::Abandoned;
+            Err(failure) => {
+                if let Some(s) = sync {
+                    // Never enqueued: no report will come.
+                    s.outstanding.fetch_sub(1, Ordering::AcqRel);
+                }
+                match failure {
+                    Some(name) => return Sent::Rejected(name),
+                    None if !queue_full_pause(stats, stop) => return Sent::Abandoned,
+                    None => {}
                 }
             }
-            Err((e, _)) => return Sent::Rejected(kafka_error_name(&e)),
         }
     }
 }

@@ -345,9 +345,16 @@ fn notes(plan: &RunPlan, out: &RunOutput) -> Vec<String> {
     }
     match s.producer.mode {
         Mode::Sync => notes.push(format!(
-            "sync mode: each of {} workers waits for its ack before the next send; throughput = workers / latency. Service latency (enqueue to ack) is the closed-loop round trip and leads; corrected is from each message's arrival on the open-loop schedule to its ack, through the {} synchronous callers",
-            s.producer.workers(),
-            s.producer.workers()
+            "sync mode: each of {w} workers {}; throughput = workers{} / latency. Service latency (enqueue to ack) is the closed-loop round trip and leads; corrected is from each message's arrival on the open-loop schedule to its ack, through the {w} synchronous callers",
+            match s.producer.sync_batch {
+                1 => "waits for its ack before the next send".to_string(),
+                n => format!("enqueues {n} messages, then waits until all {n} are acked (sync_batch)"),
+            },
+            match s.producer.sync_batch {
+                1 => String::new(),
+                n => format!(" x {n}"),
+            },
+            w = s.producer.workers(),
         )),
         Mode::FireAndForget => notes.push(
             "fire-and-forget (acks=0): a delivery report means the request was written to the socket; the broker confirmed nothing".into(),

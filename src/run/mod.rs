@@ -273,6 +273,7 @@ fn spawn_workers(
             index: w.global,
             workers: plan.total_workers(),
             slot: w.slot,
+            sync_batch: s.producer.sync_batch as usize,
             client: clients[w.instance].clone(),
             topic: topic_name.clone(),
             mode: s.producer.mode,

@@ -37,7 +37,12 @@ pub(super) fn create_clients(
             let shard = InstanceRecorder::new(plan.interval_us, plan.warmup_end_us)
                 .with_phases(plan.phases.clone())
                 .unpaced(plan.curve.is_none());
-            let ctx = Context::new(s.producer.mode, shard, inst.sync_slots);
+            let ctx = Context::new(
+                s.producer.mode,
+                shard,
+                inst.sync_slots,
+                s.producer.sync_batch as usize,
+            );
             let mut config = config.clone();
             if let Some(t) = &s.producer.transaction {
                 let id = t.id.clone().unwrap_or_else(|| format!("kbench-{}", s.name));

@@ -381,6 +381,18 @@ pub struct Producer {
     /// all and idempotence.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transaction: Option<Transaction>,
+    /// Sync mode: each worker enqueues this many messages, then waits until every one of them
+    /// has its report (sarama's `SyncProducer.SendMessages`).
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub sync_batch: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn is_one(v: &u32) -> bool {
+    *v == 1
 }
 
 impl Default for Producer {
@@ -405,6 +417,7 @@ impl Default for Producer {
             partitioner: Partitioner::default(),
             properties: BTreeMap::new(),
             transaction: None,
+            sync_batch: 1,
         }
     }
 }

@@ -183,6 +183,21 @@ pub fn validate(s: &mut Scenario, src: &Source) -> Result<(), InputError> {
             "expected at least 1, found 0".into(),
         );
     }
+    if p.sync_batch == 0 || p.sync_batch > 100_000 {
+        return err(
+            "producer.sync_batch",
+            format!("expected 1 to 100000, found {}", p.sync_batch),
+        );
+    }
+    if p.sync_batch > 1 && p.mode != Mode::Sync {
+        return err(
+            "producer.sync_batch",
+            format!(
+                "a batch a worker waits for needs producer.mode = \"sync\", found {:?}",
+                p.mode.to_string()
+            ),
+        );
+    }
     if let Some(t) = &p.transaction {
         if let Err((key, message)) = super::transaction::check(t, p.mode, acks, p.idempotence) {
             return err(&key, message);
