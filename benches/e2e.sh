@@ -40,7 +40,7 @@ print(ms(e["p50"]), ms(e["p99"]), ms(e["max"]), ms(s["p50"]), ms(s["p99"]), r["c
 
 kbench_e2e() { # bootstrap extra-args... -> the e2e figures
   local boot=$1; shift
-  timeout 120 "$KBENCH" run benches/e2e.toml --bootstrap "$boot" --set consume.consumers=1 "$@" --json --no-charts --quiet \
+  timeout 120 "$KBENCH" run benches/e2e.toml --bootstrap "$boot" --set consume.consumers=1 "$@" --json --no-charts \
     --out "$WORK/reports" >"$WORK/kb.json"
   e2e_of "$WORK/kb.json"
 }
@@ -86,7 +86,7 @@ echo
 max_run() { # extra-args -> "msgs/s cpu_s"
   timeout 120 "$KBENCH" run benches/e2e.toml --bootstrap "$BOOT" --set topic.create=false --set "$MOCK_FETCH" \
     --set load.rate=max --set load.messages=300000 --set load.warmup=0s \
-    "$@" --json --no-charts --quiet --out "$WORK/reports" >"$WORK/max.json"
+    "$@" --json --no-charts --out "$WORK/reports" >"$WORK/max.json"
   python3 -c '
 import json, sys
 r = json.load(open(sys.argv[1]))

@@ -30,6 +30,14 @@ pub enum Command {
     Gate(GateArgs),
     /// Serve the embedded mock cluster for other tools until interrupted or --seconds elapse.
     Broker(BrokerArgs),
+    /// Print a shell completion script: kbench completions bash > ~/.local/share/bash-completion/completions/kbench
+    Completions(CompletionsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 
 use crate::cli::{
-    BrokerArgs, CapacityArgs, CompareArgs, GateArgs, MergeArgs, ReportArgs, RunArgs, ScenarioArgs,
+    BrokerArgs, CapacityArgs, CompareArgs, CompletionsArgs, GateArgs, MergeArgs, ReportArgs,
+    RunArgs, ScenarioArgs,
 };
 use crate::orchestrate::{run_into, Dir, LiveRunner};
 use crate::result::run_dir;
@@ -205,6 +206,14 @@ pub(crate) async fn cmd_run(args: RunArgs) -> anyhow::Result<i32> {
         quiet: args.quiet || args.json,
     };
     gate::apply::apply(&[result], &baseline, &s.gate, &s.name, &outputs)
+}
+
+/// Prints the completion script of `args.shell` for every subcommand and flag (clap_complete).
+pub(crate) fn cmd_completions(args: CompletionsArgs) -> anyhow::Result<i32> {
+    use clap::CommandFactory as _;
+    let mut cmd = crate::cli::Cli::command();
+    clap_complete::generate(args.shell, &mut cmd, "kbench", &mut std::io::stdout());
+    Ok(exit::OK)
 }
 
 pub(crate) fn cmd_merge(args: MergeArgs) -> anyhow::Result<i32> {

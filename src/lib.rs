@@ -62,6 +62,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Capacity(args) => commands::cmd_capacity(args).await,
         Command::Merge(args) => commands::cmd_merge(args),
         Command::Broker(args) => commands::cmd_broker(args).await,
+        Command::Completions(args) => commands::cmd_completions(args),
     }
 }
 

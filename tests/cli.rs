@@ -812,3 +812,25 @@ fn dry_run_prints_the_run_plan_and_runs_nothing() {
     assert_eq!(workers, ["2", "3"]);
     assert!(!out_dir.exists(), "a dry run writes nothing");
 }
+
+#[test]
+fn completions_generate_for_every_shell() {
+    for (shell, marker) in [
+        ("bash", "complete -F"),
+        ("zsh", "#compdef kbench"),
+        ("fish", "complete -c kbench"),
+        ("powershell", "Register-ArgumentCompleter"),
+        ("elvish", "edit:completion"),
+    ] {
+        let out = kbench().args(["completions", shell]).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{shell}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains(marker), "{shell}: no {marker:?}");
+        // Subcommands and their flags are in it.
+        for word in ["capacity", "merge", "--set"] {
+            assert!(text.contains(word), "{shell}: no {word:?}");
+        }
+    }
+    let out = kbench().args(["completions", "tcsh"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
