@@ -118,18 +118,63 @@ impl Embedded {
                 detail: e.to_string(),
             })
     }
+
+    /// Creates many topics. The mock cluster's thread serves creations in waves, and one at a
+    /// time each waited about 0.1 s (1,000 topics took 2 minutes), so they are asked for from up
+    /// to [`CREATE_THREADS`] threads at once (the mock takes requests through one locked queue):
+    /// 1,000 topics then take about 2-3 s.
+    pub fn create_topics(
+        &self,
+        names: &[String],
+        partitions: u32,
+        replication: u32,
+    ) -> Result<(), BrokerError> {
+        /// The mock cluster by reference, shared with the creating threads.
+        struct Shared<'a>(&'a Embedded);
+        // SAFETY: `rd_kafka_mock_topic_create` hands its work to the mock thread through a
+        // locked op queue and waits for the reply; nothing else of the cluster is touched.
+        unsafe impl Sync for Shared<'_> {}
+        let shared = Shared(self);
+        let chunk = names.len().div_ceil(CREATE_THREADS).max(1);
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = names
+                .chunks(chunk)
+                .map(|part| {
+                    let shared = &shared;
+                    scope.spawn(move || {
+                        part.iter()
+                            .try_for_each(|n| shared.0.create_topic(n, partitions, replication))
+                    })
+                })
+                .collect();
+            handles.into_iter().try_for_each(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(BrokerError::Embedded(
+                        "a topic-creating thread failed".into(),
+                    ))
+                })
+            })
+        })
+    }
 }
+
+/// Threads that create an embedded broker's topics at once.
+const CREATE_THREADS: usize = 500;
 
 /// The topic as the cluster reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TopicInfo {
+    /// Partitions per topic (the largest, if the existing topics differ).
     pub partitions: u32,
-    /// Set when the topic's partition count differs from the scenario's.
+    /// Set when a topic's partition count differs from the scenario's.
     pub warning: Option<String>,
+    /// The topics this run created (external clusters).
+    pub created: Vec<String>,
 }
 
-/// Waits for the cluster's metadata (bounded by `timeout`) and makes sure the topic exists,
-/// creating it on an external cluster when `topic.create` allows.
+/// Waits for the cluster's metadata (bounded by `timeout`) and makes sure every topic of the
+/// scenario exists, creating the missing ones on an external cluster (one admin request for all
+/// of them) when `topic.create` allows.
 pub async fn prepare(
     client: &std::sync::Arc<impl MetadataSource>,
     config: &ClientConfig,
@@ -137,38 +182,63 @@ pub async fn prepare(
     topic: &Topic,
     timeout: Duration,
 ) -> Result<TopicInfo, BrokerError> {
-    let partitions = match partitions_of(client, &topic.name, bootstrap, timeout).await? {
-        Some(n) => n,
-        None if !topic.create => {
+    let names = topic.names();
+    let mut found = partitions_of(client, &names, bootstrap, timeout).await?;
+    let missing: Vec<String> = names
+        .iter()
+        .filter(|n| !found.contains_key(*n))
+        .cloned()
+        .collect();
+    let mut created = Vec::new();
+    if !missing.is_empty() {
+        if !topic.create {
+            let more = match missing.len() {
+                1 => String::new(),
+                n => format!(" (and {} more)", n - 1),
+            };
             return Err(BrokerError::TopicMissing {
-                topic: topic.name.clone(),
-            })
+                topic: format!("{}{more}", missing[0]),
+            });
         }
-        None => {
-            create_external(config, topic, timeout).await?;
-            wait_for_topic(client, topic, bootstrap, timeout).await?
-        }
+        create_external(config, topic, &missing, timeout).await?;
+        found = wait_for_topics(client, &names, bootstrap, timeout).await?;
+        created = missing;
+    }
+    let counts: Vec<u32> = names.iter().map(|n| found[n]).collect();
+    let other: Vec<(&String, u32)> = names
+        .iter()
+        .zip(&counts)
+        .filter(|(_, &n)| n != topic.partitions)
+        .map(|(name, &n)| (name, n))
+        .collect();
+    let warning = match other.as_slice() {
+        [] => None,
+        [(name, n)] => Some(format!(
+            "topic {name:?} has {n} partitions, the scenario asks for {}: using the existing {n}",
+            topic.partitions
+        )),
+        [(first, n), ..] => Some(format!(
+            "{} of {} topics have another partition count than the scenario's {} (e.g. {first:?} has {n}): using the existing ones",
+            other.len(),
+            names.len(),
+            topic.partitions
+        )),
     };
-    let warning = (partitions != topic.partitions).then(|| {
-        format!(
-            "topic {:?} has {partitions} partitions, the scenario asks for {}: using the existing {partitions}",
-            topic.name, topic.partitions
-        )
-    });
     Ok(TopicInfo {
-        partitions,
+        partitions: counts.iter().copied().max().unwrap_or(0),
         warning,
+        created,
     })
 }
 
-/// The topic's partition count, or `None` when the cluster does not have it. Asks in slices of
+/// The partition counts of those of `names` the cluster has. Asks in slices of
 /// [`METADATA_SLICE`] up to `timeout`, and stops at once on a fatal client error.
 async fn partitions_of(
     client: &std::sync::Arc<impl MetadataSource>,
-    name: &str,
+    names: &[String],
     bootstrap: &str,
     timeout: Duration,
-) -> Result<Option<u32>, BrokerError> {
+) -> Result<std::collections::HashMap<String, u32>, BrokerError> {
     let deadline = tokio::time::Instant::now() + timeout;
     let unreachable = |detail: String| BrokerError::Unreachable {
         bootstrap: bootstrap.to_string(),
@@ -197,63 +267,106 @@ async fn partitions_of(
             }
         }
     };
+    let wanted: std::collections::HashSet<&str> = names.iter().map(String::as_str).collect();
     Ok(md
         .topics()
         .iter()
-        .find(|t| t.name() == name && t.error().is_none())
-        .map(|t| t.partitions().len() as u32))
+        .filter(|t| t.error().is_none() && wanted.contains(t.name()))
+        .map(|t| (t.name().to_string(), t.partitions().len() as u32))
+        .collect())
 }
 
+/// Creates `names` in one admin request (an existing one is not an error).
 async fn create_external(
     config: &ClientConfig,
     topic: &Topic,
+    names: &[String],
     timeout: Duration,
 ) -> Result<(), BrokerError> {
     let err = |detail: String| BrokerError::CreateTopic {
-        topic: topic.name.clone(),
+        topic: names[0].clone(),
         detail,
     };
     let admin: AdminClient<DefaultClientContext> =
         config.create().map_err(|e| err(e.to_string()))?;
-    let mut new = NewTopic::new(
-        &topic.name,
-        topic.partitions as i32,
-        TopicReplication::Fixed(topic.replication as i32),
-    );
-    for (k, v) in &topic.configs {
-        new = new.set(k, v);
-    }
+    let new: Vec<NewTopic> = names
+        .iter()
+        .map(|name| {
+            let mut new = NewTopic::new(
+                name,
+                topic.partitions as i32,
+                TopicReplication::Fixed(topic.replication as i32),
+            );
+            for (k, v) in &topic.configs {
+                new = new.set(k, v);
+            }
+            new
+        })
+        .collect();
     let opts = AdminOptions::new().operation_timeout(Some(timeout));
     let results = admin
-        .create_topics([&new], &opts)
+        .create_topics(new.iter(), &opts)
         .await
         .map_err(|e| err(e.to_string()))?;
     for r in results {
-        if let Err((_, code)) = r {
+        if let Err((name, code)) = r {
             if code != rdkafka::types::RDKafkaErrorCode::TopicAlreadyExists {
-                return Err(err(code.to_string()));
+                return Err(BrokerError::CreateTopic {
+                    topic: name,
+                    detail: code.to_string(),
+                });
             }
         }
     }
     Ok(())
 }
 
-async fn wait_for_topic(
+/// Deletes `names` (the topics a run created, with `topic.delete_after`); what went wrong, if
+/// anything.
+pub async fn delete_topics(
+    config: &ClientConfig,
+    names: &[String],
+    timeout: Duration,
+) -> Result<(), String> {
+    if names.is_empty() {
+        return Ok(());
+    }
+    let admin: AdminClient<DefaultClientContext> = config.create().map_err(|e| e.to_string())?;
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let opts = AdminOptions::new().operation_timeout(Some(timeout));
+    let results = admin
+        .delete_topics(&refs, &opts)
+        .await
+        .map_err(|e| e.to_string())?;
+    let failed: Vec<String> = results
+        .into_iter()
+        .filter_map(|r| r.err().map(|(name, code)| format!("{name}: {code}")))
+        .collect();
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(failed.join(", "))
+    }
+}
+
+async fn wait_for_topics(
     client: &std::sync::Arc<impl MetadataSource>,
-    topic: &Topic,
+    names: &[String],
     bootstrap: &str,
     timeout: Duration,
-) -> Result<u32, BrokerError> {
+) -> Result<std::collections::HashMap<String, u32>, BrokerError> {
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
-        if let Some(n) = partitions_of(client, &topic.name, bootstrap, timeout).await? {
-            return Ok(n);
-        }
-        if tokio::time::Instant::now() >= deadline {
-            return Err(BrokerError::CreateTopic {
-                topic: topic.name.clone(),
-                detail: "created, but it did not appear in the cluster's metadata".into(),
-            });
+        let found = partitions_of(client, names, bootstrap, timeout).await?;
+        if let Some(missing) = names.iter().find(|n| !found.contains_key(*n)) {
+            if tokio::time::Instant::now() >= deadline {
+                return Err(BrokerError::CreateTopic {
+                    topic: missing.clone(),
+                    detail: "created, but it did not appear in the cluster's metadata".into(),
+                });
+            }
+        } else {
+            return Ok(found);
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
@@ -264,32 +377,39 @@ async fn wait_for_topic(
 /// cluster does not answer within `timeout`.
 pub async fn high_watermarks(
     config: &ClientConfig,
-    topic: &str,
+    topics: &[String],
     partitions: u32,
     timeout: Duration,
 ) -> Option<u64> {
-    let ends = partition_ends(config, topic, partitions, timeout).await?;
-    Some(ends.iter().map(|&h| h.max(0) as u64).sum())
+    if topics.len() as u64 * partitions as u64 > MAX_WATERMARK_READS {
+        return None;
+    }
+    let ends = topic_ends(config, topics, partitions, timeout).await?;
+    Some(ends.iter().flatten().map(|&h| h.max(0) as u64).sum())
 }
 
-/// Each partition's high watermark (the offset its next record gets), or `None` when the cluster
-/// did not say for every partition.
-pub async fn partition_ends(
+/// Above this many partitions (over all topics) kbench reads no watermarks for `landed`: it
+/// takes one request per partition.
+pub const MAX_WATERMARK_READS: u64 = 500;
+
+/// Each partition's high watermark (the offset its next record gets), by topic, through one
+/// client; `None` when the cluster did not say for every partition.
+pub async fn topic_ends(
     config: &ClientConfig,
-    topic: &str,
+    topics: &[String],
     partitions: u32,
     timeout: Duration,
-) -> Option<Vec<i64>> {
+) -> Option<Vec<Vec<i64>>> {
     use rdkafka::consumer::{BaseConsumer, Consumer};
     let consumer: BaseConsumer = config.create().ok()?;
-    let topic = topic.to_string();
+    let topics = topics.to_vec();
     tokio::task::spawn_blocking(move || {
-        (0..partitions as i32)
-            .map(|p| {
-                consumer
-                    .fetch_watermarks(&topic, p, timeout)
-                    .ok()
-                    .map(|w| w.1)
+        topics
+            .iter()
+            .map(|t| {
+                (0..partitions as i32)
+                    .map(|p| consumer.fetch_watermarks(t, p, timeout).ok().map(|w| w.1))
+                    .collect::<Option<Vec<i64>>>()
             })
             .collect()
     })
@@ -303,16 +423,16 @@ pub async fn partition_ends(
 /// for at most 2 s. It waits for stability, never for a particular value.
 pub async fn settled_high_watermarks(
     config: &ClientConfig,
-    topic: &str,
+    topics: &[String],
     partitions: u32,
     timeout: Duration,
 ) -> Option<u64> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
-    let mut last = high_watermarks(config, topic, partitions, timeout).await?;
+    let mut last = high_watermarks(config, topics, partitions, timeout).await?;
     let mut same = 1;
     while same < 3 && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(100)).await;
-        let now = high_watermarks(config, topic, partitions, timeout).await?;
+        let now = high_watermarks(config, topics, partitions, timeout).await?;
         same = if now == last { same + 1 } else { 1 };
         last = now;
     }

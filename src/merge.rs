@@ -249,6 +249,7 @@ pub fn merge(
         client: None,
         consume: merge_consume(&rs, t0, &merge_partitions(&rs)),
         partitions: merge_partitions(&rs),
+        topics: merge_topics(&rs)?,
         produced: merge_produced(&rs)?,
         phases: merge_phases(&rs)?,
         transactions: rs
@@ -338,16 +339,16 @@ fn merge_consume(
         .filter_map(|r| r.consume.as_ref().map(|c| (*r, c)))
         .collect();
     let (_, first) = parts.first()?;
-    let mut missing: BTreeMap<u32, u64> = BTreeMap::new();
+    let mut missing: BTreeMap<(Option<String>, u32), u64> = BTreeMap::new();
     for (_, c) in &parts {
         for m in &c.missing {
-            *missing.entry(m.partition).or_default() += m.acked - m.consumed;
+            *missing.entry((m.topic.clone(), m.partition)).or_default() += m.acked - m.consumed;
         }
     }
-    let acked = |p: u32| {
+    let acked = |t: &Option<String>, p: u32| {
         partitions
             .iter()
-            .find(|c| c.partition == p)
+            .find(|c| c.partition == p && c.topic == *t)
             .map_or(0, |c| c.messages)
     };
     let backlogs: Vec<BacklogResult> = parts
@@ -383,10 +384,11 @@ fn merge_consume(
         foreign: parts.iter().map(|(_, c)| c.foreign).sum(),
         missing: missing
             .into_iter()
-            .map(|(partition, m)| MissingPartition {
+            .map(|((topic, partition), m)| MissingPartition {
+                acked: acked(&topic, partition),
+                consumed: acked(&topic, partition).saturating_sub(m),
+                topic,
                 partition,
-                acked: acked(partition),
-                consumed: acked(partition).saturating_sub(m),
             })
             .collect(),
         backlog,
@@ -394,23 +396,47 @@ fn merge_consume(
     })
 }
 
-/// Sums the shards' per-partition counts.
+/// Sums the shards' per-partition counts, by (topic, partition).
 fn merge_partitions(rs: &[&RunResult]) -> Vec<PartitionCount> {
-    let mut by: BTreeMap<u32, (u64, u64)> = BTreeMap::new();
+    let mut by: BTreeMap<(Option<String>, u32), (u64, u64)> = BTreeMap::new();
     for r in rs {
         for p in &r.partitions {
-            let e = by.entry(p.partition).or_default();
+            let e = by.entry((p.topic.clone(), p.partition)).or_default();
             e.0 += p.messages;
             e.1 += p.bytes;
         }
     }
     by.into_iter()
-        .map(|(partition, (messages, bytes))| PartitionCount {
+        .map(|((topic, partition), (messages, bytes))| PartitionCount {
+            topic,
             partition,
             messages,
             bytes,
         })
         .collect()
+}
+
+/// Adds the shards' topics by name (their histograms add up exactly), in the first shard's order.
+fn merge_topics(rs: &[&RunResult]) -> Result<Vec<crate::result::topics::TopicResult>, MergeError> {
+    let Some(first) = rs.first() else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for t in &first.topics {
+        let parts: Vec<&crate::result::topics::TopicResult> = rs
+            .iter()
+            .flat_map(|r| r.topics.iter().filter(|x| x.name == t.name))
+            .collect();
+        let encoded: Vec<&String> = parts.iter().map(|p| &p.hist).collect();
+        let h = sum_decoded(&encoded, hist::new_interval_hist)?;
+        out.push(crate::result::topics::of(
+            t.name.clone(),
+            parts.iter().map(|p| p.messages).sum(),
+            parts.iter().map(|p| p.bytes).sum(),
+            &h,
+        ));
+    }
+    Ok(out)
 }
 
 /// The spec as flat keys, without what differs between machines by nature.

@@ -40,12 +40,14 @@ const MAX_EVENTS: usize = 50;
 pub struct ConsumerSpec {
     /// Every librdkafka property (`scenario::render::consumer_properties`).
     pub properties: BTreeMap<String, String>,
-    pub topic: String,
+    /// The run's topics (one, or `topic.count`).
+    pub topics: Vec<String>,
+    /// Partitions per topic.
     pub partitions: u32,
     pub mode: ConsumeMode,
     pub consumers: u32,
-    /// Where each partition ended before the run: the consumers start there.
-    pub start_offsets: Vec<i64>,
+    /// Where each partition ended before the run, by topic: the consumers start there.
+    pub start_offsets: Vec<Vec<i64>>,
     /// The stamp tag of this run's shard.
     pub tag: u64,
     pub interval_us: u64,
@@ -64,13 +66,23 @@ struct Shared {
     /// Partitions currently assigned, per consumer.
     assigned: Vec<AtomicU32>,
     seen: Seen,
-    start_offsets: Vec<i64>,
+    start_offsets: Vec<Vec<i64>>,
+    /// Topic name -> index; partitions are numbered `topic * partitions + partition` here.
+    topic_index: std::collections::HashMap<String, u32>,
+    partitions: u32,
     events: Mutex<Vec<Event>>,
     /// The run's clock, set at t0 (consumers may join their group before).
     clock: OnceLock<Clock>,
 }
 
 impl Shared {
+    /// The flat index of (topic, partition), or `None` for a topic not of this run.
+    #[inline]
+    fn flat(&self, topic: &str, partition: i32) -> Option<i32> {
+        let t = *self.topic_index.get(topic)? as i32;
+        Some(t * self.partitions as i32 + partition)
+    }
+
     fn push_event(&self, kind: &str, detail: String) {
         let now_us = self.clock.get().map_or(0, Clock::now_us);
         let t_s = (now_us as f64 / 1e3).round() / 1e3;
@@ -165,10 +177,13 @@ impl ConsumerContext for Ctx {
 fn place(tpl: &mut TopicPartitionList, shared: &Shared) {
     for mut elem in tpl.elements() {
         let p = elem.partition();
-        let start = shared.seen.resume_offset(p).or_else(|| {
-            usize::try_from(p)
-                .ok()
-                .and_then(|i| shared.start_offsets.get(i).copied())
+        let Some(flat) = shared.flat(elem.topic(), p) else {
+            continue;
+        };
+        let t = (flat / shared.partitions.max(1) as i32) as usize;
+        let start = shared.seen.resume_offset(flat).or_else(|| {
+            let ends = shared.start_offsets.get(t)?;
+            usize::try_from(p).ok().and_then(|i| ends.get(i).copied())
         });
         if let Some(o) = start {
             let _ = elem.set_offset(Offset::Offset(o));
@@ -190,8 +205,15 @@ impl Consumers {
             consumed: AtomicU64::new(0),
             foreign: AtomicU64::new(0),
             assigned: (0..spec.consumers).map(|_| AtomicU32::new(0)).collect(),
-            seen: Seen::new(spec.partitions),
+            seen: Seen::new(spec.partitions * spec.topics.len() as u32),
             start_offsets: spec.start_offsets.clone(),
+            topic_index: spec
+                .topics
+                .iter()
+                .enumerate()
+                .map(|(i, t)| (t.clone(), i as u32))
+                .collect(),
+            partitions: spec.partitions,
             events: Mutex::new(Vec::new()),
             clock: OnceLock::new(),
         });
@@ -286,14 +308,14 @@ fn consume(
                     continue;
                 };
                 let now = clock.now_us();
-                let reading =
-                    shared
-                        .seen
-                        .observe(m.partition(), m.offset(), stamp.worker, stamp.seq);
+                let flat = shared.flat(m.topic(), m.partition()).unwrap_or(-1);
+                let reading = shared
+                    .seen
+                    .observe(flat, m.offset(), stamp.worker, stamp.seq);
                 if reading == crate::recorder::Reading::First {
                     shared.consumed.fetch_add(1, Ordering::AcqRel);
                 }
-                rec.record(stamp.due_us, stamp.enqueue_us, now, m.partition(), reading);
+                rec.record(stamp.due_us, stamp.enqueue_us, now, flat, reading);
             }
             Some(Err(e)) => {
                 let name = crate::producer::kafka_error_name(&e);
@@ -313,12 +335,16 @@ fn take_partitions(
     shared: &Shared,
 ) -> Result<(), KafkaError> {
     match spec.mode {
-        ConsumeMode::Group => consumer.subscribe(&[spec.topic.as_str()]),
+        ConsumeMode::Group => {
+            let topics: Vec<&str> = spec.topics.iter().map(String::as_str).collect();
+            consumer.subscribe(&topics)
+        }
         ConsumeMode::Partitions => {
             let mut tpl = TopicPartitionList::new();
             let n = spec.consumers as usize;
-            for p in (0..spec.partitions as i32).filter(|p| *p as usize % n == index) {
-                tpl.add_partition(&spec.topic, p);
+            let p = spec.partitions as usize;
+            for flat in (0..spec.topics.len() * p).filter(|f| f % n == index) {
+                tpl.add_partition(&spec.topics[flat / p], (flat % p) as i32);
             }
             place(&mut tpl, shared);
             shared.assigned[index].store(tpl.count() as u32, Ordering::Release);

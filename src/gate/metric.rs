@@ -14,6 +14,7 @@ pub fn value(m: &Metric, r: &RunResult) -> Option<f64> {
             r.counts.failed as f64 / r.counts.sent as f64
         }),
         Kind::LossRate => Some(r.loss_rate),
+        Kind::TopicP99Max => r.topics.iter().map(|t| t.p99_us as f64).reduce(f64::max),
         Kind::MissingRate => {
             let missing = r.counts.missing? as f64;
             Some(missing / (r.counts.acked.max(1)) as f64)

@@ -11,10 +11,12 @@
 
 pub mod keys;
 pub mod sizes;
+pub mod topics;
 
 use std::path::Path;
 
 pub use keys::{KeyGen, Zipf};
+pub use topics::TopicPick;
 
 use crate::rng::Rng;
 use crate::scenario::Message;

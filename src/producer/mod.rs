@@ -94,6 +94,8 @@ pub struct Context {
     slots: Vec<SyncSlot>,
     /// Places per sync slot (`producer.sync_batch`).
     batch: usize,
+    /// Topic name -> index, with more than one topic (empty otherwise: every report is topic 0).
+    topic_index: std::collections::HashMap<String, u32>,
     /// Delivery reports so far (acks, warm-up included), for the live progress line.
     pub acked: AtomicU64,
     /// Failed delivery reports so far (warm-up included).
@@ -143,6 +145,7 @@ impl Context {
                 .map(|_| SyncSlot::new(sync_batch))
                 .collect(),
             batch: sync_batch.max(1),
+            topic_index: std::collections::HashMap::new(),
             acked: AtomicU64::new(0),
             failed: AtomicU64::new(0),
             unresolved: AtomicU64::new(0),
@@ -152,6 +155,27 @@ impl Context {
             stats: Mutex::new(Vec::new()),
             kept: Mutex::new(Vec::new()),
         }
+    }
+
+    /// The run's topics, in order (reports are counted by topic when there are several).
+    pub fn with_topics(mut self, names: &[String]) -> Self {
+        if names.len() > 1 {
+            self.topic_index = names
+                .iter()
+                .enumerate()
+                .map(|(i, n)| (n.clone(), i as u32))
+                .collect();
+        }
+        self
+    }
+
+    /// The index of a topic by name (0 when unknown or with one topic).
+    #[inline]
+    fn topic_of(&self, name: &str) -> u32 {
+        if self.topic_index.is_empty() {
+            return 0;
+        }
+        self.topic_index.get(name).copied().unwrap_or(0)
     }
 
     /// Keeps `payloads` alive as long as this client (see the field).
@@ -278,12 +302,13 @@ impl ProducerContext for Context {
     /// before the client was dropped (see [`client`]).
     fn delivery(&self, result: &DeliveryResult<'_>, opaque: usize) {
         let done_us = self.now_us();
-        let (bytes, error, partition) = match result {
-            _ if self.aborting.load(Ordering::Acquire) => (0, Some(TXN_ABORTED), -1),
-            Ok(m) => (msg_bytes(m), None, m.partition()),
-            Err((e, m)) => (msg_bytes(m), Some(kafka_error_name(e)), -1),
+        let (bytes, error, partition, topic) = match result {
+            _ if self.aborting.load(Ordering::Acquire) => (0, Some(TXN_ABORTED), -1, 0),
+            Ok(m) => (msg_bytes(m), None, m.partition(), self.topic_of(m.topic())),
+            Err((e, m)) => (msg_bytes(m), Some(kafka_error_name(e)), -1, 0),
         };
-        let sample = self.sample(opaque, done_us, bytes, error, partition);
+        let mut sample = self.sample(opaque, done_us, bytes, error, partition);
+        sample.topic = topic;
         self.with_recorder(|s| s.record(&sample));
         self.resolved(Outcome::of(error));
         if self.mode == Mode::Sync {
@@ -302,6 +327,8 @@ impl Context {
         let done_us = self.now_us();
         let mut counts = [0u64; 4];
         let aborting = self.aborting.load(Ordering::Acquire);
+        // The topic of the last message's handle: the messages of one event share it.
+        let mut last_topic: (*mut rd::rd_kafka_topic_t, u32) = (std::ptr::null_mut(), 0);
         {
             let mut shard = self.shard.lock().unwrap_or_else(|p| p.into_inner());
             loop {
@@ -313,7 +340,7 @@ impl Context {
                 let len = |p: *mut std::ffi::c_void, n: usize| if p.is_null() { 0 } else { n };
                 let bytes = (len(m.payload, m.len) + len(m.key, m.key_len)) as u64;
                 let opaque = m._private as usize;
-                let sample = if aborting {
+                let mut sample = if aborting {
                     self.sample(opaque, done_us, bytes, Some(TXN_ABORTED), -1)
                 } else if m.err == rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
                     self.sample(opaque, done_us, bytes, None, m.partition)
@@ -321,6 +348,13 @@ impl Context {
                     let name = error_name(RDKafkaErrorCode::from(m.err));
                     self.sample(opaque, done_us, bytes, Some(name), -1)
                 };
+                if !self.topic_index.is_empty() && !m.rkt.is_null() {
+                    if m.rkt != last_topic.0 {
+                        let name = std::ffi::CStr::from_ptr(rd::rd_kafka_topic_name(m.rkt));
+                        last_topic = (m.rkt, self.topic_of(&name.to_string_lossy()));
+                    }
+                    sample.topic = last_topic.1;
+                }
                 counts[counter_of(Outcome::of(sample.error))] += 1;
                 shard.record(&sample);
                 if self.mode == Mode::Sync {
@@ -362,6 +396,7 @@ impl Context {
             bytes,
             error,
             partition,
+            topic: 0,
         }
     }
 

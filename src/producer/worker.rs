@@ -92,7 +92,9 @@ pub struct Worker {
     /// Sync mode: messages enqueued before waiting for all their reports (`sync_batch`).
     pub sync_batch: usize,
     pub client: Arc<Client>,
-    pub topic: Arc<str>,
+    /// The run's topics (one, or `topic.count`), and how messages spread over them.
+    pub topics: Arc<[Arc<str>]>,
+    pub pick: crate::payload::TopicPick,
     pub mode: Mode,
     pub plan: WorkerPlan,
     pub clock: Clock,
@@ -234,6 +236,7 @@ impl Worker {
             && self.headers.names.is_empty()
             && !self.payloads.uses_scratch()
             && self.stamper.is_none()
+            && !self.pick.many()
     }
 
     /// Runs the worker to its stop condition (or the stop signal) and returns what it sent.
@@ -246,13 +249,19 @@ impl Worker {
         let mut measured_sent = 0u64;
         let mut total = 0u64;
         let ctx: &Context = self.client.context();
-        let handle = TopicHandle::new(&self.client, &self.topic);
+        // One handle per topic, kept for the whole run (no topic lookup per message).
+        let handles: Vec<Option<TopicHandle>> = self
+            .topics
+            .iter()
+            .map(|t| TopicHandle::new(&self.client, t))
+            .collect();
+        let handle = handles.first().and_then(Option::as_ref);
         let mut scratch = Vec::new();
         // Pool and corpus payloads are immutable and kept alive by the client's context, so
         // librdkafka may point at them; scrambled ones live in `scratch` and must be copied.
         let copy_payloads = self.payloads.uses_scratch();
         ctx.keep(self.payloads.clone());
-        if let Some(h) = handle.as_ref().filter(|_| self.batchable()) {
+        if let Some(h) = handle.filter(|_| self.batchable()) {
             self.run_batched(h, &mut stats);
             return stats;
         }
@@ -301,6 +310,11 @@ impl Worker {
             if let Some(st) = &mut self.stamper {
                 st.load(payload);
             }
+            let topic = if self.pick.many() {
+                self.pick.pick(self.rng.next_u64())
+            } else {
+                0
+            };
             let (key_number, key) = match self.keys.key(seq, &mut self.rng) {
                 Some((n, k)) => (Some(n), Some(k)),
                 None => (None, None),
@@ -320,8 +334,8 @@ impl Worker {
             };
             let sent = send(
                 &self.client,
-                handle.as_ref(),
-                &self.topic,
+                handles[topic].as_ref(),
+                &self.topics[topic],
                 self.partition.of(seq),
                 self.mode,
                 (self.slot, place),

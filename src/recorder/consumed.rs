@@ -30,7 +30,8 @@ pub struct ConsumerRecorder {
     pub consumed_warmup: u64,
     /// Measured messages read again (a re-read offset, or the same stamp at another offset).
     pub duplicates: u64,
-    /// Distinct measured messages read, by partition.
+    /// Distinct measured messages read, by partition (`topic * partitions + partition` with
+    /// many topics).
     pub partitions: Vec<u64>,
     pub clamped: u64,
 }

@@ -32,6 +32,7 @@ mod send;
 pub mod series;
 pub mod stats;
 pub mod tally;
+pub mod topics;
 
 pub use consumed::{Backlog, Consumed, ConsumerRecorder, Reading};
 use hist::{new_hist, Hist};
@@ -74,8 +75,11 @@ pub struct InstanceRecorder {
     pub corrected_series: Series,
     pub service_series: Series,
     pub lag_series: Series,
-    /// Acked measured messages and bytes by partition.
-    pub partitions: Vec<(u64, u64)>,
+    /// Acked measured messages and bytes by topic and partition (and, with many topics, each
+    /// topic's corrected latency).
+    pub topics: Vec<topics::TopicTally>,
+    /// Keep a histogram per topic (more than one topic).
+    per_topic_latency: bool,
     /// Outcomes by phase of a rate profile.
     pub phases: Phases,
     /// Unpaced run (`rate = "max"`): due = enqueue by definition, so corrected latency is
@@ -101,7 +105,8 @@ impl InstanceRecorder {
             corrected_series: Series::default(),
             service_series: Series::default(),
             lag_series: Series::default(),
-            partitions: Vec::new(),
+            topics: Vec::new(),
+            per_topic_latency: false,
             phases: Phases::default(),
             unpaced: false,
         }
@@ -122,6 +127,12 @@ impl InstanceRecorder {
         self.corrected_series = self.service_series.clone();
         self.lag_series = self.service_series.zeroed();
         self.unpaced = false;
+    }
+
+    /// Keeps each topic's corrected latency too (runs with more than one topic).
+    pub fn per_topic(mut self, on: bool) -> Self {
+        self.per_topic_latency = on;
+        self
     }
 
     /// Also counts outcomes by the phases of a rate profile.
@@ -177,13 +188,12 @@ impl InstanceRecorder {
             return;
         }
         self.last_measured_ack_us = self.last_measured_ack_us.max(s.done_us);
-        if let Ok(p) = usize::try_from(s.partition) {
-            if p >= self.partitions.len() {
-                self.partitions.resize(p + 1, (0, 0));
-            }
-            self.partitions[p].0 += 1;
-            self.partitions[p].1 += s.bytes;
+        let t = s.topic as usize;
+        if t >= self.topics.len() {
+            self.topics.resize(t + 1, topics::TopicTally::default());
         }
+        let latency = self.per_topic_latency.then_some(corrected);
+        self.topics[t].ack(s.partition, s.bytes, latency);
         self.phases.outcome(s.due_us, s.done_us, Some(corrected));
         let c1 = !self.unpaced && hist::record(&mut self.corrected, corrected);
         let c2 = hist::record(&mut self.service, service);
@@ -226,8 +236,8 @@ pub struct Recorded {
     pub last_measured_done_us: u64,
     pub last_measured_ack_us: u64,
     pub intervals: Vec<IntervalRow>,
-    /// Acked measured (messages, bytes) by partition.
-    pub partitions: Vec<(u64, u64)>,
+    /// Acked measured messages by topic and partition (and per-topic latency).
+    pub topics: Vec<topics::TopicTally>,
     /// Sends and outcomes by phase of a rate profile.
     pub phases: Phases,
     /// What the run's consumers read back (`[consume]`).
@@ -256,7 +266,7 @@ impl Recorded {
             last_measured_done_us: 0,
             last_measured_ack_us: 0,
             intervals: Vec::new(),
-            partitions: Vec::new(),
+            topics: Vec::new(),
             phases: send.phases.clone(),
             consumed: None,
             send,
@@ -281,13 +291,7 @@ impl Recorded {
                 into.failed += from.failed;
                 into.acked_bytes += from.acked_bytes;
             }
-            if shard.partitions.len() > r.partitions.len() {
-                r.partitions.resize(shard.partitions.len(), (0, 0));
-            }
-            for (into, from) in r.partitions.iter_mut().zip(&shard.partitions) {
-                into.0 += from.0;
-                into.1 += from.1;
-            }
+            topics::merge_all(&mut r.topics, &shard.topics);
             r.phases.merge(&shard.phases);
             corrected.push(shard.corrected_series.finish());
             service.push(shard.service_series.finish());
@@ -344,6 +348,7 @@ mod tests {
             bytes: 100,
             error: None,
             partition: 0,
+            topic: 0,
         }
     }
 

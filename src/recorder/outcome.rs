@@ -16,6 +16,8 @@ pub struct Sample {
     pub error: Option<&'static str>,
     /// The partition it went to (acks), or -1 when unknown.
     pub partition: i32,
+    /// The index of its topic (0 with one topic).
+    pub topic: u32,
 }
 
 /// librdkafka's report of a message purged from its queues (never sent) at the end of the grace.

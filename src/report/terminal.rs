@@ -41,6 +41,26 @@ pub fn accounting(c: &Counts) -> String {
     line
 }
 
+/// A many-topic run: the hottest and coldest topic, their skew, and the worst topic p99.
+fn topics_line(r: &RunResult) -> Option<String> {
+    let (hot, cold, worst) = crate::result::topics::extremes(&r.topics)?;
+    let skew = if cold.messages > 0 {
+        format!("max/min {:.2}", hot.messages as f64 / cold.messages as f64)
+    } else {
+        "some empty".into()
+    };
+    Some(format!(
+        "{}: hottest {} {}, coldest {} {} ({skew}); worst p99 {} {}",
+        r.topics.len(),
+        hot.name,
+        thousands(hot.messages),
+        cold.name,
+        thousands(cold.messages),
+        worst.name,
+        human_us(worst.p99_us as f64)
+    ))
+}
+
 /// The consumers' side of a `[consume]` run: read back, duplicates, missing, a backlog's drain.
 fn read_back(r: &RunResult) -> Option<String> {
     let c = r.consume.as_ref()?;
@@ -123,8 +143,14 @@ pub fn summary(r: &RunResult) -> String {
     };
     let _ = writeln!(
         out,
-        "  broker     {broker} at {}; topic {} ({} partitions)",
-        r.broker.bootstrap, s.topic.name, r.broker.partitions
+        "  broker     {broker} at {}; {} ({} partitions{})",
+        r.broker.bootstrap,
+        match s.topic.count {
+            1 => format!("topic {}", s.topic.name),
+            n => format!("{n} topics {}", s.topic.name),
+        },
+        r.broker.partitions,
+        if s.topic.count > 1 { " each" } else { "" }
     );
     let _ = writeln!(
         out,
@@ -186,7 +212,10 @@ pub fn summary(r: &RunResult) -> String {
             accounting(&r.warmup_counts)
         );
     }
-    if r.partitions.len() > 1 && r.partitions.len() <= 16 {
+    if let Some(line) = topics_line(r) {
+        let _ = writeln!(out, "  topics     {line}");
+    }
+    if r.topics.is_empty() && r.partitions.len() > 1 && r.partitions.len() <= 16 {
         let list: Vec<String> = r
             .partitions
             .iter()

@@ -37,6 +37,7 @@ pub fn build(plan: &RunPlan, info: ScenarioInfo, started_at: String, out: RunOut
         plan.curve.is_some(),
     );
     let cpu_s = out.cpu_s.map(|c| round(c, 3));
+    let names = s.topic.names();
     let mut series = intervals(r);
     let rows = client::intervals(&out.reports, plan.interval_us, series.len());
     let breakdown = client::breakdown(
@@ -152,16 +153,12 @@ pub fn build(plan: &RunPlan, info: ScenarioInfo, started_at: String, out: RunOut
             breakdown,
             brokers: client::brokers(&out.reports),
         }),
-        partitions: r
-            .partitions
-            .iter()
-            .enumerate()
-            .map(|(p, (messages, bytes))| PartitionCount {
-                partition: p as u32,
-                messages: *messages,
-                bytes: *bytes,
-            })
-            .collect(),
+        partitions: topics::partitions(&names, &r.topics),
+        topics: if names.len() > 1 {
+            topics::topics(&names, &r.topics)
+        } else {
+            Vec::new()
+        },
         produced: Some(produced(s, r)),
         phases: phases(plan, r, shards),
         transactions: out.transactions.as_ref().map(|t| Transactions {

@@ -27,8 +27,11 @@ pub struct ConsumeResult {
 }
 
 /// Acked against read back, for one partition.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MissingPartition {
+    /// Its topic, in a run with more than one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic: Option<String>,
     pub partition: u32,
     pub acked: u64,
     pub consumed: u64,
@@ -53,13 +56,25 @@ pub struct BacklogResult {
 
 /// Puts what the consumers recorded into a result.
 pub fn apply(out: &mut RunResult, c: &Consumed, mode: &str, isolation: &str, interval_s: f64) {
+    // The consumers number partitions `topic * partitions + partition`.
+    let names = out.spec.topic.names();
+    let per_topic = out.broker.partitions as usize;
+    let flat = |p: &super::PartitionCount| {
+        let t = p
+            .topic
+            .as_ref()
+            .and_then(|t| names.iter().position(|n| n == t))
+            .unwrap_or(0);
+        t * per_topic + p.partition as usize
+    };
     let missing: Vec<MissingPartition> = out
         .partitions
         .iter()
         .map(|p| MissingPartition {
+            topic: p.topic.clone(),
             partition: p.partition,
             acked: p.messages,
-            consumed: c.partitions.get(p.partition as usize).copied().unwrap_or(0),
+            consumed: c.partitions.get(flat(p)).copied().unwrap_or(0),
         })
         .filter(|m| m.consumed < m.acked)
         .collect();

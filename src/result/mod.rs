@@ -113,9 +113,12 @@ pub struct RunResult {
     /// What librdkafka itself counted (from its statistics, which lag up to 500 ms: null for
     /// runs shorter than that).
     pub client: Option<ClientSummary>,
-    /// Acked measured messages and bytes by partition: skew shows here.
+    /// Acked measured messages and bytes by partition (and topic, with many): skew shows here.
     #[serde(default)]
     pub partitions: Vec<PartitionCount>,
+    /// With more than one topic (`topic.count`): each topic's messages, bytes and latency.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub topics: Vec<topics::TopicResult>,
     /// Sizes and keys of the measured messages sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub produced: Option<Produced>,
@@ -265,8 +268,11 @@ pub struct Transactions {
 }
 
 /// What one partition received.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PartitionCount {
+    /// Its topic, in a run with more than one (`topic.count`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic: Option<String>,
     pub partition: u32,
     /// Acked measured messages.
     pub messages: u64,
@@ -512,6 +518,7 @@ pub mod build;
 pub mod client;
 pub mod consume;
 pub mod hlog;
+pub mod topics;
 
 /// `<out>/<20261121T194033Z>-<name>`, with a numeric suffix if that exists already.
 pub fn run_dir(out: &Path, started_at: &str, name: &str) -> PathBuf {

@@ -46,7 +46,8 @@ pub(super) async fn start(
         return Ok((None, Vec::new()));
     };
     let timeout = s.cluster.connect_timeout.0;
-    let start_offsets = broker::partition_ends(config, &s.topic.name, topic.partitions, timeout)
+    let names = s.topic.names();
+    let start_offsets = broker::topic_ends(config, &names, topic.partitions, timeout)
         .await
         .ok_or_else(|| {
             BrokerError::Client(format!(
@@ -58,7 +59,7 @@ pub(super) async fn start(
     let group = group_id(c, &format!("{random:016x}-{shard}"));
     let spec = ConsumerSpec {
         properties: crate::scenario::render::consumer_properties(s, bootstrap, &group),
-        topic: s.topic.name.clone(),
+        topics: names,
         partitions: topic.partitions,
         mode: c.mode,
         consumers: c.consumers,
@@ -73,13 +74,14 @@ pub(super) async fn start(
     let mut events = Vec::new();
     if c.mode == ConsumeMode::Group && c.start_after.0.is_zero() {
         let wait = timeout.max(MAX_GROUP_WAIT);
-        if !group_formed(&consumers, topic.partitions, wait).await {
+        let total = topic.partitions * s.topic.count;
+        if !group_formed(&consumers, total, wait).await {
             events.push(Event {
                 t_s: 0.0,
                 kind: "consumer-group".into(),
                 detail: format!(
-                    "group {group:?} had not assigned all {} partitions to its {} consumers within {wait:?}: the load started anyway, and the first messages' e2e latency includes the wait",
-                    topic.partitions, c.consumers
+                    "group {group:?} had not assigned all {total} partitions to its {} consumers within {wait:?}: the load started anyway, and the first messages' e2e latency includes the wait",
+                    c.consumers
                 ),
                 repeats: 0,
                 recovery_s: None,

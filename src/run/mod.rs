@@ -139,8 +139,9 @@ pub async fn execute(
     let topic = prepare_topic(s, &clients, &config, &bootstrap).await?;
     let txns = start_transactions(plan, &clients).await?;
     let watermark_timeout = s.cluster.connect_timeout.0.min(Duration::from_secs(5));
+    let names = s.topic.names();
     let before =
-        broker::high_watermarks(&config, &s.topic.name, topic.partitions, watermark_timeout).await;
+        broker::high_watermarks(&config, &names, topic.partitions, watermark_timeout).await;
     let random = consume::run_random();
     let (consumers, mut consume_events) =
         consume::start(plan, &config, &bootstrap, &topic, random).await?;
@@ -194,13 +195,8 @@ pub async fn execute(
         None => None,
     };
     let interrupted = interrupts.count() > 0;
-    let after = broker::settled_high_watermarks(
-        &config,
-        &s.topic.name,
-        topic.partitions,
-        watermark_timeout,
-    )
-    .await;
+    let after =
+        broker::settled_high_watermarks(&config, &names, topic.partitions, watermark_timeout).await;
     let landed = before.zip(after).map(|(b, a)| a.saturating_sub(b));
     let mut events = fault_events.into_inner();
     events.append(&mut consume_events);
@@ -222,6 +218,24 @@ pub async fn execute(
         (Some(a), Some(b)) => Some(b - a),
         _ => None,
     };
+    if s.topic.delete_after && !topic.created.is_empty() {
+        let detail = match broker::delete_topics(&config, &topic.created, watermark_timeout).await {
+            Ok(()) => format!(
+                "deleted the {} topics this run created (topic.delete_after)",
+                topic.created.len()
+            ),
+            Err(e) => {
+                format!("topic.delete_after: could not delete every topic this run created: {e}")
+            }
+        };
+        events.push(Event {
+            t_s: wall.as_secs_f64(),
+            kind: "topics-deleted".into(),
+            detail,
+            repeats: 0,
+            recovery_s: None,
+        });
+    }
     // Dropping a producer purges what is left and waits for librdkafka: off the runtime threads.
     let _ = tokio::task::spawn_blocking(move || drop(clients)).await;
     // The mock cluster (not `Send`) stops last, once no client talks to it.
@@ -263,7 +277,13 @@ fn spawn_workers(
             .scrambled(s.producer.compression != crate::scenario::Compression::None),
     );
     let headers = Arc::new(HeaderSet::new(&s.message.headers, s.message.seed));
-    let topic_name: Arc<str> = Arc::from(s.topic.name.as_str());
+    let topics: Arc<[Arc<str>]> = s
+        .topic
+        .names()
+        .iter()
+        .map(|n| Arc::from(n.as_str()))
+        .collect();
+    let pick = crate::payload::TopicPick::new(&s.topic.distribution, s.topic.count);
     let mut handles = Vec::new();
     let mut live = Vec::new();
     for (local, w) in plan.workers.iter().enumerate() {
@@ -275,7 +295,8 @@ fn spawn_workers(
             slot: w.slot,
             sync_batch: s.producer.sync_batch as usize,
             client: clients[w.instance].clone(),
-            topic: topic_name.clone(),
+            topics: topics.clone(),
+            pick: pick.clone(),
             mode: s.producer.mode,
             plan: w.timing.clone(),
             clock,

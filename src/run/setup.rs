@@ -16,7 +16,11 @@ pub(super) fn start_cluster(s: &Scenario) -> Result<(Option<Embedded>, String), 
     match &s.cluster.bootstrap {
         None => {
             let e = Embedded::start(s.cluster.brokers)?;
-            e.create_topic(&s.topic.name, s.topic.partitions, s.topic.replication)?;
+            let started = std::time::Instant::now();
+            e.create_topics(&s.topic.names(), s.topic.partitions, s.topic.replication)?;
+            if s.topic.count > 1 {
+                tracing::info!(target: "kbench", "created {} topics in {:?}", s.topic.count, started.elapsed());
+            }
             let bootstrap = e.bootstrap().to_string();
             Ok((Some(e), bootstrap))
         }
@@ -36,13 +40,15 @@ pub(super) fn create_clients(
         .map(|(i, inst)| {
             let shard = InstanceRecorder::new(plan.interval_us, plan.warmup_end_us)
                 .with_phases(plan.phases.clone())
-                .unpaced(plan.curve.is_none());
+                .unpaced(plan.curve.is_none())
+                .per_topic(s.topic.count > 1);
             let ctx = Context::new(
                 s.producer.mode,
                 shard,
                 inst.sync_slots,
                 s.producer.sync_batch as usize,
-            );
+            )
+            .with_topics(&s.topic.names());
             let mut config = config.clone();
             if let Some(t) = &s.producer.transaction {
                 let id = t.id.clone().unwrap_or_else(|| format!("kbench-{}", s.name));

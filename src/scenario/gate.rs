@@ -26,6 +26,8 @@ pub enum Kind {
     Client(ClientPart, ClientStat),
     /// The largest throttle time brokers asked for (`client.throttle`), in ms.
     Throttle,
+    /// The worst topic's corrected p99 (µs) of a many-topic run (`topic.p99.max`).
+    TopicP99Max,
 }
 
 /// A part of the breakdown from librdkafka's statistics.
@@ -86,6 +88,7 @@ impl Metric {
             "error_rate" => Kind::ErrorRate,
             "loss_rate" => Kind::LossRate,
             "missing_rate" => Kind::MissingRate,
+            "topic.p99.max" => Kind::TopicP99Max,
             "client.throttle" => Kind::Throttle,
             _ if name.starts_with("client.") => {
                 let rest = &name["client.".len()..];
@@ -146,7 +149,7 @@ impl Metric {
     /// A value in the metric's unit, for humans.
     pub fn show(&self, v: f64) -> String {
         match self.kind {
-            Kind::Latency(..) | Kind::Client(..) => human_us(v),
+            Kind::Latency(..) | Kind::Client(..) | Kind::TopicP99Max => human_us(v),
             Kind::Throttle => format!("{v:.0} ms"),
             Kind::Throughput => format!("{} msg/s", Rate::human(v)),
             Kind::ErrorRate | Kind::LossRate | Kind::MissingRate => format!("{:.3}%", v * 100.0),
@@ -158,7 +161,7 @@ impl Metric {
     pub(crate) fn parse_value(&self, text: &str) -> Result<f64, String> {
         let t = text.trim();
         match self.kind {
-            Kind::Latency(..) | Kind::Client(..) => t
+            Kind::Latency(..) | Kind::Client(..) | Kind::TopicP99Max => t
                 .parse::<Dur>()
                 .map(|d| d.0.as_secs_f64() * 1e6)
                 .map_err(|e| e.to_string()),
@@ -182,7 +185,7 @@ impl Metric {
 
 fn unknown(name: &str) -> String {
     format!(
-        "unknown metric {name:?}: expected p50, p90, p99, p999, max, mean (optionally prefixed by corrected., service., send_lag., failed., unsent., commit., e2e. or e2e_service.), throughput, error_rate, loss_rate, missing_rate, achieved_rate_ratio, client.rtt.p99 (or client.int_latency., client.outbuf_latency. with p50 or p99) or client.throttle"
+        "unknown metric {name:?}: expected p50, p90, p99, p999, max, mean (optionally prefixed by corrected., service., send_lag., failed., unsent., commit., e2e. or e2e_service.), throughput, error_rate, loss_rate, missing_rate, topic.p99.max, achieved_rate_ratio, client.rtt.p99 (or client.int_latency., client.outbuf_latency. with p50 or p99) or client.throttle"
     )
 }
 

@@ -24,6 +24,7 @@ mod partitioner;
 mod profile;
 pub mod render;
 pub mod security;
+pub mod topics;
 pub mod transaction;
 mod validate;
 
@@ -165,6 +166,13 @@ impl Default for Cluster {
     }
 }
 
+impl Topic {
+    /// Every topic's name.
+    pub fn names(&self) -> Vec<String> {
+        topics::names(&self.name, self.count)
+    }
+}
+
 impl Scenario {
     /// The smallest payload a run writes: room for the stamp with `[consume]`, else 0.
     pub fn min_payload(&self) -> u64 {
@@ -205,7 +213,18 @@ impl Cluster {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Topic {
+    /// The topic, or with `count` > 1 a pattern with `{i}` (see `topics`).
     pub name: String,
+    /// Topics produced to (`{i}` = 0..count-1 in `name`).
+    #[serde(skip_serializing_if = "is_one")]
+    pub count: u32,
+    /// How messages spread over the topics (with `count` > 1).
+    #[serde(skip_serializing_if = "topics::TopicDist::is_uniform")]
+    pub distribution: topics::TopicDist,
+    /// Delete the topics kbench created when the run ends (external clusters).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub delete_after: bool,
+    /// Partitions of each topic.
     pub partitions: u32,
     pub replication: u32,
     /// Create the topic when it is missing (always true on the embedded broker).
@@ -222,6 +241,9 @@ impl Default for Topic {
     fn default() -> Self {
         Topic {
             name: "kbench".into(),
+            count: 1,
+            distribution: topics::TopicDist::Uniform,
+            delete_after: false,
             partitions: 6,
             replication: 3,
             create: true,

@@ -77,11 +77,18 @@ pub fn validate(s: &mut Scenario, src: &Source) -> Result<(), InputError> {
     }
 
     // topic
-    if s.topic.name.is_empty()
-        || s.topic.name.len() > 249
-        || !s
-            .topic
-            .name
+    if let Err((key, message)) =
+        super::topics::check(&s.topic.name, s.topic.count, &s.topic.distribution)
+    {
+        return err(&key, message);
+    }
+    let longest = s
+        .topic
+        .name
+        .replace("{i}", &(s.topic.count - 1).to_string());
+    if longest.is_empty()
+        || longest.len() > 249
+        || !longest
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
     {

@@ -217,6 +217,7 @@ pub fn literal(latencies: &[u64], intervals: usize, failed: u64) -> RunResult {
         phases: vec![],
         transactions: None,
         consume: None,
+        topics: vec![],
         client: None,
         intervals: (0..intervals)
             .map(|i| Interval {
