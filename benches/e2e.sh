@@ -2,7 +2,7 @@
 # End-to-end latency next to the peers that measure it, and what kbench's consumers cost.
 #
 #   bash benches/e2e.sh [PAIRS]      # default 3 alternating pairs per comparison
-#   KBENCH_E2E_KAFKA=0 bash benches/e2e.sh    # skip the Kafka part
+#   KBENCH_E2E_PARTS="peer cost" bash benches/e2e.sh   # only some parts (default: peer cost kafka)
 #
 # 1. On `kbench broker` (the embedded mock, 3 brokers, 6 partitions), 1000 msg/s x 100 B for 10 s,
 #    acks=1, linger 5 ms: rdkafka_performance -P -l with a -C -l consumer beside it (latency from the
@@ -49,7 +49,7 @@ perf_e2e() { # -> "p50 p99 max" (ms) of rdkafka_performance's consumer latencies
   local group="perf-$RANDOM"
   rm -f "$WORK/lat.txt"
   timeout 60 "$PERF" -C -G "$group" -t e2e -b "$BOOT" -l -A "$WORK/lat.txt" -c 10000 \
-    -X fetch.wait.max.ms=5 >"$WORK/perf-c.out" 2>&1 &
+    -X fetch.wait.max.ms=5 -X auto.offset.reset=latest >"$WORK/perf-c.out" 2>&1 &
   local consumer=$!
   sleep 6   # the group forms (the mock's initial rebalance delay is 3 s)
   timeout 60 "$PERF" -P -t e2e -b "$BOOT" -s 100 -c 10000 -r 1000 -l -X acks=1 -X linger.ms=5 \
@@ -58,6 +58,10 @@ perf_e2e() { # -> "p50 p99 max" (ms) of rdkafka_performance's consumer latencies
   percentiles_ms "$WORK/lat.txt"
 }
 
+PARTS="${KBENCH_E2E_PARTS:-peer cost kafka}"
+part() { [[ " $PARTS " == *" $1 "* ]]; }
+
+if part peer; then
 echo "### End-to-end latency on kbench broker: 1000 msg/s x 100 B, 10 s"
 echo
 echo "| tool | what | p50 | p99 | max |"
@@ -78,14 +82,16 @@ echo "| kbench [consume] | e2e: due -> consumed | $(col "$WORK/kb.txt" 1) ms | $
 echo
 echo "(medians of $PAIRS alternating runs each)"
 echo
+fi
 
 # --- the consumers' cost at rate = max ---------------------------------------------------------
-echo "### What consumers cost at rate = max (kbench broker, 300k x 100 B, acks=1)"
+if part cost; then
+echo "### What consumers cost at rate = max (kbench broker, 2M x 100 B, acks=1)"
 echo
 : >"$WORK/off.txt"; : >"$WORK/on.txt"
 max_run() { # extra-args -> "msgs/s cpu_s"
   timeout 120 "$KBENCH" run benches/e2e.toml --bootstrap "$BOOT" --set topic.create=false --set "$MOCK_FETCH" \
-    --set load.rate=max --set load.messages=300000 --set load.warmup=0s \
+    --set load.rate=max --set load.messages=2000000 --set load.warmup=0s \
     "$@" --json --no-charts --out "$WORK/reports" >"$WORK/max.json"
   python3 -c '
 import json, sys
@@ -96,14 +102,15 @@ for i in $(seq "$PAIRS"); do
   max_run >>"$WORK/off.txt"; max_run --set consume.consumers=1 >>"$WORK/on.txt"
   echo "pair $i: without $(tail -1 "$WORK/off.txt"); with $(tail -1 "$WORK/on.txt")" >&2
 done
-echo "| consumers | msgs/s | CPU-s for 300k |"
+echo "| consumers | msgs/s | CPU-s for 2M |"
 echo "|---|---|---|"
 echo "| none | $(col "$WORK/off.txt" 1) | $(col "$WORK/off.txt" 2) |"
 echo "| 1 | $(col "$WORK/on.txt" 1) | $(col "$WORK/on.txt" 2) |"
 echo
+fi
 
 # --- Kafka: EndToEndLatency --------------------------------------------------------------------
-if [ "${KBENCH_E2E_KAFKA:-1}" = 0 ]; then exit 0; fi
+part kafka || exit 0
 bash scripts/kafka.sh install >&2
 export KBENCH_KAFKA_STATE="$PWD/$WORK/kafka" KBENCH_KAFKA_SECONDS=1800
 KBOOT=$(bash scripts/kafka.sh start 3)

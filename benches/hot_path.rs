@@ -110,6 +110,7 @@ fn delivery_side(c: &mut Criterion) {
                 bytes: 100,
                 error: None,
                 partition: (t % 6) as i32,
+                topic: 0,
             }))
         })
     });
@@ -129,6 +130,7 @@ fn merging(c: &mut Criterion) {
                 bytes: 100,
                 error: None,
                 partition: 0,
+                topic: 0,
             });
         }
         s

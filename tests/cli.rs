@@ -21,6 +21,42 @@ fn file(name: &str, text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
 /// (file name, contents, extra args, expected fragments of the error message)
 const BAD: &[(&str, &str, &[&str], &[&str])] = &[
     (
+        "topics-0.toml",
+        "[topic]\nname = \"t-{i}\"\ncount = 0\n",
+        &[],
+        &["topic.count", "expected 1 to 100000, found 0"],
+    ),
+    (
+        "topics-many.toml",
+        "[topic]\nname = \"t-{i}\"\ncount = 100001\n",
+        &[],
+        &["topic.count", "found 100001"],
+    ),
+    (
+        "topics-pattern.toml",
+        "[topic]\nname = \"plain\"\ncount = 3\n",
+        &[],
+        &[":2: topic.name", "need {i} in the name"],
+    ),
+    (
+        "topics-weights.toml",
+        "[topic]\nname = \"t-{i}\"\ncount = 3\ndistribution = { weights = [1, 2] }\n",
+        &[],
+        &[":4: topic.distribution", "expected 3 weights (one per topic), found 2"],
+    ),
+    (
+        "topics-negative.toml",
+        "[topic]\nname = \"t-{i}\"\ncount = 2\ndistribution = { weights = [1, -2] }\n",
+        &[],
+        &["topic.distribution", "not negative"],
+    ),
+    (
+        "topics-dist.toml",
+        "[topic]\nname = \"t-{i}\"\ncount = 2\ndistribution = \"pareto\"\n",
+        &[],
+        &[":4: topic.distribution", "pareto"],
+    ),
+    (
         "sync-batch-0.toml",
         "[producer]\nmode = \"sync\"\nsync_batch = 0\n",
         &[],

@@ -63,6 +63,48 @@ fn on_a_three_node_kafka_cluster() {
     sasl_scram_and_tls_on_the_real_thing(&k);
     a_byte_rate_quota_shows_as_throttling(&k);
     transactions_commit_and_abort(&k);
+    many_topics_are_created_together_and_deleted_after(&k);
+}
+
+fn many_topics_are_created_together_and_deleted_after(k: &Kafka) {
+    let text = format!(
+        "{}\n[consume]\nmode = \"partitions\"\n",
+        base(k, "multi-{i}")
+    );
+    let r = run(&scenario(
+        &text,
+        &[
+            "topic.count=5",
+            "topic.partitions=2",
+            "topic.delete_after=true",
+            "load.rate=500/s",
+            "load.duration=3s",
+        ],
+    ));
+    assert_accounted(&r);
+    assert_eq!(r.topics.len(), 5);
+    assert_eq!(
+        r.topics.iter().map(|t| t.messages).sum::<u64>(),
+        r.counts.acked
+    );
+    assert_eq!(r.partitions.len(), 10);
+    assert_eq!(r.counts.consumed, Some(r.counts.acked));
+    assert!(
+        r.events
+            .iter()
+            .any(|e| e.kind == "topics-deleted" && e.detail.starts_with("deleted the 5 topics")),
+        "{:?}",
+        r.events
+    );
+    let start = Instant::now();
+    while !k.topics_named("multi-").is_empty() {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "topics left: {:?}",
+            k.topics_named("multi-")
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
 }
 
 fn acks_all_costs_more_than_acks_1(k: &Kafka) {

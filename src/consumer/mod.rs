@@ -266,7 +266,17 @@ impl Consumers {
     pub fn finish(&self) -> Consumed {
         self.shared.stop.store(true, Ordering::Release);
         let threads = std::mem::take(&mut *self.threads.lock().unwrap_or_else(|p| p.into_inner()));
-        let recorders = threads.into_iter().filter_map(|t| t.join().ok()).collect();
+        let mut recorders = Vec::new();
+        for (i, t) in threads.into_iter().enumerate() {
+            match t.join() {
+                Ok(r) => recorders.push(r),
+                // Never silent: what that consumer read is lost, and the result says so.
+                Err(_) => self.shared.push_event(
+                    "consumer-error",
+                    format!("consumer {i} failed (a kbench bug): what it read is not counted"),
+                ),
+            }
+        }
         let mut c = Consumed::merge(recorders);
         c.foreign = self.shared.foreign.load(Ordering::Acquire);
         c.events =

@@ -164,6 +164,20 @@ impl Kafka {
         Some((p.leader(), p.isr().len()))
     }
 
+    /// The names of the cluster's topics that start with `prefix`.
+    pub fn topics_named(&self, prefix: &str) -> Vec<String> {
+        self.consumer()
+            .fetch_metadata(None, Duration::from_secs(10))
+            .map(|md| {
+                md.topics()
+                    .iter()
+                    .filter(|t| t.name().starts_with(prefix) && t.error().is_none())
+                    .map(|t| t.name().to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// Waits (bounded) until `f` holds of partition 0's (leader, ISR size) of `topic`.
     pub fn wait_for(&self, topic: &str, what: &str, f: impl Fn(i32, usize) -> bool) {
         let start = Instant::now();
