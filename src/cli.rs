@@ -17,7 +17,7 @@ pub enum Command {
     /// Run a scenario and write its result (embedded broker unless bootstrap servers are given).
     Run(RunArgs),
     /// Check a scenario file without running it; prints the resolved scenario.
-    Validate(ScenarioArgs),
+    Validate(ValidateArgs),
     /// Re-draw the charts and report.html of saved results (files or directories).
     Report(ReportArgs),
     /// Compare saved runs: ratio table, overlaid spectra, bars, throughput-vs-p99 scatter, HTML.
@@ -32,6 +32,16 @@ pub enum Command {
     Broker(BrokerArgs),
     /// Print a shell completion script: kbench completions bash > ~/.local/share/bash-completion/completions/kbench
     Completions(CompletionsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    #[command(flatten)]
+    pub scenario: ScenarioArgs,
+    /// Print every librdkafka property kbench would set instead, one key=value a line, sorted
+    /// (as rdkafka_performance -X dump does; secrets as ***).
+    #[arg(long)]
+    pub properties: bool,
 }
 
 #[derive(Debug, Args)]

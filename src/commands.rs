@@ -8,7 +8,7 @@ use anyhow::Context as _;
 
 use crate::cli::{
     BrokerArgs, CapacityArgs, CompareArgs, CompletionsArgs, GateArgs, MergeArgs, ReportArgs,
-    RunArgs, ScenarioArgs,
+    RunArgs, ScenarioArgs, ValidateArgs,
 };
 use crate::orchestrate::{run_into, Dir, LiveRunner};
 use crate::result::run_dir;
@@ -95,8 +95,26 @@ async fn sweep_run(
     gate::apply::apply(&current, &baseline, &gate_spec, &name, &outputs)
 }
 
-pub(crate) fn cmd_validate(args: ScenarioArgs) -> anyhow::Result<i32> {
-    let (cells, _) = load_cells(&args)?;
+/// What `validate --properties` and `run --dry-run` show as the embedded broker's address.
+const EMBEDDED_PLACEHOLDER: &str = "<embedded: chosen when the run starts>";
+
+/// The properties of a scenario as `-X dump` would print them.
+fn properties_of(s: &Scenario) -> String {
+    let bootstrap = s
+        .cluster
+        .bootstrap
+        .as_deref()
+        .unwrap_or(EMBEDDED_PLACEHOLDER);
+    scenario::properties_text(s, bootstrap)
+}
+
+pub(crate) fn cmd_validate(args: ValidateArgs) -> anyhow::Result<i32> {
+    let (cells, _) = load_cells(&args.scenario)?;
+    if args.properties {
+        print!("{}", properties_of(&cells[0].scenario));
+        return Ok(exit::OK);
+    }
+    let args = args.scenario;
     let shown = scenario::redact(&cells[0].scenario);
     if cells.len() > 1 {
         println!(
@@ -126,6 +144,8 @@ pub(crate) async fn cmd_run(args: RunArgs) -> anyhow::Result<i32> {
                 "{}",
                 plan::RunPlan::build(&one.scenario, opts.shard).describe()
             );
+            println!("\nlibrdkafka properties:");
+            print!("{}", properties_of(&one.scenario));
         }
         return Ok(exit::OK);
     }

@@ -248,6 +248,8 @@ pub fn merge(
         landed_messages: None,
         client: None,
         consume: merge_consume(&rs, t0, &merge_partitions(&rs)),
+        // Every shard ran the same scenario; the bootstrap may differ by machine.
+        client_properties: first.client_properties.clone(),
         partitions: merge_partitions(&rs),
         topics: merge_topics(&rs)?,
         produced: merge_produced(&rs)?,

@@ -870,3 +870,70 @@ fn completions_generate_for_every_shell() {
     let out = kbench().args(["completions", "tcsh"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn the_librdkafka_properties_are_printed_and_recorded_without_secrets() {
+    let text = "name = \"props\"\n[cluster.properties]\n\"ssl.key.password\" = \"hunter2\"\n[producer]\nacks = \"1\"\nlinger = \"7ms\"\n[load]\nrate = \"100/s\"\nduration = \"1s\"\n[consume]\nproperties = { \"sasl.password\" = \"hunter3\" }\n";
+    let (dir, path) = file("props.toml", text);
+    let out = kbench()
+        .args(["validate", "--properties"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let printed = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(!printed.contains("hunter"), "{printed}");
+    let (producer, consumer) = printed
+        .split_once("# consumer")
+        .expect("a consumer section");
+    let lines: Vec<&str> = producer.lines().collect();
+    let mut sorted = lines.clone();
+    sorted.sort();
+    assert_eq!(lines, sorted, "sorted, one key=value a line");
+    for want in [
+        "acks=1",
+        "linger.ms=7",
+        "ssl.key.password=***",
+        "enable.idempotence=false",
+    ] {
+        assert!(lines.contains(&want), "{want} in {printed}");
+    }
+    assert!(consumer.contains("sasl.password=***") && consumer.contains("isolation.level="));
+    // The run records the same properties (its bootstrap is the embedded broker's).
+    let reports = dir.path().join("out");
+    let run = kbench()
+        .args(["run", "--quiet", "--no-charts", "--out"])
+        .arg(&reports)
+        .arg(&path)
+        .timeout(Duration::from_secs(120))
+        .output()
+        .unwrap();
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let result_dir = std::fs::read_dir(&reports)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let json = std::fs::read_to_string(result_dir.join("result.json")).unwrap();
+    assert!(!json.contains("hunter"), "a secret in result.json");
+    let r = kbench::result::RunResult::parse(&json, "result.json").unwrap();
+    let recorded: Vec<String> = r
+        .client_properties
+        .producer
+        .iter()
+        .filter(|(k, _)| *k != "bootstrap.servers")
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    let printed: Vec<&str> = lines
+        .into_iter()
+        .filter(|l| !l.starts_with("bootstrap.servers="))
+        .collect();
+    assert_eq!(recorded, printed);
+    assert_eq!(r.client_properties.consumer["sasl.password"], "***");
+}

@@ -12,7 +12,11 @@ fn assert_read_back(r: &RunResult) {
     assert_accounted(r);
     let c = &r.counts;
     let consumed = c.consumed.expect("a [consume] run counts what it read");
-    assert_eq!(consumed, c.acked, "every ack read back: {c:?} {:?} {:?}", r.consume, r.events);
+    assert_eq!(
+        consumed, c.acked,
+        "every ack read back: {c:?} {:?} {:?}",
+        r.consume, r.events
+    );
     assert_eq!(c.missing, Some(0), "{:?}", r.consume);
     // One e2e sample per message read (its first reading), in the totals and in the intervals.
     assert_eq!(r.latency_us.e2e.count, consumed);

@@ -177,6 +177,17 @@ pub fn build(plan: &RunPlan, info: ScenarioInfo, started_at: String, out: RunOut
             peak_rss_bytes: crate::usage::peak_rss_bytes(),
         },
         consume: None,
+        client_properties: ClientProperties {
+            producer: crate::scenario::redacted_properties(s, &out.bootstrap),
+            consumer: match &s.consume {
+                Some(c) => crate::scenario::render::redacted_consumer_properties(
+                    s,
+                    &out.bootstrap,
+                    &c.group,
+                ),
+                None => Default::default(),
+            },
+        },
     };
     if let (Some(c), Some(spec)) = (&r.consumed, &s.consume) {
         let mode = serde_json::to_value(spec.mode).ok();

@@ -113,6 +113,10 @@ pub struct RunResult {
     /// What librdkafka itself counted (from its statistics, which lag up to 500 ms: null for
     /// runs shorter than that).
     pub client: Option<ClientSummary>,
+    /// Every librdkafka property kbench set (typed keys rendered, raw properties, bootstrap),
+    /// secrets as `***`: enough to rerun the same client with rdkafka_performance or kcat.
+    #[serde(default, skip_serializing_if = "ClientProperties::is_empty")]
+    pub client_properties: ClientProperties,
     /// Acked measured messages and bytes by partition (and topic, with many): skew shows here.
     #[serde(default)]
     pub partitions: Vec<PartitionCount>,
@@ -371,6 +375,21 @@ pub struct Interval {
     /// librdkafka's breakdown of the interval (absent without a statistics report in it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client: Option<client::ClientInterval>,
+}
+
+/// The librdkafka configuration of a run's clients.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct ClientProperties {
+    pub producer: BTreeMap<String, String>,
+    /// `[consume]` consumers (their `group.id` is the run's).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub consumer: BTreeMap<String, String>,
+}
+
+impl ClientProperties {
+    pub fn is_empty(&self) -> bool {
+        self.producer.is_empty() && self.consumer.is_empty()
+    }
 }
 
 /// librdkafka's own counters for the run.

@@ -42,7 +42,7 @@ pub use load::{
 pub use message::{key_width, Headers, KeySpec, Keys, Message, PayloadFile, SizeDist};
 pub use partitioner::{Partitioner, LIBRDKAFKA_PARTITIONERS};
 pub use profile::{Arrivals, Phase};
-pub use render::{client_config, redact, redacted_properties};
+pub use render::{client_config, properties_text, redact, redacted_properties};
 pub use transaction::Transaction;
 
 /// A fully resolved benchmark scenario.

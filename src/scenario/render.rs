@@ -140,11 +140,47 @@ pub fn redacted_properties(s: &Scenario, bootstrap: &str) -> BTreeMap<String, St
     props
 }
 
+/// The redacted properties of a run as `key=value` lines, sorted: the producer's, then (with
+/// `[consume]`) the consumers' under a `# consumer` line. The embedded broker's address is only
+/// known once it runs, so `bootstrap` may be a placeholder.
+pub fn properties_text(s: &Scenario, bootstrap: &str) -> String {
+    let mut out = String::new();
+    for (k, v) in redacted_properties(s, bootstrap) {
+        out.push_str(&format!("{k}={v}\n"));
+    }
+    if s.consume.is_some() {
+        out.push_str("# consumer ([consume]; group.id gets the run's id)\n");
+        for (k, v) in redacted_consumer_properties(s, bootstrap, "kbench-{run}") {
+            out.push_str(&format!("{k}={v}\n"));
+        }
+    }
+    out
+}
+
+/// [`consumer_properties`] with every secret shown as `***`.
+pub fn redacted_consumer_properties(
+    s: &Scenario,
+    bootstrap: &str,
+    group: &str,
+) -> BTreeMap<String, String> {
+    let mut props = consumer_properties(s, bootstrap, group);
+    for (k, v) in props.iter_mut() {
+        if is_secret(k) {
+            *v = "***".into();
+        }
+    }
+    props
+}
+
 /// `text` with every secret property value of the scenario replaced by `***`: librdkafka quotes
 /// property values in its configuration errors.
 pub fn scrub(s: &Scenario, text: &str) -> String {
     let mut out = text.to_string();
-    for (k, v) in properties(s, "") {
+    let consumer = match s.consume {
+        Some(_) => consumer_properties(s, "", ""),
+        None => BTreeMap::new(),
+    };
+    for (k, v) in properties(s, "").into_iter().chain(consumer) {
         if is_secret(&k) && !v.is_empty() {
             out = out.replace(&v, "***");
         }
@@ -155,7 +191,11 @@ pub fn scrub(s: &Scenario, text: &str) -> String {
 /// A copy of the scenario that is safe to print or store.
 pub fn redact(s: &Scenario) -> Scenario {
     let mut out = s.clone();
-    for map in [&mut out.cluster.properties, &mut out.producer.properties] {
+    let consume = out.consume.as_mut().map(|c| &mut c.properties);
+    let maps = [&mut out.cluster.properties, &mut out.producer.properties]
+        .into_iter()
+        .chain(consume);
+    for map in maps {
         for (k, v) in map.iter_mut() {
             if is_secret(k) {
                 *v = "***".into();

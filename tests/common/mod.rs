@@ -219,6 +219,7 @@ pub fn literal(latencies: &[u64], intervals: usize, failed: u64) -> RunResult {
         consume: None,
         topics: vec![],
         client: None,
+        client_properties: Default::default(),
         intervals: (0..intervals)
             .map(|i| Interval {
                 t_s: i as f64,
