@@ -487,3 +487,72 @@ fn transactions_commit_and_abort(k: &Kafka) {
         );
     }
 }
+
+/// HdrHistogram's own Java tools read kbench's `latency.hlog` (the jar comes with Kafka's, from
+/// Maven Central), and the whole-log percentiles are result.json's within the interval
+/// histograms' precision (2 significant digits against the run's 3).
+#[test]
+fn hdrhistogram_log_processor_reads_the_log() {
+    if !common::kafka::installed() {
+        assert!(
+            std::env::var("KBENCH_REQUIRE_KAFKA").map_or(true, |v| v != "1"),
+            "Java and the Kafka jars are required"
+        );
+        common::skipped(
+            "hlog",
+            "Java or the Kafka jars (with HdrHistogram) are missing",
+        );
+        return;
+    }
+    let s = scenario(
+        "name = \"hlog\"\n[load]\nrate = \"2000/s\"\nduration = \"2s\"\n",
+        &[],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let (r, path) = common::run_in(&s, dir.path(), kbench::signal::Interrupts::none()).unwrap();
+    let out = std::process::Command::new("bash")
+        .args([
+            "scripts/kafka.sh",
+            "java",
+            "org.HdrHistogram.HistogramLogProcessor",
+            "-i",
+        ])
+        .arg(path.join("latency.hlog"))
+        .args(["-tag", "corrected", "-outputValueUnitRatio", "1"])
+        // Fine percentile steps, so rows fall right at p50 and p99.
+        .args(["-percentilesOutputTicksPerHalf", "200"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Rows: value, percentile, total count, 1/(1-percentile); then the summary lines.
+    let rows: Vec<(f64, f64)> = text
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.split_whitespace();
+            Some((f.next()?.parse().ok()?, f.next()?.parse().ok()?))
+        })
+        .collect();
+    let at = |q: f64| rows.iter().find(|(_, p)| *p >= q).map(|(v, _)| *v).unwrap();
+    let total: u64 = text
+        .lines()
+        .find_map(|l| l.split("Total count    =").nth(1))
+        .and_then(|v| v.trim().trim_end_matches(']').trim().parse().ok())
+        .expect("a total count line");
+    assert_eq!(total, r.counts.acked);
+    for (q, want) in [
+        (0.5, r.latency_us.corrected.p50),
+        (0.99, r.latency_us.corrected.p99),
+    ] {
+        let got = at(q);
+        let off = (got - want as f64).abs() / want as f64;
+        assert!(
+            off <= 0.02,
+            "p{q}: HistogramLogProcessor {got} µs, result.json {want} µs"
+        );
+    }
+}

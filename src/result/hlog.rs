@@ -50,7 +50,50 @@ pub fn write(r: &RunResult, path: &Path) -> std::io::Result<()> {
             }
         }
     }
-    super::write_atomic(path, &text)
+    super::write_atomic(path, &with_java_header(&text))
+}
+
+/// The lines HdrHistogram's Java `HistogramLogWriter` writes and the Rust crate does not: the
+/// format version (after the first comment) and the CSV column header (after the base time).
+/// Readers skip both (the Rust reader, `#` and `"` lines alike).
+const VERSION_LINE: &str = "#[Histogram log format version 1.3]";
+const COLUMNS_LINE: &str =
+    "\"StartTimestamp\",\"Interval_Length\",\"Interval_Max\",\"Interval_Compressed_Histogram\"";
+
+fn with_java_header(text: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(text);
+    let mut out = String::with_capacity(text.len() + 128);
+    let mut versioned = false;
+    let mut header = false;
+    for line in text.lines() {
+        let is_meta = line.starts_with('#');
+        if !versioned && !is_meta {
+            out.push_str(VERSION_LINE);
+            out.push('\n');
+            versioned = true;
+        }
+        if !header && !is_meta {
+            out.push_str(COLUMNS_LINE);
+            out.push('\n');
+            header = true;
+        }
+        out.push_str(line);
+        out.push('\n');
+        if !versioned && line.starts_with("#kbench") {
+            out.push_str(VERSION_LINE);
+            out.push('\n');
+            versioned = true;
+        }
+    }
+    if !header {
+        if !versioned {
+            out.push_str(VERSION_LINE);
+            out.push('\n');
+        }
+        out.push_str(COLUMNS_LINE);
+        out.push('\n');
+    }
+    out.into_bytes()
 }
 
 /// One histogram read back from an interval log.

@@ -17,7 +17,7 @@ pub struct Kafka {
     pub bootstrap: String,
 }
 
-fn installed() -> bool {
+pub fn installed() -> bool {
     Command::new("bash")
         .args(["scripts/kafka.sh", "install"])
         .output()
