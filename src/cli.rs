@@ -34,6 +34,79 @@ pub enum Command {
     Completions(CompletionsArgs),
 }
 
+impl ScenarioArgs {
+    /// Where the scenario comes from, for messages: the file, `<stdin>`, or `<command line>`.
+    pub fn location(&self) -> String {
+        match &self.scenario {
+            Some(p) if p.as_os_str() == "-" => "<stdin>".into(),
+            Some(p) => p.display().to_string(),
+            None => "<command line>".into(),
+        }
+    }
+}
+
+/// The common keys as flags: each is a shorthand of `--set KEY=VALUE` (applied after every
+/// `--set`, so a flag wins over the file and over `--set`).
+#[derive(Debug, Args, Default)]
+pub struct Shorthands {
+    /// load.rate, e.g. 10k/s or max.
+    #[arg(long, value_name = "RATE", help_heading = "Shorthands of --set")]
+    pub rate: Option<String>,
+    /// message.size, e.g. 1KiB.
+    #[arg(long, value_name = "SIZE", help_heading = "Shorthands of --set")]
+    pub size: Option<String>,
+    /// producer.acks: 0, 1 or all.
+    #[arg(long, value_name = "ACKS", help_heading = "Shorthands of --set")]
+    pub acks: Option<String>,
+    /// load.duration, e.g. 30s.
+    #[arg(long, value_name = "DURATION", help_heading = "Shorthands of --set")]
+    pub duration: Option<String>,
+    /// load.messages (instead of a duration).
+    #[arg(long, value_name = "N", help_heading = "Shorthands of --set")]
+    pub messages: Option<String>,
+    /// load.warmup, e.g. 2s.
+    #[arg(long, value_name = "DURATION", help_heading = "Shorthands of --set")]
+    pub warmup: Option<String>,
+    /// producer.workers.
+    #[arg(long, value_name = "N", help_heading = "Shorthands of --set")]
+    pub workers: Option<String>,
+    /// producer.linger, e.g. 5ms.
+    #[arg(long, value_name = "DURATION", help_heading = "Shorthands of --set")]
+    pub linger: Option<String>,
+    /// producer.compression: none, gzip, snappy, lz4, zstd.
+    #[arg(long, value_name = "CODEC", help_heading = "Shorthands of --set")]
+    pub compression: Option<String>,
+    /// topic.name.
+    #[arg(long, value_name = "NAME", help_heading = "Shorthands of --set")]
+    pub topic: Option<String>,
+    /// topic.partitions.
+    #[arg(long, value_name = "N", help_heading = "Shorthands of --set")]
+    pub partitions: Option<String>,
+}
+
+impl Shorthands {
+    /// The flags given, as `--set` overrides.
+    pub fn overrides(&self) -> Vec<String> {
+        let pairs = [
+            ("load.rate", &self.rate),
+            ("message.size", &self.size),
+            ("producer.acks", &self.acks),
+            ("load.duration", &self.duration),
+            ("load.messages", &self.messages),
+            ("load.warmup", &self.warmup),
+            ("producer.workers", &self.workers),
+            ("producer.linger", &self.linger),
+            ("producer.compression", &self.compression),
+            ("topic.name", &self.topic),
+            ("topic.partitions", &self.partitions),
+        ];
+        pairs
+            .into_iter()
+            .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={v}")))
+            .collect()
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
     #[command(flatten)]
@@ -52,8 +125,12 @@ pub struct CompletionsArgs {
 
 #[derive(Debug, Args)]
 pub struct ScenarioArgs {
-    /// Scenario file (.toml, or .json with the same structure).
-    pub scenario: PathBuf,
+    /// Scenario file (.toml, or .json with the same structure); `-` reads TOML from stdin.
+    /// `run` may leave it out and give the shorthand flags below instead (an empty scenario).
+    #[arg(value_name = "SCENARIO")]
+    pub scenario: Option<PathBuf>,
+    #[command(flatten)]
+    pub shorthands: Shorthands,
     /// Override a scenario key, e.g. --set load.rate=20k/s (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,

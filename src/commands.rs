@@ -25,7 +25,7 @@ async fn sweep_run(
 ) -> anyhow::Result<i32> {
     if runs.len() > exp.max_runs as usize && !args.yes {
         anyhow::bail!(InputError {
-            location: args.scenario.scenario.display().to_string(),
+            location: args.scenario.location(),
             key: Some("experiment.max_runs".into()),
             message: format!(
                 "the plan has {} runs, more than max_runs = {}: check it with --dry-run, then pass --yes",
@@ -40,7 +40,7 @@ async fn sweep_run(
     let gated = !gate_spec.is_empty() || !args.gate.baseline.is_empty();
     if gated && cells > 1 {
         anyhow::bail!(InputError {
-            location: args.scenario.scenario.display().to_string(),
+            location: args.scenario.location(),
             key: Some("gate".into()),
             message: "a gate judges one configuration (with repeats), not a [matrix] sweep: gate the cell you ship".into(),
         });
@@ -119,11 +119,11 @@ pub(crate) fn cmd_validate(args: ValidateArgs) -> anyhow::Result<i32> {
     if cells.len() > 1 {
         println!(
             "{}: ok, a sweep of {} cells (every cell checked); the first cell resolves to:",
-            args.scenario.display(),
+            args.location(),
             cells.len()
         );
     } else {
-        println!("{}: ok", args.scenario.display());
+        println!("{}: ok", args.location());
     }
     println!(
         "{}",
@@ -152,7 +152,7 @@ pub(crate) async fn cmd_run(args: RunArgs) -> anyhow::Result<i32> {
     if runs.len() > 1 || args.resume.is_some() {
         if opts.shard.is_some() {
             anyhow::bail!(InputError {
-                location: args.scenario.scenario.display().to_string(),
+                location: args.scenario.location(),
                 key: Some("matrix".into()),
                 message: "--shard applies to plain runs, not sweeps".into(),
             });
@@ -259,7 +259,7 @@ pub(crate) async fn cmd_capacity(args: CapacityArgs) -> anyhow::Result<i32> {
     let (s, info) = load_scenario(&args.scenario)?;
     if s.capacity.is_none() {
         anyhow::bail!(InputError {
-            location: args.scenario.scenario.display().to_string(),
+            location: args.scenario.location(),
             key: Some("capacity".into()),
             message: "the scenario has no [capacity] section (see scenarios/capacity.toml)".into(),
         });
@@ -478,11 +478,36 @@ pub(crate) fn load_cells(
         .default_bootstrap
         .as_deref()
         .or(args.kafka_bootstrap_servers.as_deref());
-    let (cells, _source) = plan::load_cells(&args.scenario, &overrides, fallback)?;
+    let (cells, _source) = match &args.scenario {
+        Some(p) if p.as_os_str() == "-" => {
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut text).map_err(|e| {
+                InputError {
+                    location: "<stdin>".into(),
+                    key: None,
+                    message: format!("cannot read the scenario from stdin: {e}"),
+                }
+            })?;
+            let path = Path::new("<stdin>");
+            plan::load_cells_str(path, &text, scenario::Format::Toml, &overrides, fallback)?
+        }
+        Some(p) => plan::load_cells(p, &overrides, fallback)?,
+        None => {
+            if overrides.is_empty() {
+                return Err(InputError {
+                    location: "kbench".into(),
+                    key: None,
+                    message: "give a scenario file (or - to read TOML from stdin), or the load as flags over an empty scenario, e.g. kbench run --rate 10k/s --size 1KiB --acks all --duration 30s (shorthands of --set; see kbench run --help)".into(),
+                });
+            }
+            let path = Path::new("<command line>");
+            plan::load_cells_str(path, "", scenario::Format::Toml, &overrides, fallback)?
+        }
+    };
     let s = &cells[0].scenario;
     let info = ScenarioInfo {
         name: s.name.clone(),
-        file: Some(args.scenario.display().to_string()),
+        file: args.scenario.as_ref().map(|_| args.location()),
         description: s.description.clone(),
         overrides: overrides.iter().map(|o| redact_override(o)).collect(),
     };
@@ -494,6 +519,8 @@ fn overrides_of(args: &ScenarioArgs) -> Vec<String> {
     if let Some(b) = &args.bootstrap {
         overrides.push(format!("cluster.bootstrap={b}"));
     }
+    // The shorthand flags last: they win over the file and over --set.
+    let shorthands = args.shorthands.overrides();
     for x in &args.property {
         // Quoted, so the value stays a string (TOML would read `5` as a number, `true` as a bool).
         match x.split_once('=') {
@@ -505,6 +532,7 @@ fn overrides_of(args: &ScenarioArgs) -> Vec<String> {
             None => overrides.push(format!("-X {x}")),
         }
     }
+    overrides.extend(shorthands);
     overrides
 }
 

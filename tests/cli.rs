@@ -937,3 +937,89 @@ fn the_librdkafka_properties_are_printed_and_recorded_without_secrets() {
     assert_eq!(recorded, printed);
     assert_eq!(r.client_properties.consumer["sasl.password"], "***");
 }
+
+#[test]
+fn a_run_from_flags_or_stdin_is_the_same_scenario_as_the_file() {
+    let text = "[producer]\nacks = \"all\"\n[message]\nsize = \"1KiB\"\n[load]\nrate = \"10k/s\"\nduration = \"30s\"\n";
+    let (dir, path) = file("same.toml", text);
+    let spec = |out: std::process::Output| {
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        // The first line names the source; the rest is the resolved scenario.
+        text.split_once('\n').unwrap().1.to_string()
+    };
+    let from_file = spec(kbench().arg("validate").arg(&path).output().unwrap());
+    let flags = [
+        "--rate",
+        "10k/s",
+        "--size",
+        "1KiB",
+        "--acks",
+        "all",
+        "--duration",
+        "30s",
+    ];
+    let from_flags = spec(kbench().arg("validate").args(flags).output().unwrap());
+    let from_stdin = spec(
+        kbench()
+            .args(["validate", "-"])
+            .write_stdin(text)
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(from_flags, from_file);
+    assert_eq!(from_stdin, from_file);
+    // Flags win over the file's keys, like --set.
+    let over = spec(
+        kbench()
+            .arg("validate")
+            .arg(&path)
+            .args(["--set", "load.rate=1k/s", "--rate", "2k/s"])
+            .output()
+            .unwrap(),
+    );
+    assert!(over.contains("rate = \"2k/s\""), "{over}");
+    // A real run from flags alone records the same spec.
+    let out_dir = dir.path().join("out");
+    let run = kbench()
+        .args([
+            "run",
+            "--rate",
+            "500/s",
+            "--duration",
+            "1s",
+            "--quiet",
+            "--no-charts",
+            "--out",
+        ])
+        .arg(&out_dir)
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let result = std::fs::read_dir(&out_dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let r = kbench::result::RunResult::read(&result.join("result.json")).unwrap();
+    assert_eq!(r.spec.load.rate.to_string(), "500/s");
+    assert_eq!(r.counts.acked, 500);
+    assert_eq!(r.scenario.file, None);
+    // Neither a file nor flags: explained, exit 2.
+    let none = kbench().arg("run").output().unwrap();
+    assert_eq!(none.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&none.stderr);
+    assert!(err.contains("stdin") && err.contains("--rate"), "{err}");
+}
