@@ -3,6 +3,7 @@
 # against real broker processes (tansu, installed here with cargo install when missing, TLS through
 # Debian's stunnel4; a 3-node Apache Kafka cluster from Maven Central jars, scripts/kafka.sh),
 # charts, the report rendered in a real browser (Debian's chromium, installed here when missing),
+# the metrics endpoint scraped by a real Prometheus (Debian's prometheus, likewise),
 # and the Kubernetes manifests validated offline (kubernetes-validate from PyPI, in a private venv).
 # This is the README's test command, and .ci/run runs exactly this.
 # Needs a Rust toolchain and a C compiler (librdkafka, OpenSSL, zstd build from vendored source).
@@ -14,6 +15,7 @@ command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v stunnel4 >/dev/null 2>&1 || command -v stunnel >/dev/null 2>&1 || missing+=(stunnel4)
 command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || missing+=(maven)
+command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing ${missing[*]} (Debian packages: the browser test, the TLS test, Kafka)..."
@@ -29,6 +31,8 @@ bash scripts/tansu.sh install
 export KBENCH_REQUIRE_TANSU=1
 bash scripts/kafka.sh install
 export KBENCH_REQUIRE_KAFKA=1
+# tests/prometheus.rs scrapes a run with Debian's Prometheus (installed above) and must not skip.
+export KBENCH_REQUIRE_PROMETHEUS=1
 
 # --include-ignored: the browser test is ignored by a plain `cargo test` (it needs chromium).
 cargo test --all-targets --locked --no-fail-fast -- --include-ignored

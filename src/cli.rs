@@ -190,6 +190,20 @@ pub struct RunArgs {
     pub start_after: Option<crate::units::Dur>,
     #[command(flatten)]
     pub gate: GateFlags,
+    #[command(flatten)]
+    pub metrics: MetricsFlags,
+}
+
+/// The live metrics endpoint.
+#[derive(Debug, Args, Default, Clone)]
+pub struct MetricsFlags {
+    /// Serve live metrics (Prometheus / OpenMetrics text) at http://ADDR/metrics while the
+    /// command runs, e.g. 127.0.0.1:9464 (overrides [output] metrics_addr).
+    #[arg(long, value_name = "ADDR", env = "KBENCH_METRICS_ADDR")]
+    pub metrics_addr: Option<String>,
+    /// Keep serving this long after the run, so the last scrape sees the final numbers.
+    #[arg(long, value_name = "DURATION", default_value = "0s")]
+    pub metrics_hold: crate::units::Dur,
 }
 
 /// Flags shared by `run` and `gate`.
@@ -238,6 +252,8 @@ pub struct CapacityArgs {
     /// Largest allowed drop against --baseline.
     #[arg(long, default_value = "10%", requires = "baseline", value_parser = parse_percent)]
     pub max_drop: f64,
+    #[command(flatten)]
+    pub metrics: MetricsFlags,
 }
 
 fn parse_shard(s: &str) -> Result<(u32, u32), String> {

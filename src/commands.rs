@@ -7,21 +7,24 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 
 use crate::cli::{
-    BrokerArgs, CapacityArgs, CompareArgs, CompletionsArgs, GateArgs, MergeArgs, ReportArgs,
-    RunArgs, ScenarioArgs, ValidateArgs,
+    BrokerArgs, CapacityArgs, CompareArgs, CompletionsArgs, GateArgs, MergeArgs, MetricsFlags,
+    ReportArgs, RunArgs, ScenarioArgs, ValidateArgs,
 };
 use crate::orchestrate::{run_into, Dir, LiveRunner};
+use crate::report::metrics::Metrics;
 use crate::result::run_dir;
 use crate::result::{self, RunResult, ScenarioInfo};
 use crate::scenario::{self, InputError, Scenario};
 use crate::signal::Interrupts;
 use crate::{broker, capacity, compare, exit, gate, merge, plan, report, run, sweep};
+use std::sync::Arc;
 
 async fn sweep_run(
     args: &RunArgs,
     runs: &[plan::RunSpec],
     exp: &scenario::Experiment,
     info: &ScenarioInfo,
+    metrics: Option<Arc<Metrics>>,
 ) -> anyhow::Result<i32> {
     if runs.len() > exp.max_runs as usize && !args.yes {
         anyhow::bail!(InputError {
@@ -57,6 +60,7 @@ async fn sweep_run(
         info: info.clone(),
         interrupts: &interrupts,
         charts: !args.no_charts,
+        metrics,
     };
     let outcome = sweep::run::run(&name, runs, exp, opts, &interrupts, &mut runner).await?;
     if let Some(c) = &outcome.comparison {
@@ -132,8 +136,60 @@ pub(crate) fn cmd_validate(args: ValidateArgs) -> anyhow::Result<i32> {
     Ok(exit::OK)
 }
 
+/// Binds the metrics endpoint of `--metrics-addr` (else `[output] metrics_addr`) before any
+/// load: an address that cannot be bound is bad input (exit 2), named.
+fn bind_metrics(
+    flags: &MetricsFlags,
+    s: &Scenario,
+    args: &ScenarioArgs,
+) -> Result<Option<Arc<Metrics>>, InputError> {
+    let (addr, key) = match (
+        &flags.metrics_addr,
+        s.output.as_ref().and_then(|o| o.metrics_addr.as_ref()),
+    ) {
+        (Some(a), _) => (a, "--metrics-addr"),
+        (None, Some(a)) => (a, "output.metrics_addr"),
+        (None, None) => return Ok(None),
+    };
+    let m = Metrics::bind(addr).map_err(|message| InputError {
+        location: args.location(),
+        key: Some(key.into()),
+        message,
+    })?;
+    tracing::info!(target: "kbench", "metrics at http://{}/metrics", m.addr);
+    Ok(Some(Arc::new(m)))
+}
+
+/// Keeps the endpoint up for `--metrics-hold` after the command (a Ctrl-C ends the wait).
+async fn hold_metrics(metrics: Option<Arc<Metrics>>, flags: &MetricsFlags) {
+    if metrics.is_some() && !flags.metrics_hold.0.is_zero() {
+        let interrupts = Interrupts::listen();
+        tokio::select! {
+            _ = tokio::time::sleep(flags.metrics_hold.0) => {}
+            _ = interrupts.at_least(1) => {}
+        }
+    }
+    drop(metrics);
+}
+
 pub(crate) async fn cmd_run(args: RunArgs) -> anyhow::Result<i32> {
     let (cells, info) = load_cells(&args.scenario)?;
+    let metrics = match args.dry_run {
+        true => None,
+        false => bind_metrics(&args.metrics, &cells[0].scenario, &args.scenario)?,
+    };
+    let flags = args.metrics.clone();
+    let code = run_cells(args, cells, info, metrics.clone()).await;
+    hold_metrics(metrics, &flags).await;
+    code
+}
+
+async fn run_cells(
+    args: RunArgs,
+    cells: Vec<scenario::Cell>,
+    info: ScenarioInfo,
+    metrics: Option<Arc<Metrics>>,
+) -> anyhow::Result<i32> {
     let exp = cells[0].scenario.experiment.clone().unwrap_or_default();
     let runs = plan::plan(&cells, &exp);
     let opts = run_opts(&args)?;
@@ -157,7 +213,7 @@ pub(crate) async fn cmd_run(args: RunArgs) -> anyhow::Result<i32> {
                 message: "--shard applies to plain runs, not sweeps".into(),
             });
         }
-        return sweep_run(&args, &runs, &exp, &info).await;
+        return sweep_run(&args, &runs, &exp, &info, metrics).await;
     }
     let s = cells
         .into_iter()
@@ -171,6 +227,7 @@ pub(crate) async fn cmd_run(args: RunArgs) -> anyhow::Result<i32> {
             &args.out,
             args.quiet,
             capacity::drive::CapacityGate::default(),
+            metrics,
         )
         .await;
     }
@@ -184,6 +241,7 @@ pub(crate) async fn cmd_run(args: RunArgs) -> anyhow::Result<i32> {
         &interrupts,
         !args.quiet && !args.json,
         opts,
+        metrics.as_ref(),
     )
     .await?;
     if !args.no_charts {
@@ -275,7 +333,10 @@ pub(crate) async fn cmd_capacity(args: CapacityArgs) -> anyhow::Result<i32> {
         baseline,
         max_drop: args.max_drop,
     };
-    capacity_search(s, info, &args.out, args.quiet, gate).await
+    let metrics = bind_metrics(&args.metrics, &s, &args.scenario)?;
+    let code = capacity_search(s, info, &args.out, args.quiet, gate, metrics.clone()).await;
+    hold_metrics(metrics, &args.metrics).await;
+    code
 }
 
 async fn capacity_search(
@@ -284,9 +345,11 @@ async fn capacity_search(
     out: &Path,
     quiet: bool,
     gate: capacity::drive::CapacityGate,
+    metrics: Option<Arc<Metrics>>,
 ) -> anyhow::Result<i32> {
     let interrupts = Interrupts::listen();
-    let (report, dir) = crate::orchestrate::capacity(&s, info, out, &interrupts, quiet).await?;
+    let (report, dir) =
+        crate::orchestrate::capacity(&s, info, out, &interrupts, quiet, metrics).await?;
     let a = &report.answer;
     println!("{}", a.line);
     if !quiet {

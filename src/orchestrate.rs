@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
+use crate::report::metrics::{Metrics, RunLabels};
 use crate::result::{self, run_dir, RunResult, ScenarioInfo};
 use crate::run;
 use crate::scenario::Scenario;
@@ -26,6 +27,7 @@ pub async fn run_scenario(
         interrupts,
         progress,
         run::RunOpts::default(),
+        None,
     )
     .await
 }
@@ -39,6 +41,8 @@ pub enum Dir<'a> {
 }
 
 /// Runs one scenario and writes its result into `dir`; returns the result and its directory.
+/// With `metrics`, the run's live counters are published there once per interval, and once
+/// more when it ends.
 pub async fn run_into(
     s: &Scenario,
     info: ScenarioInfo,
@@ -46,14 +50,31 @@ pub async fn run_into(
     interrupts: &Interrupts,
     progress: bool,
     opts: run::RunOpts,
+    metrics: Option<&std::sync::Arc<Metrics>>,
 ) -> anyhow::Result<(RunResult, PathBuf)> {
     let mut bar = None;
+    let mut watch = None;
+    let labels = RunLabels {
+        scenario: s.name.clone(),
+        run_id: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+        shard: opts.shard.map_or(0, |sh| sh.index).to_string(),
+    };
+    let target = crate::plan::RunPlan::build(s, opts.shard).target_rate;
     let done = execute_and_write(s, info, dir, interrupts, opts, |live| {
+        if let Some(m) = metrics {
+            let task = m.watch(live.clone(), labels.clone(), target, s.load.interval.0);
+            watch = Some((task, live.clone()));
+        }
         bar = crate::report::progress::Progress::start(live, progress);
     })
     .await;
     if let Some(b) = bar {
         b.finish();
+    }
+    if let (Some(m), Some((task, live))) = (metrics, watch) {
+        task.abort();
+        // The final numbers, after the drain.
+        m.publish(&live, &labels, target);
     }
     done
 }
@@ -107,6 +128,8 @@ pub struct LiveRunner<'a> {
     pub info: ScenarioInfo,
     pub interrupts: &'a Interrupts,
     pub charts: bool,
+    /// Where each run's live metrics go.
+    pub metrics: Option<std::sync::Arc<Metrics>>,
 }
 
 impl crate::runner::Runner for LiveRunner<'_> {
@@ -118,6 +141,7 @@ impl crate::runner::Runner for LiveRunner<'_> {
             self.interrupts,
             false,
             run::RunOpts::default(),
+            self.metrics.as_ref(),
         )
         .await?;
         if self.charts {
@@ -136,11 +160,13 @@ pub async fn capacity(
     out: &Path,
     interrupts: &Interrupts,
     quiet: bool,
+    metrics: Option<std::sync::Arc<Metrics>>,
 ) -> anyhow::Result<(crate::capacity::drive::CapacityReport, PathBuf)> {
     let mut runner = LiveRunner {
         info,
         interrupts,
         charts: false,
+        metrics,
     };
     let (report, dir) = crate::capacity::drive::run(s, out, quiet, &mut runner).await?;
     let knee = crate::report::chart::Knee { report: &report };

@@ -50,6 +50,7 @@ max_total = "3m"
             out.path(),
             &Interrupts::none(),
             true,
+            None,
         ))
         .unwrap();
     let a = &report.answer;

@@ -850,6 +850,38 @@ fn dry_run_prints_the_run_plan_and_runs_nothing() {
 }
 
 #[test]
+fn a_metrics_address_that_cannot_be_bound_is_bad_input_before_the_run() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    for args in [
+        vec![
+            "run",
+            "--rate",
+            "10/s",
+            "--duration",
+            "1s",
+            "--metrics-addr",
+            &addr,
+        ],
+        vec!["run", "--rate", "10/s", "--metrics-addr", "not-an-address"],
+    ] {
+        let out = kbench()
+            .args(&args)
+            .timeout(Duration::from_secs(20))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(
+            err.contains("--metrics-addr") && err.contains(args[args.len() - 1]),
+            "{err}"
+        );
+        assert!(!err.contains("load started"), "{err}");
+    }
+    drop(taken);
+}
+
+#[test]
 fn completions_generate_for_every_shell() {
     for (shell, marker) in [
         ("bash", "complete -F"),

@@ -128,7 +128,7 @@ impl Worker {
                 match full_at {
                     None => break,
                     Some(j) => {
-                        if !queue_full_pause(stats, &self.stop) {
+                        if !queue_full_pause(&self.client, stats, &self.stop) {
                             return;
                         }
                         from = j;

@@ -98,6 +98,8 @@ pub struct Context {
     topic_index: std::collections::HashMap<String, u32>,
     /// Delivery reports so far (acks, warm-up included), for the live progress line.
     pub acked: AtomicU64,
+    /// `QueueFull` answers to this instance's sends (live; the result counts them per worker).
+    pub queue_full: AtomicU64,
     /// Failed delivery reports so far (warm-up included).
     pub failed: AtomicU64,
     /// Purge reports so far: messages still unresolved when the grace ended (warm-up included).
@@ -147,6 +149,7 @@ impl Context {
             batch: sync_batch.max(1),
             topic_index: std::collections::HashMap::new(),
             acked: AtomicU64::new(0),
+            queue_full: AtomicU64::new(0),
             failed: AtomicU64::new(0),
             unresolved: AtomicU64::new(0),
             aborted: AtomicU64::new(0),

@@ -540,7 +540,7 @@ async fn send(
                 }
                 match failure {
                     Some(name) => return Sent::Rejected(name),
-                    None if !queue_full_pause(stats, stop) => return Sent::Abandoned,
+                    None if !queue_full_pause(client, stats, stop) => return Sent::Abandoned,
                     None => {}
                 }
             }
@@ -549,8 +549,9 @@ async fn send(
 }
 
 /// Counts a `QueueFull` answer and pauses before the retry; false when the run was stopped.
-pub(super) fn queue_full_pause(stats: &mut SendStats, stop: &StopSignal) -> bool {
+pub(super) fn queue_full_pause(client: &Client, stats: &mut SendStats, stop: &StopSignal) -> bool {
     stats.queue_full += 1;
+    client.context().queue_full.fetch_add(1, Ordering::Relaxed);
     if stop.is_stopped() {
         return false;
     }

@@ -200,6 +200,25 @@ impl InstanceRecorder {
         self.clamped += c1 as u64 + c2 as u64 * (1 + self.unpaced as u64);
     }
 
+    /// The last finished interval's histograms of corrected latency, service latency and send
+    /// lag (live metrics); an unpaced run's corrected latency is its service latency.
+    pub fn last_interval(&self) -> [Option<Hist>; 3] {
+        let service = self.service_series.last();
+        if self.unpaced {
+            let zero = service.as_ref().map(|h| {
+                let mut z = hist::new_interval_hist();
+                let _ = z.record_n(0, h.len());
+                z
+            });
+            return [service.clone(), service, zero];
+        }
+        [
+            self.corrected_series.last(),
+            service,
+            self.lag_series.last(),
+        ]
+    }
+
     /// The p99 of corrected latency in the last finished interval, for the live progress line.
     pub fn last_interval_p99(&self) -> Option<u64> {
         if self.unpaced {

@@ -47,6 +47,11 @@ impl Series {
         self.index = index;
     }
 
+    /// The histogram of the last finished interval (live metrics).
+    pub fn last(&self) -> Option<Hist> {
+        hist::decode(self.done.last()?.as_ref()?).ok()
+    }
+
     /// The p99 of the last finished interval (for the live progress line).
     pub fn last_p99(&self) -> Option<u64> {
         let last = self.done.last()?.as_ref()?;

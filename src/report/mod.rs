@@ -4,6 +4,7 @@
 
 pub mod chart;
 pub mod html;
+pub mod metrics;
 pub mod progress;
 pub mod terminal;
 

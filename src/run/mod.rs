@@ -79,6 +79,38 @@ impl Live {
             .map(|c| c.context().failed.load(Ordering::Relaxed))
             .sum()
     }
+    /// `QueueFull` answers so far (all instances).
+    pub fn queue_full(&self) -> u64 {
+        self.contexts
+            .iter()
+            .map(|c| c.context().queue_full.load(Ordering::Relaxed))
+            .sum()
+    }
+
+    /// Enqueued messages without a report yet (all instances).
+    pub fn in_flight(&self) -> u64 {
+        let reports: u64 = self.contexts.iter().map(|c| c.context().reports()).sum();
+        self.sent().saturating_sub(reports)
+    }
+
+    /// The last finished interval's corrected, service and send-lag histograms, over every
+    /// instance.
+    pub fn last_interval(&self) -> [Option<crate::recorder::hist::Hist>; 3] {
+        let mut out: [Option<crate::recorder::hist::Hist>; 3] = [None, None, None];
+        for c in &self.contexts {
+            let hs = c.context().with_recorder(|s| s.last_interval());
+            for (into, h) in out.iter_mut().zip(hs) {
+                if let Some(h) = h {
+                    match into {
+                        Some(sum) => crate::recorder::hist::add(sum, &h),
+                        None => *into = Some(h),
+                    }
+                }
+            }
+        }
+        out
+    }
+
     /// p99 of corrected latency in the last finished interval of the first instance.
     pub fn recent_p99_us(&self) -> Option<u64> {
         self.contexts

@@ -58,6 +58,9 @@ pub struct Scenario {
     pub producer: Producer,
     pub message: Message,
     pub load: Load,
+    /// Where live output goes (the metrics endpoint).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output: Option<Output>,
     /// Consumers reading the run back: end-to-end latency (see `consume`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub consume: Option<consume::Consume>,
@@ -77,6 +80,15 @@ pub struct Scenario {
     /// How a sweep runs: repeats, cooldown, order, the SLO of its ranking.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub experiment: Option<Experiment>,
+}
+
+/// The `[output]` section.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct Output {
+    /// Serve live metrics at `http://<addr>/metrics` (`--metrics-addr` overrides it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metrics_addr: Option<String>,
 }
 
 /// The `[experiment]` section of a sweep.
@@ -126,6 +138,7 @@ impl Default for Scenario {
             producer: Producer::default(),
             message: Message::default(),
             load: Load::default(),
+            output: None,
             consume: None,
             gate: gate::GateSpec::default(),
             faults: Vec::new(),

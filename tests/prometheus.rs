@@ -1,0 +1,300 @@
+//! The metrics endpoint with the real thing: Debian's Prometheus scrapes a kbench run on
+//! 127.0.0.1 every second and its HTTP API gives the acked rate; `promtool check metrics` lints a
+//! scrape; the Grafana dashboard's queries pass `promtool check rules`. Skipped (with a message)
+//! without Prometheus, unless KBENCH_REQUIRE_PROMETHEUS=1 (the README's test command installs it).
+//! Also, without any of that: the exposition's counters at the end of a run are the result's.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::scenario;
+use kbench::report::metrics::{prometheus_text, Metrics};
+
+/// A free port on 127.0.0.1 (bound and released).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// GET http://127.0.0.1:port/path, the body (HTTP/1.0: the server closes when done).
+fn get(port: u16, path: &str) -> Option<String> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).ok()?;
+    Some(text.split_once("\r\n\r\n")?.1.to_string())
+}
+
+/// The sample `name{...}`'s value in a text exposition.
+fn sample(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .find(|l| l.starts_with(&format!("{name}{{")))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
+#[test]
+fn the_exposition_ends_with_the_results_counts() {
+    let m = std::sync::Arc::new(Metrics::bind("127.0.0.1:0").unwrap());
+    let s = scenario(
+        "name = \"metrics\"\n[load]\nrate = \"1000/s\"\nduration = \"2s\"\nwarmup = \"500ms\"\n",
+        &[],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (r, _) = rt
+        .block_on(kbench::run_into(
+            &s,
+            common::info(&s),
+            kbench::Dir::Under(dir.path()),
+            &kbench::signal::Interrupts::none(),
+            false,
+            kbench::run::RunOpts::default(),
+            Some(&m),
+        ))
+        .unwrap();
+    let text = m.text();
+    assert!(text.ends_with("# EOF\n"), "OpenMetrics ends with # EOF");
+    // Every sample line is `name{labels} number`.
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let value = line.rsplit(' ').next().unwrap();
+        assert!(value.parse::<f64>().is_ok(), "{line}");
+        assert!(
+            line.contains("scenario=\"metrics\"") && line.contains("shard=\"0\""),
+            "{line}"
+        );
+    }
+    let c = |n| sample(&text, n).unwrap() as u64;
+    assert_eq!(
+        c("kbench_messages_acked_total"),
+        r.counts.acked + r.warmup_counts.acked
+    );
+    assert_eq!(
+        c("kbench_messages_sent_total"),
+        r.counts.sent + r.warmup_counts.sent
+    );
+    assert_eq!(
+        c("kbench_messages_failed_total"),
+        r.counts.failed + r.warmup_counts.failed
+    );
+    assert_eq!(sample(&text, "kbench_target_rate"), Some(1000.0));
+    assert_eq!(c("kbench_in_flight"), 0);
+    // The Prometheus text format names the counters' HELP and TYPE after their samples.
+    let plain = prometheus_text(&text);
+    assert!(plain.contains("# TYPE kbench_messages_acked_total counter"));
+    assert!(!plain.contains("# EOF"));
+}
+
+fn prometheus_installed() -> bool {
+    let found = ["prometheus", "promtool"]
+        .iter()
+        .all(|b| Command::new(b).arg("--version").output().is_ok());
+    if !found {
+        assert!(
+            std::env::var("KBENCH_REQUIRE_PROMETHEUS").map_or(true, |v| v != "1"),
+            "Prometheus is required (apt-get install prometheus)"
+        );
+        common::skipped(
+            "prometheus",
+            "prometheus/promtool are missing (Debian package prometheus)",
+        );
+    }
+    found
+}
+
+/// Kills a child when dropped.
+struct Killed(std::process::Child);
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn prometheus_scrapes_a_run_and_sees_its_rate() {
+    if !prometheus_installed() {
+        return;
+    }
+    let (kport, pport) = (free_port(), free_port());
+    let dir = tempfile::tempdir().unwrap();
+    let run = Killed(
+        Command::new(assert_cmd::cargo::cargo_bin("kbench"))
+            .args([
+                "run",
+                "--rate",
+                "2000/s",
+                "--duration",
+                "20s",
+                "--quiet",
+                "--no-charts",
+            ])
+            .args([
+                "--metrics-addr",
+                &format!("127.0.0.1:{kport}"),
+                "--metrics-hold",
+                "2s",
+            ])
+            .arg("--out")
+            .arg(dir.path().join("out"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let config = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!("global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: kbench\n    static_configs:\n      - targets: [\"127.0.0.1:{kport}\"]\n"),
+    )
+    .unwrap();
+    let _prom = Killed(
+        Command::new("prometheus")
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{pport}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    // The scrape itself passes promtool's lint.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let scrape = loop {
+        match get(kport, "/metrics").filter(|t| t.contains("kbench_messages_acked_total")) {
+            Some(t) => break t,
+            None if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(200)),
+            None => panic!("no scrape from kbench"),
+        }
+    };
+    let mut check = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    check
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(scrape.as_bytes())
+        .unwrap();
+    let out = check.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "promtool: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Prometheus' own view of the acked rate, once it has 5 s of 1 s scrapes.
+    let query = "/api/v1/query?query=rate(kbench_messages_acked_total%5B5s%5D)";
+    let deadline = Instant::now() + Duration::from_secs(40);
+    let rate = loop {
+        let value = get(pport, query).and_then(|body| {
+            let v: serde_json::Value = serde_json::from_str(&body).ok()?;
+            v["data"]["result"][0]["value"][1]
+                .as_str()?
+                .parse::<f64>()
+                .ok()
+        });
+        match value {
+            Some(r) if r > 0.0 => break r,
+            _ if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(500)),
+            _ => panic!("Prometheus never had a rate"),
+        }
+    };
+    // Let a few more scrapes in, then ask again: well inside the run.
+    std::thread::sleep(Duration::from_secs(3));
+    let rate = get(pport, query)
+        .and_then(|body| {
+            let v: serde_json::Value = serde_json::from_str(&body).ok()?;
+            v["data"]["result"][0]["value"][1]
+                .as_str()?
+                .parse::<f64>()
+                .ok()
+        })
+        .unwrap_or(rate);
+    eprintln!("Prometheus: rate(kbench_messages_acked_total[5s]) = {rate:.0} at a 2000/s target");
+    assert!(
+        (1400.0..=2600.0).contains(&rate),
+        "acked rate {rate} against 2000/s"
+    );
+    drop(run);
+}
+
+#[test]
+fn the_grafana_dashboard_queries_are_valid_promql_over_kbench_metrics() {
+    let dash: serde_json::Value =
+        serde_json::from_str(include_str!("../deploy/grafana/kbench.json")).unwrap();
+    assert_eq!(dash["uid"], "kbench");
+    let exprs: Vec<String> = dash["panels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["targets"].as_array().unwrap().iter())
+        .map(|t| t["expr"].as_str().unwrap().to_string())
+        .collect();
+    assert!(exprs.len() >= 8);
+    let exported = [
+        "kbench_messages_sent_total",
+        "kbench_messages_acked_total",
+        "kbench_messages_failed_total",
+        "kbench_queue_full_total",
+        "kbench_target_rate",
+        "kbench_in_flight",
+        "kbench_latency_seconds",
+    ];
+    for e in &exprs {
+        assert!(
+            exported.iter().any(|m| e.contains(m)),
+            "{e} uses no kbench metric"
+        );
+    }
+    for m in exported {
+        assert!(exprs.iter().any(|e| e.contains(m)), "{m} is on no panel");
+    }
+    if !prometheus_installed() {
+        return;
+    }
+    // Grafana's variables filled in, every query as a recording rule for promtool.
+    let dir = tempfile::tempdir().unwrap();
+    let rules: String = exprs
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let e = e
+                .replace("$__rate_interval", "1m")
+                .replace("$scenario", ".*");
+            format!("      - record: kbench:panel{i}\n        expr: '{e}'\n")
+        })
+        .collect();
+    let file = dir.path().join("rules.yml");
+    std::fs::write(
+        &file,
+        format!("groups:\n  - name: kbench-dashboard\n    rules:\n{rules}"),
+    )
+    .unwrap();
+    let out = Command::new("promtool")
+        .args(["check", "rules"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "promtool: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
