@@ -1,68 +1,190 @@
 #!/usr/bin/env bash
-# kbench next to librdkafka's own rdkafka_performance, with the same client library, on the same
-# embedded broker (`kbench broker`, 3 brokers, a 6-partition topic), alternating runs, median of N
-# pairs. Prints a Markdown table of msgs/s, MB/s, peak RSS and the ratio kbench / rdkafka_performance.
+# kbench next to the producer benchmarks its users would otherwise pick, on the same cluster with
+# the same settings, alternating runs (the order rotates every pair), medians of N pairs with the
+# spread (min..max):
+#   - rdkafka_performance (librdkafka's, built from the librdkafka source rdkafka-sys vendors);
+#   - kafka-producer-perf-test (org.apache.kafka.tools.ProducerPerformance from the kafka-tools jar
+#     scripts/kafka.sh install fetches from Maven Central);
+#   - sarama's kafka-producer-performance (go install ...@v1.61.1 into target/, from the Go proxy);
+#   - kbench with its defaults at rate = max.
+# Clusters: `kbench broker` (the embedded mock: 3 brokers, 6 partitions; only the librdkafka tools
+# speak its protocol, see README) and the 3-node Kafka from scripts/kafka.sh (RF 3, 6 partitions).
+# Matrix: 100 B and 1 KiB, acks=1 and acks=all, no compression, linger 5 ms everywhere, unlimited
+# rate, message counts calibrated so each tool's run takes about 10 s. Columns: msgs/s and MB/s
+# (each tool's own figure), peak RSS, CPU seconds per million messages (user + system, the fair
+# figure when the brokers share the CPUs), ratio of msgs/s to kbench's.
+# Then, on Kafka, two latency comparisons at 20k msg/s, acks=all, 1 KiB: steady, and with one node
+# paused for 2 s in the middle (coordinated omission on the real thing).
 #
-#   bash benches/peers.sh [PAIRS]          # default 3 pairs per message size
+#   bash benches/peers.sh [PAIRS]                      # default 2 pairs
+#   KBENCH_PEERS_PARTS="mock" bash benches/peers.sh    # only some of: mock kafka latency
 #
-# rdkafka_performance is built from the librdkafka source the rdkafka-sys crate vendors (already in
-# the cargo registry after any build of kbench): nothing is downloaded. Settings of both tools:
-# acks=1, linger.ms=5 (rdkafka_performance silently defaults to 1000), no compression, async,
-# rate unlimited, 1M x 100 B and 1M x 1 KiB (the broker keeps only a few MiB per partition, so the
-# message counts fit its limits).
+# Nothing is committed: every peer is installed from the registries. Every broker and peer runs
+# on 127.0.0.1, bounded in count and time, and is stopped when the script exits.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PAIRS="${1:-3}"
+PAIRS="${1:-2}"
+PARTS="${KBENCH_PEERS_PARTS:-mock kafka latency}"
+part() { [[ " $PARTS " == *" $1 "* ]]; }
 WORK=target/peers
 mkdir -p "$WORK"
-
 source benches/lib.sh
 build_rdkafka_performance
 build_kbench
-start_kbench_broker peers:6
+SARAMA="$PWD/$WORK/go/bin/kafka-producer-performance"
+if [ ! -x "$SARAMA" ]; then
+  echo "installing sarama's kafka-producer-performance v1.61.1 ..." >&2
+  GOBIN="$PWD/$WORK/go/bin" go install github.com/IBM/sarama/tools/kafka-producer-performance@v1.61.1
+fi
+bash scripts/kafka.sh install >&2
 
-# Peak RSS (KiB) of a command, and its stdout, via GNU time.
-measure() { /usr/bin/time -f "%M" -o "$WORK/rss" "$@" >"$WORK/out" 2>"$WORK/err"; cat "$WORK/rss"; }
-
-run_perf() { # size count -> "msgs/s MB/s rss_kib"
-  local rss; rss=$(measure "$PERF" -P -t peers -b "$BOOT" -s "$1" -c "$2" -X acks=1 -X linger.ms=5 \
-    -X compression.codec=none)
-  # "% 1000000 messages produced (100000000 bytes), 1000000 delivered (...) in 479 ms: 2087682 msgs/s and 208.77 MB/s, ..."
-  local line; line=$(grep -h "messages produced" "$WORK/out" "$WORK/err" | tail -1)
-  local msgs mb
-  msgs=$(sed -E 's/.* ([0-9]+) msgs\/s.*/\1/' <<<"$line")
-  mb=$(sed -E 's/.* ([0-9.]+) MB\/s.*/\1/' <<<"$line")
-  echo "$msgs $mb $rss"
+# Runs a command under GNU time: prints "wall_s cpu_s rss_kib"; its output in $WORK/out, $WORK/err.
+measure() {
+  /usr/bin/time -f "%e %U %S %M" -o "$WORK/time" timeout 300 "$@" >"$WORK/out" 2>"$WORK/err" || true
+  awk '{print $1, $2 + $3, $4}' "$WORK/time" | tail -1
 }
 
-run_kbench() { # size count -> "msgs/s MB/s rss_kib"
-  local rss; rss=$(measure "$KBENCH" run benches/peers.toml --bootstrap "$BOOT" --set "message.size=$1" \
-    --set "load.messages=$2" --json --no-charts --out "$WORK/reports")
-  python3 -c '
+# One run of TOOL on BOOT: SIZE bytes, COUNT messages, ACKS (1 or all).
+# Prints "msgs/s MB/s cpu_s rss_kib count".
+run_tool() {
+  local tool=$1 boot=$2 size=$3 count=$4 acks=$5 t msgs mb
+  case $tool in
+    kbench)
+      t=$(measure "$KBENCH" run benches/peers.toml --bootstrap "$boot" --set "message.size=$size" \
+        --set "load.messages=$count" --set "producer.acks=$acks" --json --no-charts --out "$WORK/reports")
+      read -r msgs mb < <(python3 -c '
 import json, sys
 r = json.load(open(sys.argv[1]))
-print(round(r["throughput"]["msgs_per_sec"]), round(r["throughput"]["bytes_per_sec"] / 1e6, 2))' "$WORK/out" | tr '\n' ' '
-  echo "$rss"
+print(round(r["throughput"]["msgs_per_sec"]), round(r["throughput"]["bytes_per_sec"] / 1e6, 2))' "$WORK/out") ;;
+    rdkafka_performance)
+      t=$(measure "$PERF" -P -t peers -b "$boot" -s "$size" -c "$count" -X "acks=$acks" -X linger.ms=5 \
+        -X compression.codec=none)
+      # "% N messages produced (...), N delivered (...) in T ms: R msgs/s and M MB/s, ..."
+      local line; line=$(grep -h "messages produced" "$WORK/out" "$WORK/err" | tail -1)
+      msgs=$(sed -E 's/.* ([0-9]+) msgs\/s.*/\1/' <<<"$line")
+      mb=$(sed -E 's/.* ([0-9.]+) MB\/s.*/\1/' <<<"$line") ;;
+    kafka-producer-perf-test)
+      t=$(measure bash scripts/kafka.sh java org.apache.kafka.tools.ProducerPerformance --topic peers \
+        --num-records "$count" --record-size "$size" --throughput -1 --producer-props \
+        "bootstrap.servers=$boot" "acks=$acks" linger.ms=5 compression.type=none)
+      # "N records sent, X records/sec (Y MB/sec), ..." (MB there is MiB)
+      local line; line=$(grep -h "records sent" "$WORK/out" | tail -1)
+      msgs=$(sed -E 's/.* ([0-9.]+) records\/sec.*/\1/' <<<"$line" | cut -d. -f1)
+      mb=$(sed -E 's/.*\(([0-9.]+) MB\/sec\).*/\1/' <<<"$line")
+      mb=$(python3 -c "print(round($mb * 1.048576, 2))") ;;
+    sarama)
+      local a=$acks; [ "$a" = all ] && a=-1
+      t=$(measure "$SARAMA" -brokers "$boot" -topic peers -message-load "$count" -message-size "$size" \
+        -required-acks "$a" -version 3.9.0 -flush-frequency 5ms)
+      # "N records sent, X records/sec (Y MiB/sec ingress, ...)": its last line, the whole run.
+      local line; line=$(grep -h "records sent" "$WORK/out" | tail -1)
+      msgs=$(sed -E 's/.* ([0-9.]+) records\/sec.*/\1/' <<<"$line" | cut -d. -f1)
+      mb=$(sed -E 's/.*\(([0-9.]+) MiB\/sec ingress.*/\1/' <<<"$line")
+      mb=$(python3 -c "print(round($mb * 1.048576, 2))") ;;
+  esac
+  read -r _wall cpu rss <<<"$t"
+  echo "${msgs:-0} ${mb:-0} $cpu $rss $count"
 }
 
-echo "| message | tool | msgs/s (median of $PAIRS) | MB/s | peak RSS | ratio |"
-echo "|---|---|---|---|---|---|"
-for spec in "100:1000000" "1024:1000000"; do
-  size=${spec%%:*}; count=${spec##*:}
-  : >"$WORK/perf.txt"; : >"$WORK/kb.txt"
-  for i in $(seq "$PAIRS"); do
-    # Alternate which tool goes first, so drift on a shared machine hits both.
-    if [ $((i % 2)) = 1 ]; then
-      run_perf "$size" "$count" >>"$WORK/perf.txt"; run_kbench "$size" "$count" >>"$WORK/kb.txt"
-    else
-      run_kbench "$size" "$count" >>"$WORK/kb.txt"; run_perf "$size" "$count" >>"$WORK/perf.txt"
-    fi
-    echo "pair $i, ${size} B: rdkafka_performance $(tail -1 "$WORK/perf.txt"), kbench $(tail -1 "$WORK/kb.txt")" >&2
+# The count that makes TOOL's run take about 10 s, from a short calibration run.
+calibrate() {
+  local tool=$1 boot=$2 size=$3 acks=$4 probe=200000 r
+  [ "$size" -ge 1024 ] && probe=50000
+  r=$(run_tool "$tool" "$boot" "$size" "$probe" "$acks")
+  python3 -c "print(max($probe, int(${r%% *} * 10)))"
+}
+
+# The matrix on one cluster: prints table rows.
+matrix() {
+  local cluster=$1 boot=$2; shift 2
+  local tools=("$@")
+  for size in 100 1024; do
+    for acks in 1 all; do
+      declare -A counts=()
+      for t in "${tools[@]}"; do counts[$t]=$(calibrate "$t" "$boot" "$size" "$acks"); : >"$WORK/$t.txt"; done
+      for i in $(seq "$PAIRS"); do
+        local order=("${tools[@]}")
+        # Rotate who goes first, so drift on a shared machine hits every tool.
+        for _ in $(seq $((i - 1))); do order=("${order[@]:1}" "${order[0]}"); done
+        for t in "${order[@]}"; do run_tool "$t" "$boot" "$size" "${counts[$t]}" "$acks" >>"$WORK/$t.txt"; done
+        echo "$cluster ${size} B acks=$acks pair $i: $(for t in "${tools[@]}"; do echo -n "$t $(tail -1 "$WORK/$t.txt" | cut -d' ' -f1); "; done)" >&2
+      done
+      local kb; kb=$(cut -d' ' -f1 "$WORK/kbench.txt" | median)
+      for t in "${tools[@]}"; do
+        local f="$WORK/$t.txt" m lo hi mb rss cpu_m
+        m=$(cut -d' ' -f1 "$f" | median); lo=$(cut -d' ' -f1 "$f" | sort -g | head -1); hi=$(cut -d' ' -f1 "$f" | sort -g | tail -1)
+        mb=$(cut -d' ' -f2 "$f" | median); rss=$(cut -d' ' -f4 "$f" | sort -g | tail -1)
+        cpu_m=$(awk '{print $3 / $5 * 1e6}' "$f" | median)
+        echo "| $cluster | $size B | $acks | $t | $m ($lo..$hi) | $mb | $((rss / 1024)) MiB | $(printf %.2f "$cpu_m") | $(python3 -c "print(f'{$m/$kb:.2f}')") |"
+      done
+    done
   done
-  p=$(cut -d' ' -f1 "$WORK/perf.txt" | median); k=$(cut -d' ' -f1 "$WORK/kb.txt" | median)
-  pmb=$(cut -d' ' -f2 "$WORK/perf.txt" | median); kmb=$(cut -d' ' -f2 "$WORK/kb.txt" | median)
-  prss=$(cut -d' ' -f3 "$WORK/perf.txt" | sort -g | tail -1); krss=$(cut -d' ' -f3 "$WORK/kb.txt" | sort -g | tail -1)
-  label="$count x $size B"
-  echo "| $label | rdkafka_performance | $p | $pmb | $((prss / 1024)) MiB | 1.00 |"
-  echo "| $label | kbench | $k | $kmb | $((krss / 1024)) MiB | $(python3 -c "print(f'{$k/$p:.2f}')") |"
-done
+}
+
+echo "| cluster | message | acks | tool | msgs/s, median (min..max of $PAIRS) | MB/s | peak RSS | CPU-s per M msgs | msgs/s / kbench's |"
+echo "|---|---|---|---|---|---|---|---|---|"
+if part mock; then
+  start_kbench_broker peers:6
+  matrix "kbench broker" "$BOOT" kbench rdkafka_performance
+  kill "$BROKER" 2>/dev/null || true
+fi
+
+if part kafka || part latency; then
+  export KBENCH_KAFKA_STATE="$PWD/$WORK/kafka" KBENCH_KAFKA_SECONDS=3600
+  KBOOT=$(bash scripts/kafka.sh start 3)
+  trap 'kill ${BROKER:-0} 2>/dev/null || true; bash scripts/kafka.sh stop >/dev/null 2>&1 || true' EXIT
+  # The topic: RF 3, 6 partitions, created by a one-message kbench run.
+  "$KBENCH" run benches/peers.toml --bootstrap "$KBOOT" --set topic.create=true --set topic.replication=3 \
+    --set load.messages=1 --quiet --no-charts --out "$WORK/reports" >/dev/null
+fi
+if part kafka; then
+  matrix "Kafka 3 nodes" "$KBOOT" kbench rdkafka_performance kafka-producer-perf-test sarama
+fi
+
+# --- latency at a fixed rate, then with a node paused ------------------------------------------
+latency_kbench() { # extra args -> "corrected_p50 corrected_p99 service_p50 service_p99 max" (ms)
+  timeout 120 "$KBENCH" run benches/peers.toml --bootstrap "$KBOOT" --set message.size=1KiB --set producer.acks=all \
+    --set load.rate=20k/s --set load.duration=15s --set producer.workers=2 "$@" --json --no-charts \
+    --out "$WORK/reports" >"$WORK/lat.json"
+  python3 -c '
+import json, sys
+r = json.load(open(sys.argv[1]))["latency_us"]
+ms = lambda v: f"{v / 1000:.1f}"
+print(ms(r["corrected"]["p50"]), ms(r["corrected"]["p99"]), ms(r["service"]["p50"]), ms(r["service"]["p99"]), ms(r["corrected"]["max"]))' "$WORK/lat.json"
+}
+latency_java() { # -> "p50 p99 max" (ms, whole)
+  timeout 120 bash scripts/kafka.sh java org.apache.kafka.tools.ProducerPerformance --topic peers --num-records 300000 \
+    --record-size 1024 --throughput 20000 --producer-props "bootstrap.servers=$KBOOT" acks=all linger.ms=5 \
+    compression.type=none >"$WORK/out" 2>&1 || true
+  grep -h "records sent" "$WORK/out" | tail -1 | sed -E 's/.*, ([0-9]+) ms max latency, ([0-9]+) ms 50th, [0-9]+ ms 95th, ([0-9]+) ms 99th.*/\2 \3 \1/'
+}
+latency_sarama() { # -> "p50 p99" (ms, per produce request)
+  timeout 120 "$SARAMA" -brokers "$KBOOT" -topic peers -message-load 300000 -message-size 1024 -required-acks -1 \
+    -version 3.9.0 -flush-frequency 5ms -throughput 20000 >"$WORK/out" 2>&1 || true
+  grep -h "records sent" "$WORK/out" | tail -1 | sed -E 's/.*, ([0-9.]+) ms 50th, [0-9.]+ ms 75th, [0-9.]+ ms 95th, ([0-9.]+) ms 99th.*/\1 \2/'
+}
+# Pauses node 1 for 2 s, 6 s from now.
+pause_soon() { ( sleep 6; bash scripts/kafka.sh pause 1; sleep 2; bash scripts/kafka.sh resume 1 ) & }
+if part latency; then
+  echo
+  echo "### At 20k msg/s, acks=all, 1 KiB, 15 s on the 3-node Kafka (p50 / p99 in ms)"
+  echo
+  echo "| run | kbench corrected | kbench service | kafka-producer-perf-test | sarama (per request) |"
+  echo "|---|---|---|---|---|"
+  for i in $(seq "$PAIRS"); do
+    read -r c50 c99 s50 s99 _ < <(latency_kbench)
+    read -r j50 j99 _ < <(latency_java)
+    read -r g50 g99 < <(latency_sarama)
+    echo "| steady $i | $c50 / $c99 | $s50 / $s99 | $j50 / $j99 | $g50 / $g99 |"
+  done
+  echo
+  echo "### The same with node 1 paused for 2 s, 6 s into the run"
+  echo
+  echo "| run | kbench corrected p99 / max | kbench service p99 | kafka-producer-perf-test p99 / max |"
+  echo "|---|---|---|---|"
+  for i in $(seq "$PAIRS"); do
+    pause_soon; read -r _ c99 _ s99 cmax < <(latency_kbench); wait
+    pause_soon; read -r _ j99 jmax < <(latency_java); wait
+    echo "| paused $i | $c99 / $cmax | $s99 | $j99 / $jmax |"
+  done
+fi

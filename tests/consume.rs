@@ -126,13 +126,5 @@ start_after = "2s"
         "share read over 1 s late: {late}"
     );
     // The result still matches its schema, backlog and all.
-    let schema: serde_json::Value =
-        serde_json::from_str(include_str!("../schemas/result.v2.json")).unwrap();
-    let validator = jsonschema::validator_for(&schema).unwrap();
-    let value = serde_json::to_value(&r).unwrap();
-    let errors: Vec<String> = validator
-        .iter_errors(&value)
-        .map(|e| format!("{e} at {}", e.instance_path()))
-        .collect();
-    assert!(errors.is_empty(), "{errors:#?}");
+    common::assert_schema(&r);
 }

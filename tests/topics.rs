@@ -7,18 +7,6 @@ use common::{assert_accounted, run, scenario};
 use kbench::payload::TopicPick;
 use kbench::scenario::topics::TopicDist;
 
-fn validate(r: &kbench::result::RunResult) {
-    let schema: serde_json::Value =
-        serde_json::from_str(include_str!("../schemas/result.v2.json")).unwrap();
-    let validator = jsonschema::validator_for(&schema).unwrap();
-    let value = serde_json::to_value(r).unwrap();
-    let errors: Vec<String> = validator
-        .iter_errors(&value)
-        .map(|e| format!("{e} at {}", e.instance_path()))
-        .collect();
-    assert!(errors.is_empty(), "{errors:#?}");
-}
-
 #[test]
 fn eight_topics_of_two_partitions_share_the_load_evenly() {
     let s = scenario(
@@ -61,7 +49,7 @@ mode = "partitions"
     let m = kbench::gate::Metric::parse("topic.p99.max").unwrap();
     let worst = r.topics.iter().map(|t| t.p99_us).max().unwrap();
     assert_eq!(kbench::gate::value(&m, &r), Some(worst as f64));
-    validate(&r);
+    common::assert_schema(&r);
 }
 
 #[test]

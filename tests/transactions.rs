@@ -72,13 +72,5 @@ fn aborted_transactions_are_counted_apart_and_never_delivered() {
     assert_eq!(r.loss_rate, 0.0, "aborted on purpose is no loss");
     assert_eq!(r.latency_us.commit.count, 45);
     // A transactional result is a valid v2 result.
-    let schema: serde_json::Value =
-        serde_json::from_str(include_str!("../schemas/result.v2.json")).unwrap();
-    let validator = jsonschema::validator_for(&schema).unwrap();
-    let value = serde_json::to_value(&r).unwrap();
-    let errors: Vec<String> = validator
-        .iter_errors(&value)
-        .map(|e| format!("{e} at {}", e.instance_path()))
-        .collect();
-    assert!(errors.is_empty(), "{errors:#?}");
+    common::assert_schema(&r);
 }

@@ -25,6 +25,7 @@
 
 pub mod batch;
 pub mod client;
+mod extras;
 pub mod handle;
 pub mod opaque;
 pub mod txn;

@@ -11,11 +11,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rdkafka::error::KafkaError;
-use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, Producer};
 use rdkafka::types::RDKafkaErrorCode;
 use tokio::sync::watch;
 
+pub use super::extras::{HeaderSet, Stamper};
 use super::handle::TopicHandle;
 use super::{kafka_error_name, opaque, Client, Context};
 use crate::pacing::{Clock, Pacing, WorkerPlan, WorkerStop};
@@ -116,47 +116,6 @@ pub struct Worker {
     pub stamper: Option<Stamper>,
 }
 
-/// Writes the [`crate::stamp`] of each message over the start of a copy of its payload: one
-/// `memcpy` per message into a buffer the worker keeps, no allocation.
-#[derive(Debug)]
-pub struct Stamper {
-    tag: u64,
-    worker: u32,
-    buf: Vec<u8>,
-}
-
-impl Stamper {
-    /// Stamps for the worker at `worker` in its shard's plan, of run tag `tag`.
-    pub fn new(tag: u64, worker: u32) -> Self {
-        Stamper {
-            tag,
-            worker,
-            buf: Vec::new(),
-        }
-    }
-
-    fn load(&mut self, payload: &[u8]) {
-        self.buf.clear();
-        self.buf.extend_from_slice(payload);
-    }
-
-    /// The loaded payload with the stamp of message `seq` (payloads are validated to hold it).
-    #[inline]
-    fn stamped(&mut self, seq: u64, due_us: u64, enqueue_us: u64) -> &[u8] {
-        if self.buf.len() >= crate::stamp::STAMP_LEN {
-            crate::stamp::Stamp {
-                tag: self.tag,
-                worker: self.worker,
-                seq,
-                due_us,
-                enqueue_us,
-            }
-            .write(&mut self.buf);
-        }
-        &self.buf
-    }
-}
-
 /// Who picks a message's partition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PartitionChoice {
@@ -176,39 +135,6 @@ impl PartitionChoice {
             PartitionChoice::RoundRobin(n) => Some((seq % n.max(1) as u64) as i32),
             PartitionChoice::Fixed(p) => Some(p),
         }
-    }
-}
-
-/// The headers of every message: names `kbench-0`, `kbench-1`, ... and fixed random values.
-#[derive(Debug, Default)]
-pub struct HeaderSet {
-    pub names: Vec<String>,
-    pub values: Vec<Vec<u8>>,
-}
-
-impl HeaderSet {
-    pub fn new(h: &crate::scenario::Headers, seed: u64) -> Self {
-        let mut rng = Rng::new(seed ^ 0x4845_4144);
-        HeaderSet {
-            names: (0..h.count).map(|i| format!("kbench-{i}")).collect(),
-            values: (0..h.count)
-                .map(|_| (0..h.size.0).map(|_| rng.next_u64() as u8).collect())
-                .collect(),
-        }
-    }
-
-    fn owned(&self) -> Option<OwnedHeaders> {
-        if self.names.is_empty() {
-            return None;
-        }
-        let mut h = OwnedHeaders::new_with_capacity(self.names.len());
-        for (key, value) in self.names.iter().zip(&self.values) {
-            h = h.insert(Header {
-                key,
-                value: Some(value.as_slice()),
-            });
-        }
-        Some(h)
     }
 }
 

@@ -15,6 +15,7 @@
 
 pub mod capacity;
 pub mod consume;
+mod experiment;
 pub mod fault;
 pub mod gate;
 mod load;
@@ -35,6 +36,7 @@ use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::units::{Bytes, Dur, Rate};
 
+pub use experiment::{Experiment, Order};
 pub use load::{
     load, load_str, parse, read, set_override, set_path, Cell, Format, InputError, ScenarioFile,
     Source,
@@ -43,6 +45,7 @@ pub use message::{key_width, Headers, KeySpec, Keys, Message, PayloadFile, SizeD
 pub use partitioner::{Partitioner, LIBRDKAFKA_PARTITIONERS};
 pub use profile::{Arrivals, Phase};
 pub use render::{client_config, properties_text, redact, redacted_properties};
+pub use topics::Topic;
 pub use transaction::Transaction;
 
 /// A fully resolved benchmark scenario.
@@ -89,43 +92,6 @@ pub struct Output {
     /// Serve live metrics at `http://<addr>/metrics` (`--metrics-addr` overrides it).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub metrics_addr: Option<String>,
-}
-
-/// The `[experiment]` section of a sweep.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Experiment {
-    /// Runs per cell; results report the median and the spread.
-    pub repeat: u32,
-    /// Pause between runs.
-    pub cooldown: Dur,
-    pub order: Order,
-    /// The ranking lists the best throughput among cells whose median p99 is under this.
-    pub slo_p99: Option<Dur>,
-    /// Plans with more runs than this need --yes.
-    pub max_runs: u32,
-}
-
-impl Default for Experiment {
-    fn default() -> Self {
-        Experiment {
-            repeat: 1,
-            cooldown: Dur::from_secs(0),
-            order: Order::Interleaved,
-            slo_p99: None,
-            max_runs: 200,
-        }
-    }
-}
-
-/// The order of a sweep's runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Order {
-    /// Every cell once, then every cell again: machine noise spreads across cells.
-    Interleaved,
-    /// All repeats of a cell, then the next cell.
-    Grouped,
 }
 
 impl Default for Scenario {
@@ -179,13 +145,6 @@ impl Default for Cluster {
     }
 }
 
-impl Topic {
-    /// Every topic's name.
-    pub fn names(&self) -> Vec<String> {
-        topics::names(&self.name, self.count)
-    }
-}
-
 impl Scenario {
     /// The smallest payload a run writes: room for the stamp with `[consume]`, else 0.
     pub fn min_payload(&self) -> u64 {
@@ -219,49 +178,6 @@ impl Cluster {
     /// True when the run uses the in-process mock cluster.
     pub fn is_embedded(&self) -> bool {
         self.bootstrap.is_none()
-    }
-}
-
-/// The topic produced to.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Topic {
-    /// The topic, or with `count` > 1 a pattern with `{i}` (see `topics`).
-    pub name: String,
-    /// Topics produced to (`{i}` = 0..count-1 in `name`).
-    #[serde(skip_serializing_if = "is_one")]
-    pub count: u32,
-    /// How messages spread over the topics (with `count` > 1).
-    #[serde(skip_serializing_if = "topics::TopicDist::is_uniform")]
-    pub distribution: topics::TopicDist,
-    /// Delete the topics kbench created when the run ends (external clusters).
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub delete_after: bool,
-    /// Partitions of each topic.
-    pub partitions: u32,
-    pub replication: u32,
-    /// Create the topic when it is missing (always true on the embedded broker).
-    pub create: bool,
-    /// Topic configs set when kbench creates the topic (e.g. `"retention.ms" = "60000"`).
-    #[serde(
-        deserialize_with = "string_map",
-        skip_serializing_if = "BTreeMap::is_empty"
-    )]
-    pub configs: BTreeMap<String, String>,
-}
-
-impl Default for Topic {
-    fn default() -> Self {
-        Topic {
-            name: "kbench".into(),
-            count: 1,
-            distribution: topics::TopicDist::Uniform,
-            delete_after: false,
-            partitions: 6,
-            replication: 3,
-            create: true,
-            configs: BTreeMap::new(),
-        }
     }
 }
 

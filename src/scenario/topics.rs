@@ -11,6 +11,8 @@
 //! delete_after = false        # delete the topics kbench created when the run ends
 //! ```
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 /// The most topics one scenario produces to.
@@ -119,5 +121,55 @@ pub fn check(pattern: &str, count: u32, dist: &TopicDist) -> Result<(), (String,
             "at least one weight must be greater than 0".into(),
         )),
         _ => Ok(()),
+    }
+}
+
+/// The topic produced to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Topic {
+    /// The topic, or with `count` > 1 a pattern with `{i}` (see `topics`).
+    pub name: String,
+    /// Topics produced to (`{i}` = 0..count-1 in `name`).
+    #[serde(skip_serializing_if = "super::is_one")]
+    pub count: u32,
+    /// How messages spread over the topics (with `count` > 1).
+    #[serde(skip_serializing_if = "TopicDist::is_uniform")]
+    pub distribution: TopicDist,
+    /// Delete the topics kbench created when the run ends (external clusters).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub delete_after: bool,
+    /// Partitions of each topic.
+    pub partitions: u32,
+    pub replication: u32,
+    /// Create the topic when it is missing (always true on the embedded broker).
+    pub create: bool,
+    /// Topic configs set when kbench creates the topic (e.g. `"retention.ms" = "60000"`).
+    #[serde(
+        deserialize_with = "super::string_map",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    pub configs: BTreeMap<String, String>,
+}
+
+impl Default for Topic {
+    fn default() -> Self {
+        Topic {
+            name: "kbench".into(),
+            count: 1,
+            distribution: TopicDist::Uniform,
+            delete_after: false,
+            partitions: 6,
+            replication: 3,
+            create: true,
+            configs: BTreeMap::new(),
+        }
+    }
+}
+
+impl Topic {
+    /// Every topic's name.
+    pub fn names(&self) -> Vec<String> {
+        names(&self.name, self.count)
     }
 }

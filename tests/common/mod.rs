@@ -78,6 +78,19 @@ pub fn run(s: &Scenario) -> RunResult {
     r
 }
 
+/// The result matches `schemas/result.v2.json` (every error listed on failure).
+pub fn assert_schema(r: &RunResult) {
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../../schemas/result.v2.json")).unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("the schema itself is valid");
+    let value = serde_json::to_value(r).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&value)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+}
+
 /// The accounting identity for measured and warm-up messages.
 pub fn assert_accounted(r: &RunResult) {
     for c in [&r.counts, &r.warmup_counts] {

@@ -7,8 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 
 use crate::cli::{
-    BrokerArgs, CapacityArgs, CompareArgs, CompletionsArgs, GateArgs, MergeArgs, MetricsFlags,
-    ReportArgs, RunArgs, ScenarioArgs, ValidateArgs,
+    BrokerArgs, CapacityArgs, CompareArgs, GateArgs, MergeArgs, ReportArgs, RunArgs, ValidateArgs,
 };
 use crate::orchestrate::{run_into, Dir, LiveRunner};
 use crate::report::metrics::Metrics;
@@ -17,6 +16,13 @@ use crate::result::{self, RunResult, ScenarioInfo};
 use crate::scenario::{self, InputError, Scenario};
 use crate::signal::Interrupts;
 use crate::{broker, capacity, compare, exit, gate, merge, plan, report, run, sweep};
+
+mod input;
+mod live;
+
+pub(crate) use input::{load_cells, load_scenario};
+pub(crate) use live::cmd_completions;
+use live::{bind_metrics, hold_metrics, properties_of};
 use std::sync::Arc;
 
 async fn sweep_run(
@@ -99,19 +105,6 @@ async fn sweep_run(
     gate::apply::apply(&current, &baseline, &gate_spec, &name, &outputs)
 }
 
-/// What `validate --properties` and `run --dry-run` show as the embedded broker's address.
-const EMBEDDED_PLACEHOLDER: &str = "<embedded: chosen when the run starts>";
-
-/// The properties of a scenario as `-X dump` would print them.
-fn properties_of(s: &Scenario) -> String {
-    let bootstrap = s
-        .cluster
-        .bootstrap
-        .as_deref()
-        .unwrap_or(EMBEDDED_PLACEHOLDER);
-    scenario::properties_text(s, bootstrap)
-}
-
 pub(crate) fn cmd_validate(args: ValidateArgs) -> anyhow::Result<i32> {
     let (cells, _) = load_cells(&args.scenario)?;
     if args.properties {
@@ -134,42 +127,6 @@ pub(crate) fn cmd_validate(args: ValidateArgs) -> anyhow::Result<i32> {
         toml::to_string_pretty(&shown).context("rendering the scenario")?
     );
     Ok(exit::OK)
-}
-
-/// Binds the metrics endpoint of `--metrics-addr` (else `[output] metrics_addr`) before any
-/// load: an address that cannot be bound is bad input (exit 2), named.
-fn bind_metrics(
-    flags: &MetricsFlags,
-    s: &Scenario,
-    args: &ScenarioArgs,
-) -> Result<Option<Arc<Metrics>>, InputError> {
-    let (addr, key) = match (
-        &flags.metrics_addr,
-        s.output.as_ref().and_then(|o| o.metrics_addr.as_ref()),
-    ) {
-        (Some(a), _) => (a, "--metrics-addr"),
-        (None, Some(a)) => (a, "output.metrics_addr"),
-        (None, None) => return Ok(None),
-    };
-    let m = Metrics::bind(addr).map_err(|message| InputError {
-        location: args.location(),
-        key: Some(key.into()),
-        message,
-    })?;
-    tracing::info!(target: "kbench", "metrics at http://{}/metrics", m.addr);
-    Ok(Some(Arc::new(m)))
-}
-
-/// Keeps the endpoint up for `--metrics-hold` after the command (a Ctrl-C ends the wait).
-async fn hold_metrics(metrics: Option<Arc<Metrics>>, flags: &MetricsFlags) {
-    if metrics.is_some() && !flags.metrics_hold.0.is_zero() {
-        let interrupts = Interrupts::listen();
-        tokio::select! {
-            _ = tokio::time::sleep(flags.metrics_hold.0) => {}
-            _ = interrupts.at_least(1) => {}
-        }
-    }
-    drop(metrics);
 }
 
 pub(crate) async fn cmd_run(args: RunArgs) -> anyhow::Result<i32> {
@@ -284,14 +241,6 @@ async fn run_cells(
         quiet: args.quiet || args.json,
     };
     gate::apply::apply(&[result], &baseline, &s.gate, &s.name, &outputs)
-}
-
-/// Prints the completion script of `args.shell` for every subcommand and flag (clap_complete).
-pub(crate) fn cmd_completions(args: CompletionsArgs) -> anyhow::Result<i32> {
-    use clap::CommandFactory as _;
-    let mut cmd = crate::cli::Cli::command();
-    clap_complete::generate(args.shell, &mut cmd, "kbench", &mut std::io::stdout());
-    Ok(exit::OK)
 }
 
 pub(crate) fn cmd_merge(args: MergeArgs) -> anyhow::Result<i32> {
@@ -530,85 +479,4 @@ pub fn exit_code_of(err: &anyhow::Error) -> i32 {
         }
     }
     exit::FAILURE
-}
-
-/// Loads a scenario's cells (one without `[matrix]`) with the command line's overrides.
-pub(crate) fn load_cells(
-    args: &ScenarioArgs,
-) -> Result<(Vec<scenario::Cell>, ScenarioInfo), InputError> {
-    let overrides = overrides_of(args);
-    let fallback = args
-        .default_bootstrap
-        .as_deref()
-        .or(args.kafka_bootstrap_servers.as_deref());
-    let (cells, _source) = match &args.scenario {
-        Some(p) if p.as_os_str() == "-" => {
-            let mut text = String::new();
-            std::io::Read::read_to_string(&mut std::io::stdin(), &mut text).map_err(|e| {
-                InputError {
-                    location: "<stdin>".into(),
-                    key: None,
-                    message: format!("cannot read the scenario from stdin: {e}"),
-                }
-            })?;
-            let path = Path::new("<stdin>");
-            plan::load_cells_str(path, &text, scenario::Format::Toml, &overrides, fallback)?
-        }
-        Some(p) => plan::load_cells(p, &overrides, fallback)?,
-        None => {
-            if overrides.is_empty() {
-                return Err(InputError {
-                    location: "kbench".into(),
-                    key: None,
-                    message: "give a scenario file (or - to read TOML from stdin), or the load as flags over an empty scenario, e.g. kbench run --rate 10k/s --size 1KiB --acks all --duration 30s (shorthands of --set; see kbench run --help)".into(),
-                });
-            }
-            let path = Path::new("<command line>");
-            plan::load_cells_str(path, "", scenario::Format::Toml, &overrides, fallback)?
-        }
-    };
-    let s = &cells[0].scenario;
-    let info = ScenarioInfo {
-        name: s.name.clone(),
-        file: args.scenario.as_ref().map(|_| args.location()),
-        description: s.description.clone(),
-        overrides: overrides.iter().map(|o| redact_override(o)).collect(),
-    };
-    Ok((cells, info))
-}
-
-fn overrides_of(args: &ScenarioArgs) -> Vec<String> {
-    let mut overrides = args.set.clone();
-    if let Some(b) = &args.bootstrap {
-        overrides.push(format!("cluster.bootstrap={b}"));
-    }
-    // The shorthand flags last: they win over the file and over --set.
-    let shorthands = args.shorthands.overrides();
-    for x in &args.property {
-        // Quoted, so the value stays a string (TOML would read `5` as a number, `true` as a bool).
-        match x.split_once('=') {
-            Some((k, v)) => overrides.push(format!(
-                "cluster.properties.\"{}\"={}",
-                k.trim(),
-                serde_json::Value::String(v.to_string())
-            )),
-            None => overrides.push(format!("-X {x}")),
-        }
-    }
-    overrides.extend(shorthands);
-    overrides
-}
-
-/// Loads a scenario with the command line's overrides.
-pub(crate) fn load_scenario(args: &ScenarioArgs) -> Result<(Scenario, ScenarioInfo), InputError> {
-    let (mut cells, info) = load_cells(args)?;
-    Ok((cells.swap_remove(0).scenario, info))
-}
-
-/// `key=value` with the value hidden when the key names a secret.
-fn redact_override(o: &str) -> String {
-    match o.split_once('=') {
-        Some((k, _)) if scenario::render::is_secret(k) => format!("{k}=***"),
-        _ => o.to_string(),
-    }
 }
