@@ -36,7 +36,7 @@ start_kbench_broker() {
 }
 
 # The median of the numbers on stdin, one a line.
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+median() { sort -g | awk '{a[NR]=$1} END {v = (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2; printf "%.10g\n", v}'; }
 
 # Percentiles of the latencies (µs, one a line) in a file: "p50 p99 max" in ms.
 percentiles_ms() {

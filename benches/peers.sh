@@ -60,7 +60,7 @@ print(round(r["throughput"]["msgs_per_sec"]), round(r["throughput"]["bytes_per_s
       t=$(measure "$PERF" -P -t peers -b "$boot" -s "$size" -c "$count" -X "acks=$acks" -X linger.ms=5 \
         -X compression.codec=none)
       # "% N messages produced (...), N delivered (...) in T ms: R msgs/s and M MB/s, ..."
-      local line; line=$(grep -h "messages produced" "$WORK/out" "$WORK/err" | tail -1)
+      local line; line=$(grep -ah "messages produced" "$WORK/out" "$WORK/err" | tail -1)
       msgs=$(sed -E 's/.* ([0-9]+) msgs\/s.*/\1/' <<<"$line")
       mb=$(sed -E 's/.* ([0-9.]+) MB\/s.*/\1/' <<<"$line") ;;
     kafka-producer-perf-test)
@@ -68,19 +68,19 @@ print(round(r["throughput"]["msgs_per_sec"]), round(r["throughput"]["bytes_per_s
         --num-records "$count" --record-size "$size" --throughput -1 --producer-props \
         "bootstrap.servers=$boot" "acks=$acks" linger.ms=5 compression.type=none)
       # "N records sent, X records/sec (Y MB/sec), ..." (MB there is MiB)
-      local line; line=$(grep -h "records sent" "$WORK/out" | tail -1)
+      local line; line=$(grep -ah "records sent" "$WORK/out" | tail -1)
       msgs=$(sed -E 's/.* ([0-9.]+) records\/sec.*/\1/' <<<"$line" | cut -d. -f1)
       mb=$(sed -E 's/.*\(([0-9.]+) MB\/sec\).*/\1/' <<<"$line")
-      mb=$(python3 -c "print(round($mb * 1.048576, 2))") ;;
+      mb=$(python3 -c "print(round(${mb:-0} * 1.048576, 2))") ;;
     sarama)
       local a=$acks; [ "$a" = all ] && a=-1
       t=$(measure "$SARAMA" -brokers "$boot" -topic peers -message-load "$count" -message-size "$size" \
         -required-acks "$a" -version 3.9.0 -flush-frequency 5ms)
       # "N records sent, X records/sec (Y MiB/sec ingress, ...)": its last line, the whole run.
-      local line; line=$(grep -h "records sent" "$WORK/out" | tail -1)
+      local line; line=$(grep -ah "records sent" "$WORK/out" | tail -1)
       msgs=$(sed -E 's/.* ([0-9.]+) records\/sec.*/\1/' <<<"$line" | cut -d. -f1)
       mb=$(sed -E 's/.*\(([0-9.]+) MiB\/sec ingress.*/\1/' <<<"$line")
-      mb=$(python3 -c "print(round($mb * 1.048576, 2))") ;;
+      mb=$(python3 -c "print(round(${mb:-0} * 1.048576, 2))") ;;
   esac
   read -r _wall cpu rss <<<"$t"
   echo "${msgs:-0} ${mb:-0} $cpu $rss $count"
@@ -91,7 +91,8 @@ calibrate() {
   local tool=$1 boot=$2 size=$3 acks=$4 probe=200000 r
   [ "$size" -ge 1024 ] && probe=50000
   r=$(run_tool "$tool" "$boot" "$size" "$probe" "$acks")
-  python3 -c "print(max($probe, int(${r%% *} * 10)))"
+  # At most 1.2 GB a run, whatever the rate.
+  python3 -c "print(min(max($probe, int(${r%% *} * 10)), 1_200_000_000 // $size))"
 }
 
 # The matrix on one cluster: prints table rows.
@@ -131,10 +132,16 @@ fi
 
 if part kafka || part latency; then
   export KBENCH_KAFKA_STATE="$PWD/$WORK/kafka" KBENCH_KAFKA_SECONDS=3600
+  # A fresh cluster: its configuration (retention checked every 5 s) is written at start.
+  bash scripts/kafka.sh stop >/dev/null 2>&1 || true
+  rm -rf "$KBENCH_KAFKA_STATE"
   KBOOT=$(bash scripts/kafka.sh start 3)
   trap 'kill ${BROKER:-0} 2>/dev/null || true; bash scripts/kafka.sh stop >/dev/null 2>&1 || true' EXIT
-  # The topic: RF 3, 6 partitions, created by a one-message kbench run.
+  # The topic: RF 3, 6 partitions, created by a one-message kbench run. It keeps at most 256 MiB
+  # a partition (checked every 5 s, scripts/kafka.sh): three copies of 10 s at 100 MB/s would
+  # not fit this machine's disk otherwise.
   "$KBENCH" run benches/peers.toml --bootstrap "$KBOOT" --set topic.create=true --set topic.replication=3 \
+    --set 'topic.configs={ "retention.bytes" = "268435456", "segment.bytes" = "67108864" }' \
     --set load.messages=1 --quiet --no-charts --out "$WORK/reports" >/dev/null
 fi
 if part kafka; then
@@ -156,12 +163,12 @@ latency_java() { # -> "p50 p99 max" (ms, whole)
   timeout 120 bash scripts/kafka.sh java org.apache.kafka.tools.ProducerPerformance --topic peers --num-records 300000 \
     --record-size 1024 --throughput 20000 --producer-props "bootstrap.servers=$KBOOT" acks=all linger.ms=5 \
     compression.type=none >"$WORK/out" 2>&1 || true
-  grep -h "records sent" "$WORK/out" | tail -1 | sed -E 's/.*, ([0-9]+) ms max latency, ([0-9]+) ms 50th, [0-9]+ ms 95th, ([0-9]+) ms 99th.*/\2 \3 \1/'
+  grep -ah "records sent" "$WORK/out" | tail -1 | sed -E 's/.*, ([0-9.]+) ms max latency, ([0-9]+) ms 50th, [0-9]+ ms 95th, ([0-9]+) ms 99th.*/\2 \3 \1/'
 }
 latency_sarama() { # -> "p50 p99" (ms, per produce request)
   timeout 120 "$SARAMA" -brokers "$KBOOT" -topic peers -message-load 300000 -message-size 1024 -required-acks -1 \
     -version 3.9.0 -flush-frequency 5ms -throughput 20000 >"$WORK/out" 2>&1 || true
-  grep -h "records sent" "$WORK/out" | tail -1 | sed -E 's/.*, ([0-9.]+) ms 50th, [0-9.]+ ms 75th, [0-9.]+ ms 95th, ([0-9.]+) ms 99th.*/\1 \2/'
+  grep -ah "records sent" "$WORK/out" | tail -1 | sed -E 's/.*, ([0-9.]+) ms 50th, [0-9.]+ ms 75th, [0-9.]+ ms 95th, ([0-9.]+) ms 99th.*/\1 \2/'
 }
 # Pauses node 1 for 2 s, 6 s from now.
 pause_soon() { ( sleep 6; bash scripts/kafka.sh pause 1; sleep 2; bash scripts/kafka.sh resume 1 ) & }
