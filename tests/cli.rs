@@ -10,6 +10,16 @@ fn kbench() -> Command {
     Command::cargo_bin("kbench").expect("binary built")
 }
 
+/// The one run directory a command wrote under `out`.
+fn run_dir_in(out: &std::path::Path) -> std::path::PathBuf {
+    std::fs::read_dir(out)
+        .expect("the output directory exists")
+        .next()
+        .expect("a run directory")
+        .unwrap()
+        .path()
+}
+
 /// Writes `text` into a temp dir as `name` and returns (dir, path).
 fn file(name: &str, text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();
@@ -600,12 +610,7 @@ fn sigint_writes_an_interrupted_result_and_exits_130() {
         std::thread::sleep(Duration::from_millis(50));
     };
     assert_eq!(status.code(), Some(130));
-    let run_dir = std::fs::read_dir(&out_dir)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let run_dir = run_dir_in(&out_dir);
     let v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(run_dir.join("result.json")).unwrap())
             .unwrap();
@@ -706,12 +711,7 @@ fn secrets_appear_in_no_output_of_a_run() {
         printed += &String::from_utf8_lossy(&o.stdout);
         printed += &String::from_utf8_lossy(&o.stderr);
     }
-    let run_dir = std::fs::read_dir(&out_dir)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let run_dir = run_dir_in(&out_dir);
     let o = kbench().arg("report").arg(&run_dir).output().unwrap();
     assert!(o.status.success());
     printed += &String::from_utf8_lossy(&o.stdout);
@@ -946,12 +946,7 @@ fn the_librdkafka_properties_are_printed_and_recorded_without_secrets() {
         "{}",
         String::from_utf8_lossy(&run.stderr)
     );
-    let result_dir = std::fs::read_dir(&reports)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let result_dir = run_dir_in(&reports);
     let json = std::fs::read_to_string(result_dir.join("result.json")).unwrap();
     assert!(!json.contains("hunter"), "a secret in result.json");
     let r = kbench::result::RunResult::parse(&json, "result.json").unwrap();
@@ -1039,12 +1034,7 @@ fn a_run_from_flags_or_stdin_is_the_same_scenario_as_the_file() {
         "{}",
         String::from_utf8_lossy(&run.stderr)
     );
-    let result = std::fs::read_dir(&out_dir)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let result = run_dir_in(&out_dir);
     let r = kbench::result::RunResult::read(&result.join("result.json")).unwrap();
     assert_eq!(r.spec.load.rate.to_string(), "500/s");
     assert_eq!(r.counts.acked, 500);
