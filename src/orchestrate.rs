@@ -59,10 +59,9 @@ pub async fn run_into(
         run_id: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
         shard: opts.shard.map_or(0, |sh| sh.index).to_string(),
     };
-    let target = crate::plan::RunPlan::build(s, opts.shard).target_rate;
     let done = execute_and_write(s, info, dir, interrupts, opts, |live| {
         if let Some(m) = metrics {
-            let task = m.watch(live.clone(), labels.clone(), target, s.load.interval.0);
+            let task = m.watch(live.clone(), labels.clone(), s.load.interval.0);
             watch = Some((task, live.clone()));
         }
         bar = crate::report::progress::Progress::start(live, progress);
@@ -74,7 +73,7 @@ pub async fn run_into(
     if let (Some(m), Some((task, live))) = (metrics, watch) {
         task.abort();
         // The final numbers, after the drain.
-        m.publish(&live, &labels, target);
+        m.publish(&live, &labels);
     }
     done
 }

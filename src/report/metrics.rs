@@ -140,7 +140,7 @@ impl Metrics {
 
     /// Copies the live counters into the registry: the counters to their current totals, the
     /// gauges and the last interval's latency.
-    pub fn publish(&self, live: &Live, labels: &RunLabels, target_rate: Option<f64>) {
+    pub fn publish(&self, live: &Live, labels: &RunLabels) {
         let f = &self.families;
         let set = |family: &Family<RunLabels, Counter>, total: u64| {
             let c = family.get_or_create(labels);
@@ -155,7 +155,7 @@ impl Metrics {
         set(&f.queue_full, live.queue_full());
         f.target_rate
             .get_or_create(labels)
-            .set(target_rate.unwrap_or(0.0));
+            .set(live.target_rate.unwrap_or(0.0));
         f.in_flight
             .get_or_create(labels)
             .set(live.in_flight() as i64);
@@ -186,13 +186,12 @@ impl Metrics {
         self: &Arc<Self>,
         live: Live,
         labels: RunLabels,
-        target_rate: Option<f64>,
         interval: Duration,
     ) -> tokio::task::JoinHandle<()> {
         let me = self.clone();
         tokio::spawn(async move {
             loop {
-                me.publish(&live, &labels, target_rate);
+                me.publish(&live, &labels);
                 tokio::time::sleep(interval).await;
             }
         })

@@ -4,7 +4,6 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rdkafka::producer::Producer as _;
 use rdkafka::ClientConfig;
 
 use crate::broker::{self, BrokerError, TopicInfo};
@@ -108,14 +107,6 @@ async fn group_formed(consumers: &Consumers, partitions: u32, wait: Duration) ->
     }
 }
 
-/// Acked messages so far over the instances (warm-up included): what the consumers should read.
-fn acked(clients: &[Arc<Client>]) -> u64 {
-    clients
-        .iter()
-        .map(|c| c.context().acked.load(std::sync::atomic::Ordering::Acquire))
-        .sum()
-}
-
 /// Where the backlog watcher leaves what it saw.
 pub(super) type BacklogSlot = Arc<Mutex<Option<Backlog>>>;
 
@@ -142,7 +133,7 @@ pub(super) fn watch_backlog(
         let at = tokio::time::Instant::from_std(clock.instant_at_ns(start_us * 1000));
         tokio::time::sleep_until(at).await;
         let start_consumed = consumers.consumed();
-        let messages = acked(&clients).saturating_sub(start_consumed);
+        let messages = super::acked_total(&clients).saturating_sub(start_consumed);
         let threshold = (messages / 100).max(per_window).max(1);
         let set = |b: Backlog| *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(b);
         let mut b = Backlog {
@@ -156,7 +147,7 @@ pub(super) fn watch_backlog(
             tokio::time::sleep(POLL).await;
             let consumed = consumers.consumed();
             b.drained = consumed - start_consumed;
-            if acked(&clients).saturating_sub(consumed) <= threshold {
+            if super::acked_total(&clients).saturating_sub(consumed) <= threshold {
                 b.caught_up_us = Some(clock.now_us());
                 set(b);
                 return;
@@ -176,7 +167,9 @@ pub(super) async fn finish(
     interrupts: &Interrupts,
 ) -> Consumed {
     let deadline = tokio::time::Instant::now() + grace;
-    while consumers.consumed() < acked(clients) && tokio::time::Instant::now() < deadline {
+    while consumers.consumed() < super::acked_total(clients)
+        && tokio::time::Instant::now() < deadline
+    {
         tokio::select! {
             _ = tokio::time::sleep(POLL) => {}
             _ = interrupts.at_least(2) => break,

@@ -61,6 +61,16 @@ pub struct Live {
     sent: Vec<Arc<LiveCounter>>,
     contexts: Vec<Arc<Client>>,
     pub clock: Clock,
+    /// This shard's mean target rate (msg/s), `None` at `rate = "max"` (from the plan).
+    pub target_rate: Option<f64>,
+}
+
+/// Successful delivery reports so far over the instances (warm-up included).
+pub(super) fn acked_total(clients: &[Arc<Client>]) -> u64 {
+    clients
+        .iter()
+        .map(|c| c.context().acked.load(Ordering::Acquire))
+        .sum()
 }
 
 impl Live {
@@ -68,10 +78,7 @@ impl Live {
         self.sent.iter().map(|c| c.0.load(Ordering::Relaxed)).sum()
     }
     pub fn acked(&self) -> u64 {
-        self.contexts
-            .iter()
-            .map(|c| c.context().acked.load(Ordering::Relaxed))
-            .sum()
+        acked_total(&self.contexts)
     }
     pub fn failed(&self) -> u64 {
         self.contexts
@@ -197,6 +204,7 @@ pub async fn execute(
         sent: live_sent,
         contexts: clients.clone(),
         clock,
+        target_rate: plan.target_rate,
     });
     let timed_out = Arc::new(AtomicBool::new(false));
     let guard = spawn_stopper(plan, &stop, interrupts, clock, timed_out.clone());

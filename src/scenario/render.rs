@@ -131,7 +131,11 @@ pub fn is_secret(name: &str) -> bool {
 
 /// The properties as they may be shown: secret values replaced by `***`.
 pub fn redacted_properties(s: &Scenario, bootstrap: &str) -> BTreeMap<String, String> {
-    let mut props = properties(s, bootstrap);
+    redacted(properties(s, bootstrap))
+}
+
+/// `props` with every secret value shown as `***`.
+fn redacted(mut props: BTreeMap<String, String>) -> BTreeMap<String, String> {
     for (k, v) in props.iter_mut() {
         if is_secret(k) {
             *v = "***".into();
@@ -163,13 +167,7 @@ pub fn redacted_consumer_properties(
     bootstrap: &str,
     group: &str,
 ) -> BTreeMap<String, String> {
-    let mut props = consumer_properties(s, bootstrap, group);
-    for (k, v) in props.iter_mut() {
-        if is_secret(k) {
-            *v = "***".into();
-        }
-    }
-    props
+    redacted(consumer_properties(s, bootstrap, group))
 }
 
 /// `text` with every secret property value of the scenario replaced by `***`: librdkafka quotes
