@@ -291,21 +291,6 @@ pub fn share(n: u64, workers: u32, worker: u32) -> u64 {
     n / w + u64::from((worker as u64) < n % w)
 }
 
-/// Messages a run sends in total, warm-up included, when that is known in advance.
-pub fn planned_messages(load: &Load) -> Option<u64> {
-    let curve = Curve::of_load(load);
-    let warmup = load.warmup.0.as_nanos() as f64;
-    match (load.stop(), curve) {
-        (StopCondition::Count(n), c) => {
-            Some(n + c.map_or(0.0, |c| c.count_at(warmup).ceil()) as u64)
-        }
-        (StopCondition::Duration(d), Some(c)) => {
-            Some(c.count_at(warmup + d.as_nanos() as f64).ceil() as u64)
-        }
-        (StopCondition::Duration(_), None) => None,
-    }
-}
-
 /// The measured phases' windows, in µs since t0.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct PhaseBounds {
@@ -401,7 +386,6 @@ mod tests {
         assert!((c.count_at(3e9) - 300.0).abs() < 1e-6);
         assert!((c.count_at(5e9) - 700.0).abs() < 1e-6);
         assert!((c.count_at(6e9) - 750.0).abs() < 1e-6);
-        assert_eq!(planned_messages(&l), Some(750));
         // Halfway through the ramp the rate is 200/s: (100 + 200)/2 * 1 s = 150 messages.
         let mut hint = 0;
         let t = c.time_of(300.0 + 150.0, &mut hint);
@@ -489,14 +473,17 @@ mod tests {
             }
         );
         assert_eq!(plan.warmup_end_ns, 2_000_000_000);
-        assert_eq!(planned_messages(&l), Some(1200));
+        // Warm-up and measured window together: 12 s at 100/s.
+        let c = Curve::of_load(&l).unwrap();
+        assert!((c.count_at(12e9) - 1200.0).abs() < 1e-6);
         let counted = Load {
             messages: Some(11),
             ..l.clone()
         };
         let plan = WorkerPlan::new(&counted, None, 2, 0, 1);
         assert_eq!(plan.stop, WorkerStop::Count(6));
-        assert_eq!(planned_messages(&counted), Some(211));
-        assert_eq!(planned_messages(&load(Rate::Max)), None);
+        // A counted run sends its 11 after the warm-up's 200; an unpaced one has no curve.
+        assert!((c.count_at(2e9) - 200.0).abs() < 1e-6);
+        assert!(Curve::of_load(&load(Rate::Max)).is_none());
     }
 }

@@ -41,13 +41,11 @@ fn sample(text: &str, name: &str) -> Option<f64> {
         .and_then(|v| v.parse().ok())
 }
 
-#[test]
-fn the_exposition_ends_with_the_results_counts() {
+/// Runs a scenario on the embedded broker with a metrics endpoint; the result and the endpoint's
+/// final exposition.
+fn run_with_metrics(toml: &str) -> (kbench::result::RunResult, String) {
     let m = std::sync::Arc::new(Metrics::bind("127.0.0.1:0").unwrap());
-    let s = scenario(
-        "name = \"metrics\"\n[load]\nrate = \"1000/s\"\nduration = \"2s\"\nwarmup = \"500ms\"\n",
-        &[],
-    );
+    let s = scenario(toml, &[]);
     let dir = tempfile::tempdir().unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let (r, _) = rt
@@ -62,6 +60,14 @@ fn the_exposition_ends_with_the_results_counts() {
         ))
         .unwrap();
     let text = m.text();
+    (r, text)
+}
+
+#[test]
+fn the_exposition_ends_with_the_results_counts() {
+    let (r, text) = run_with_metrics(
+        "name = \"metrics\"\n[load]\nrate = \"1000/s\"\nduration = \"2s\"\nwarmup = \"500ms\"\n",
+    );
     assert!(text.ends_with("# EOF\n"), "OpenMetrics ends with # EOF");
     // Every sample line is `name{labels} number`.
     for line in text.lines().filter(|l| !l.starts_with('#')) {
@@ -91,6 +97,36 @@ fn the_exposition_ends_with_the_results_counts() {
     let plain = prometheus_text(&text);
     assert!(plain.contains("# TYPE kbench_messages_acked_total counter"));
     assert!(!plain.contains("# EOF"));
+}
+
+#[test]
+fn a_consume_run_publishes_what_it_read_back_and_its_e2e_latency() {
+    let (r, text) = run_with_metrics(
+        "name = \"metrics\"\n[load]\nrate = \"500/s\"\nduration = \"3s\"\nwarmup = \"500ms\"\n[consume]\nmode = \"partitions\"\n",
+    );
+    let consumed = r.counts.consumed.unwrap() + r.warmup_counts.consumed.unwrap();
+    assert_eq!(
+        sample(&text, "kbench_messages_consumed_total"),
+        Some(consumed as f64)
+    );
+    assert_eq!(consumed, r.counts.acked + r.warmup_counts.acked);
+    for stream in ["e2e", "e2e_service"] {
+        let p99 = text
+            .lines()
+            .find(|l| {
+                l.starts_with("kbench_latency_seconds{")
+                    && l.contains(&format!("stream=\"{stream}\""))
+                    && l.contains("percentile=\"99\"")
+            })
+            .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok());
+        // A finished interval's p99, in seconds: positive, and no more than the run's max.
+        let p99 = p99.unwrap_or_else(|| panic!("no {stream} p99 in\n{text}"));
+        assert!(p99 > 0.0, "{stream} p99 {p99}");
+        assert!(
+            p99 * 1e6 <= r.latency_us.e2e.max as f64 * 1.02,
+            "{stream} p99 {p99}"
+        );
+    }
 }
 
 fn prometheus_installed() -> bool {
@@ -254,6 +290,7 @@ fn the_grafana_dashboard_queries_are_valid_promql_over_kbench_metrics() {
         "kbench_queue_full_total",
         "kbench_target_rate",
         "kbench_in_flight",
+        "kbench_messages_consumed_total",
         "kbench_latency_seconds",
     ];
     for e in &exprs {

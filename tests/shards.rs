@@ -145,6 +145,27 @@ fn three_shards_merge_exactly() {
     let acked: u64 = merged.intervals.iter().map(|i| i.acked).sum();
     assert_eq!(acked, merged.counts.acked + merged.warmup_counts.acked);
     assert_eq!(merged.intervals[1].sent, sum(|r| r.intervals[1].sent));
+    // librdkafka's counters add up over the shards, and the breakdown the client.* gates read
+    // survives the merge.
+    let clients: Vec<_> = shards
+        .iter()
+        .map(|(_, r)| r.client.clone().unwrap())
+        .collect();
+    let c = merged.client.as_ref().expect("a merged client summary");
+    assert!(c.txmsgs > 0 && c.breakdown.is_some(), "{c:?}");
+    assert_eq!(c.txmsgs, clients.iter().map(|c| c.txmsgs).sum::<i64>());
+    assert_eq!(c.requests, clients.iter().map(|c| c.requests).sum::<i64>());
+    let rtt_p99 = clients
+        .iter()
+        .filter_map(|c| c.breakdown.map(|b| b.rtt_us.p99))
+        .max();
+    assert_eq!(c.breakdown.map(|b| b.rtt_us.p99), rtt_p99);
+    let broker_requests =
+        |c: &kbench::result::ClientSummary| -> u64 { c.brokers.iter().map(|b| b.requests).sum() };
+    assert_eq!(
+        broker_requests(c),
+        clients.iter().map(broker_requests).sum::<u64>()
+    );
     let info = merged.merge.as_ref().unwrap();
     assert_eq!((info.shards, info.merged.clone()), (3, vec![0, 1, 2]));
     assert!(merged_dir.join("latency.hlog").exists() && merged_dir.join("timeline.png").exists());

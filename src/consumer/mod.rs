@@ -73,6 +73,18 @@ struct Shared {
     events: Mutex<Vec<Event>>,
     /// The run's clock, set at t0 (consumers may join their group before).
     clock: OnceLock<Clock>,
+    /// Per consumer, its last finished interval for the live metrics: written once per
+    /// interval, read by the publisher.
+    last: Vec<Mutex<LastInterval>>,
+}
+
+/// A consumer's last finished interval: intervals finished so far, e2e and e2e service
+/// histograms (encoded).
+#[derive(Debug, Default, Clone)]
+struct LastInterval {
+    finished: usize,
+    e2e: Option<String>,
+    e2e_service: Option<String>,
 }
 
 impl Shared {
@@ -216,6 +228,9 @@ impl Consumers {
             partitions: spec.partitions,
             events: Mutex::new(Vec::new()),
             clock: OnceLock::new(),
+            last: (0..spec.consumers)
+                .map(|_| Mutex::new(LastInterval::default()))
+                .collect(),
         });
         let mut config = ClientConfig::new();
         for (k, v) in &spec.properties {
@@ -251,6 +266,34 @@ impl Consumers {
     /// Distinct messages of this run read so far, warm-up included.
     pub fn consumed(&self) -> u64 {
         self.shared.consumed.load(Ordering::Acquire)
+    }
+
+    /// The e2e and e2e-service histograms of the latest interval a consumer finished, over
+    /// the consumers that finished it (live metrics).
+    pub fn last_interval(&self) -> [Option<crate::recorder::hist::Hist>; 2] {
+        let lasts: Vec<LastInterval> = self
+            .shared
+            .last
+            .iter()
+            .map(|l| l.lock().unwrap_or_else(|p| p.into_inner()).clone())
+            .collect();
+        let latest = lasts.iter().map(|l| l.finished).max().unwrap_or(0);
+        let mut out = [None, None];
+        for l in lasts.iter().filter(|l| l.finished == latest && latest > 0) {
+            for (into, e) in out.iter_mut().zip([&l.e2e, &l.e2e_service]) {
+                let Some(h) = e
+                    .as_deref()
+                    .and_then(|e| crate::recorder::hist::decode(e).ok())
+                else {
+                    continue;
+                };
+                match into {
+                    Some(sum) => crate::recorder::hist::add(sum, &h),
+                    None => *into = Some(h),
+                }
+            }
+        }
+        out
     }
 
     /// Partitions assigned, per consumer.
@@ -308,6 +351,7 @@ fn consume(
         shared.push_event("consumer-error", format!("consumer {index}: {e}"));
         return rec;
     }
+    let mut published = 0;
     while !shared.stop.load(Ordering::Acquire) {
         match consumer.poll(POLL) {
             Some(Ok(m)) => {
@@ -326,6 +370,7 @@ fn consume(
                     shared.consumed.fetch_add(1, Ordering::AcqRel);
                 }
                 rec.record(stamp.due_us, stamp.enqueue_us, now, flat, reading);
+                publish_last(&rec, &shared.last[index], &mut published);
             }
             Some(Err(e)) => {
                 let name = crate::producer::kafka_error_name(&e);
@@ -335,6 +380,23 @@ fn consume(
         }
     }
     rec
+}
+
+/// Hands the publisher an interval the recorder has just finished (a check per message, a copy
+/// per interval).
+#[inline]
+fn publish_last(rec: &ConsumerRecorder, slot: &Mutex<LastInterval>, published: &mut usize) {
+    let (finished, e2e) = rec.e2e_series.last_encoded();
+    if finished == *published {
+        return;
+    }
+    *published = finished;
+    let mut l = slot.lock().unwrap_or_else(|p| p.into_inner());
+    *l = LastInterval {
+        finished,
+        e2e: e2e.cloned(),
+        e2e_service: rec.service_series.last_encoded().1.cloned(),
+    };
 }
 
 /// Subscribes (group mode) or assigns this consumer's share of the partitions.

@@ -13,6 +13,7 @@ use crate::compare::flatten;
 use crate::recorder::hist::{self, new_hist, LatencyStats};
 use crate::result::*;
 
+mod client;
 mod parts;
 use parts::{add_opt, merge_consume, merge_partitions, merge_phases, merge_produced, merge_topics};
 
@@ -140,6 +141,8 @@ pub fn merge(
         .map(|r| offset_s(r) + r.warmup_s + r.duration_s)
         .fold(0.0, f64::max);
     let duration_s = (end - start).max(0.0);
+    let step = first.spec.load.interval.0.as_secs_f64();
+    let intervals = merge_intervals(&rs, t0, step)?;
     let per_sec = |v: f64| {
         if duration_s > 0.0 {
             v / duration_s
@@ -249,7 +252,7 @@ pub fn merge(
         clamped_samples: rs.iter().map(|r| r.clamped_samples).sum(),
         // Every shard's watermarks saw the others' messages too: no per-run count survives.
         landed_messages: None,
-        client: None,
+        client: client::summary(&rs, &intervals, (start / step).round() as usize),
         consume: merge_consume(&rs, t0, &merge_partitions(&rs)),
         // Every shard ran the same scenario; the bootstrap may differ by machine.
         client_properties: first.client_properties.clone(),
@@ -265,7 +268,7 @@ pub fn merge(
                 aborted: a.aborted + b.aborted,
                 failed: a.failed + b.failed,
             }),
-        intervals: merge_intervals(&rs, t0, first.spec.load.interval.0.as_secs_f64())?,
+        intervals,
         events,
         notes,
         process: ProcessStats {
@@ -285,13 +288,18 @@ fn without_bootstrap(r: &RunResult) -> BTreeMap<String, String> {
 
 /// Sums the shards' intervals into wall-clock-aligned intervals.
 fn merge_intervals(rs: &[&RunResult], t0: u64, step: f64) -> Result<Vec<Interval>, MergeError> {
-    type Acc<'a> = (Interval, [Vec<&'a String>; 5]);
+    type Acc<'a> = (
+        Interval,
+        [Vec<&'a String>; 5],
+        Vec<(&'a crate::result::client::ClientInterval, u64)>,
+    );
     let mut rows: BTreeMap<u64, Acc> = BTreeMap::new();
     for r in rs {
         let offset = (r.t0_unix_ms - t0) as f64 / 1000.0;
         for i in &r.intervals {
             let k = ((offset + i.t_s) / step).round() as u64;
-            let (row, hists) = rows.entry(k).or_default();
+            let (row, hists, clients) = rows.entry(k).or_default();
+            clients.extend(i.client.as_ref().map(|c| (c, i.acked)));
             row.sent += i.sent;
             row.acked += i.acked;
             row.failed += i.failed;
@@ -313,8 +321,9 @@ fn merge_intervals(rs: &[&RunResult], t0: u64, step: f64) -> Result<Vec<Interval
         }
     }
     let mut out = Vec::new();
-    for (k, (mut row, hists)) in rows {
+    for (k, (mut row, hists, clients)) in rows {
         row.t_s = k as f64 * step;
+        row.client = client::merge_rows(&clients);
         let encode = |list: &[&String]| -> Result<Option<String>, MergeError> {
             if list.is_empty() {
                 return Ok(None);

@@ -52,6 +52,11 @@ impl Series {
         hist::decode(self.done.last()?.as_ref()?).ok()
     }
 
+    /// Intervals finished so far (the last one's index + 1), and its encoded histogram.
+    pub fn last_encoded(&self) -> (usize, Option<&String>) {
+        (self.done.len(), self.done.last().and_then(Option::as_ref))
+    }
+
     /// The p99 of the last finished interval (for the live progress line).
     pub fn last_p99(&self) -> Option<u64> {
         let last = self.done.last()?.as_ref()?;

@@ -6,8 +6,10 @@
 //!
 //! Metrics, each labelled `scenario`, `run_id` and `shard`: `kbench_messages_sent_total`,
 //! `kbench_messages_acked_total`, `kbench_messages_failed_total`, `kbench_queue_full_total`,
-//! `kbench_target_rate`, `kbench_in_flight`, and `kbench_latency_seconds{stream, percentile}`
-//! (p50, p99 and max of the last finished interval of `corrected`, `service` and `send_lag`).
+//! `kbench_target_rate`, `kbench_in_flight`, with `[consume]` `kbench_messages_consumed_total`,
+//! and `kbench_latency_seconds{stream, percentile}` (p50, p99 and max of the last finished
+//! interval of `corrected`, `service` and `send_lag`, and with `[consume]` of `e2e` and
+//! `e2e_service`, from the latest interval the consumers finished).
 //!
 //! A scraper that accepts `application/openmetrics-text` (Prometheus does) gets OpenMetrics as
 //! prometheus-client writes it; anything else gets the Prometheus text format 0.0.4 (the counter
@@ -54,6 +56,7 @@ struct Families {
     queue_full: Family<RunLabels, Counter>,
     target_rate: Family<RunLabels, F64Gauge>,
     in_flight: Family<RunLabels, Gauge>,
+    consumed: Family<RunLabels, Counter>,
     latency: Family<LatencyLabels, F64Gauge>,
 }
 
@@ -85,6 +88,7 @@ impl Metrics {
             queue_full: Family::default(),
             target_rate: Family::default(),
             in_flight: Family::default(),
+            consumed: Family::default(),
             latency: Family::default(),
         };
         let f = &families;
@@ -119,8 +123,13 @@ impl Metrics {
             f.in_flight.clone(),
         );
         registry.register(
+            "kbench_messages_consumed",
+            "Distinct messages of the run read back by its [consume] consumers",
+            f.consumed.clone(),
+        );
+        registry.register(
             "kbench_latency_seconds",
-            "Latency of the last finished interval by stream (corrected, service, send_lag) and percentile (100 = max)",
+            "Latency of the last finished interval by stream (corrected, service, send_lag, e2e, e2e_service) and percentile (100 = max)",
             f.latency.clone(),
         );
         let registry = Arc::new(Mutex::new(registry));
@@ -159,8 +168,14 @@ impl Metrics {
         f.in_flight
             .get_or_create(labels)
             .set(live.in_flight() as i64);
-        let streams = ["corrected", "service", "send_lag"];
-        for (stream, h) in streams.iter().zip(live.last_interval()) {
+        if let Some(consumed) = live.consumed() {
+            set(&f.consumed, consumed);
+        }
+        let streams = ["corrected", "service", "send_lag", "e2e", "e2e_service"];
+        let [e2e, e2e_service] = live.last_e2e();
+        let [corrected, service, send_lag] = live.last_interval();
+        let hists = [corrected, service, send_lag, e2e, e2e_service];
+        for (stream, h) in streams.iter().zip(hists) {
             let Some(h) = h.filter(|h| !h.is_empty()) else {
                 continue;
             };

@@ -58,12 +58,17 @@ pub struct BacklogResult {
 pub fn apply(out: &mut RunResult, c: &Consumed, mode: &str, isolation: &str, interval_s: f64) {
     // The consumers number partitions `topic * partitions + partition`.
     let names = out.spec.topic.names();
+    let index: std::collections::HashMap<&str, usize> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.as_str(), i))
+        .collect();
     let per_topic = out.broker.partitions as usize;
     let flat = |p: &super::PartitionCount| {
         let t = p
             .topic
-            .as_ref()
-            .and_then(|t| names.iter().position(|n| n == t))
+            .as_deref()
+            .and_then(|t| index.get(t).copied())
             .unwrap_or(0);
         t * per_topic + p.partition as usize
     };

@@ -63,6 +63,8 @@ pub struct Live {
     pub clock: Clock,
     /// This shard's mean target rate (msg/s), `None` at `rate = "max"` (from the plan).
     pub target_rate: Option<f64>,
+    /// The `[consume]` consumers, if any.
+    consumers: Option<Arc<crate::consumer::Consumers>>,
 }
 
 /// Successful delivery reports so far over the instances (warm-up included).
@@ -116,6 +118,18 @@ impl Live {
             }
         }
         out
+    }
+
+    /// Distinct messages of this run read back so far (warm-up included), with `[consume]`.
+    pub fn consumed(&self) -> Option<u64> {
+        self.consumers.as_ref().map(|c| c.consumed())
+    }
+
+    /// The latest interval the consumers finished: its e2e and e2e-service histograms.
+    pub fn last_e2e(&self) -> [Option<crate::recorder::hist::Hist>; 2] {
+        self.consumers
+            .as_ref()
+            .map_or([None, None], |c| c.last_interval())
     }
 
     /// p99 of corrected latency in the last finished interval of the first instance.
@@ -205,6 +219,7 @@ pub async fn execute(
         contexts: clients.clone(),
         clock,
         target_rate: plan.target_rate,
+        consumers: consumers.clone(),
     });
     let timed_out = Arc::new(AtomicBool::new(false));
     let guard = spawn_stopper(plan, &stop, interrupts, clock, timed_out.clone());
