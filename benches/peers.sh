@@ -12,7 +12,8 @@
 # Matrix: 100 B and 1 KiB, acks=1 and acks=all, no compression, linger 5 ms everywhere, unlimited
 # rate, message counts calibrated so each tool's run takes about 10 s. Columns: msgs/s and MB/s
 # (each tool's own figure), peak RSS, CPU seconds per million messages (user + system, the fair
-# figure when the brokers share the CPUs), ratio of msgs/s to kbench's.
+# figure when the brokers share the CPUs), the brokers' CPU seconds per million messages over the same
+# window (what a tool's batching costs the cluster), ratio of msgs/s to kbench's.
 # Then, on Kafka, two latency comparisons at 20k msg/s, acks=all, 1 KiB: steady, and with one node
 # paused for 2 s in the middle (coordinated omission on the real thing).
 #
@@ -39,32 +40,102 @@ fi
 bash scripts/kafka.sh install >&2
 
 # Runs a command under GNU time: prints "wall_s cpu_s rss_kib"; its output in $WORK/out, $WORK/err.
+# The command's PID is in $WORK/current, for the disk watchdog.
 measure() {
-  /usr/bin/time -f "%e %U %S %M" -o "$WORK/time" timeout 300 "$@" >"$WORK/out" 2>"$WORK/err" || true
+  /usr/bin/time -f "%e %U %S %M" -o "$WORK/time" timeout 300 "$@" >"$WORK/out" 2>"$WORK/err" &
+  local pid=$!
+  echo "$pid" >"$WORK/current"
+  wait "$pid" || true
   awk '{print $1, $2 + $3, $4}' "$WORK/time" | tail -1
 }
 
+# --- the disk ----------------------------------------------------------------------------------
+# Three copies of 10 s at 300 MB/s outrun Kafka's retention, so on Kafka every run gets a topic of
+# its own, deleted after it (and the next run waits until the disk has it back); a watchdog stops
+# the run in progress, and with it the script, if free space still falls below 3 GiB.
+avail_mib() { df -Pm "$WORK" | awk 'NR == 2 {print $4}'; }
+DISK_FLOOR_MIB=3072
+rm -f "$WORK/disk-full"
+watchdog() {
+  while sleep 1; do
+    if [ "$(avail_mib)" -lt "$DISK_FLOOR_MIB" ]; then
+      echo "error: less than $DISK_FLOOR_MIB MiB free under $WORK: stopping the run in progress" >&2
+      touch "$WORK/disk-full"
+      pkill -TERM -P "$(cat "$WORK/current" 2>/dev/null || echo 0)" 2>/dev/null || true
+    fi
+  done
+}
+stop_if_disk_full() {
+  [ ! -e "$WORK/disk-full" ] || { echo "error: stopped, the disk was nearly full (see above)" >&2; exit 1; }
+}
+TOPIC=peers
+# On Kafka: a new topic for the next run (RF 3, 6 partitions, created by a one-message kbench run).
+new_topic() {
+  [ "$1" = "${KBOOT:-}" ] || return 0
+  TOPIC="peers-$(date +%s%N)"
+  "$KBENCH" run benches/peers.toml --bootstrap "$KBOOT" --set "topic.name=$TOPIC" --set topic.create=true \
+    --set topic.replication=3 --set 'topic.configs={ "retention.bytes" = "268435456", "segment.bytes" = "67108864" }' \
+    --set load.messages=1 --quiet --no-charts --out "$WORK/reports" >/dev/null
+}
+# On Kafka: deletes the run's topic, waits (at most 60 s) until the disk is back to where it was,
+# and flushes the page cache.
+drop_topic() {
+  [ "$1" = "${KBOOT:-}" ] || return 0
+  bash scripts/kafka.sh java org.apache.kafka.tools.TopicCommand --bootstrap-server "$KBOOT" --delete \
+    --topic "$TOPIC" >/dev/null 2>&1 || echo "warning: could not delete topic $TOPIC" >&2
+  for _ in $(seq 60); do [ "$(avail_mib)" -ge $((DISK_BASE_MIB - 1024)) ] && break; sleep 1; done
+  # What is left dirty in the page cache goes to disk now, not in the next tool's run.
+  sync
+}
+DISK_BASE_MIB=$(avail_mib)
+watchdog &
+WATCHDOG=$!
+KAFKA_UP=0
+cleanup() {
+  kill "$WATCHDOG" ${BROKER:-} 2>/dev/null || true
+  [ "$KAFKA_UP" = 0 ] || bash scripts/kafka.sh stop >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+
+# The CPU seconds (user + system) the brokers of BOOT have used so far: the three Kafka JVMs, or
+# the `kbench broker` process.
+TICKS=$(getconf CLK_TCK)
+broker_cpu_s() {
+  local pids=() p total=0
+  if [ "$1" = "${KBOOT:-}" ]; then
+    for p in "$KBENCH_KAFKA_STATE"/node-*/pid; do pids+=("$(cat "$p")"); done
+  else
+    pids=("$BROKER")
+  fi
+  for p in "${pids[@]}"; do
+    total=$(awk -v t="$total" -v hz="$TICKS" '{print t + ($14 + $15) / hz}' "/proc/$p/stat")
+  done
+  echo "$total"
+}
+
 # One run of TOOL on BOOT: SIZE bytes, COUNT messages, ACKS (1 or all).
-# Prints "msgs/s MB/s cpu_s rss_kib count".
+# Prints "msgs/s MB/s cpu_s rss_kib count broker_cpu_s".
 run_tool() {
-  local tool=$1 boot=$2 size=$3 count=$4 acks=$5 t msgs mb
+  local tool=$1 boot=$2 size=$3 count=$4 acks=$5 t msgs mb b0
+  new_topic "$boot"
+  b0=$(broker_cpu_s "$boot")
   case $tool in
     kbench)
-      t=$(measure "$KBENCH" run benches/peers.toml --bootstrap "$boot" --set "message.size=$size" \
+      t=$(measure "$KBENCH" run benches/peers.toml --bootstrap "$boot" --set "topic.name=$TOPIC" --set "message.size=$size" \
         --set "load.messages=$count" --set "producer.acks=$acks" --json --no-charts --out "$WORK/reports")
       read -r msgs mb < <(python3 -c '
 import json, sys
 r = json.load(open(sys.argv[1]))
 print(round(r["throughput"]["msgs_per_sec"]), round(r["throughput"]["bytes_per_sec"] / 1e6, 2))' "$WORK/out") ;;
     rdkafka_performance)
-      t=$(measure "$PERF" -P -t peers -b "$boot" -s "$size" -c "$count" -X "acks=$acks" -X linger.ms=5 \
+      t=$(measure "$PERF" -P -t "$TOPIC" -b "$boot" -s "$size" -c "$count" -X "acks=$acks" -X linger.ms=5 \
         -X compression.codec=none)
       # "% N messages produced (...), N delivered (...) in T ms: R msgs/s and M MB/s, ..."
       local line; line=$(grep -ah "messages produced" "$WORK/out" "$WORK/err" | tail -1)
       msgs=$(sed -E 's/.* ([0-9]+) msgs\/s.*/\1/' <<<"$line")
       mb=$(sed -E 's/.* ([0-9.]+) MB\/s.*/\1/' <<<"$line") ;;
     kafka-producer-perf-test)
-      t=$(measure bash scripts/kafka.sh java org.apache.kafka.tools.ProducerPerformance --topic peers \
+      t=$(measure bash scripts/kafka.sh java org.apache.kafka.tools.ProducerPerformance --topic "$TOPIC" \
         --num-records "$count" --record-size "$size" --throughput -1 --producer-props \
         "bootstrap.servers=$boot" "acks=$acks" linger.ms=5 compression.type=none)
       # "N records sent, X records/sec (Y MB/sec), ..." (MB there is MiB)
@@ -74,7 +145,7 @@ print(round(r["throughput"]["msgs_per_sec"]), round(r["throughput"]["bytes_per_s
       mb=$(python3 -c "print(round(${mb:-0} * 1.048576, 2))") ;;
     sarama)
       local a=$acks; [ "$a" = all ] && a=-1
-      t=$(measure "$SARAMA" -brokers "$boot" -topic peers -message-load "$count" -message-size "$size" \
+      t=$(measure "$SARAMA" -brokers "$boot" -topic "$TOPIC" -message-load "$count" -message-size "$size" \
         -required-acks "$a" -version 3.9.0 -flush-frequency 5ms)
       # "N records sent, X records/sec (Y MiB/sec ingress, ...)": its last line, the whole run.
       local line; line=$(grep -ah "records sent" "$WORK/out" | tail -1)
@@ -82,8 +153,10 @@ print(round(r["throughput"]["msgs_per_sec"]), round(r["throughput"]["bytes_per_s
       mb=$(sed -E 's/.*\(([0-9.]+) MiB\/sec ingress.*/\1/' <<<"$line")
       mb=$(python3 -c "print(round(${mb:-0} * 1.048576, 2))") ;;
   esac
+  local b1; b1=$(broker_cpu_s "$boot")
+  drop_topic "$boot"
   read -r _wall cpu rss <<<"$t"
-  echo "${msgs:-0} ${mb:-0} $cpu $rss $count"
+  echo "${msgs:-0} ${mb:-0} $cpu $rss $count $(awk -v a="$b0" -v b="$b1" 'BEGIN {print b - a}')"
 }
 
 # The count that makes TOOL's run take about 10 s, from a short calibration run.
@@ -91,8 +164,8 @@ calibrate() {
   local tool=$1 boot=$2 size=$3 acks=$4 probe=200000 r
   [ "$size" -ge 1024 ] && probe=50000
   r=$(run_tool "$tool" "$boot" "$size" "$probe" "$acks")
-  # At most 1.2 GB a run, whatever the rate.
-  python3 -c "print(min(max($probe, int(${r%% *} * 10)), 1_200_000_000 // $size))"
+  # At most 3 GB a run, whatever the rate (three copies of it on Kafka: see "the disk").
+  python3 -c "print(min(max($probe, int(${r%% *} * 10)), 3_000_000_000 // $size))"
 }
 
 # The matrix on one cluster: prints table rows.
@@ -102,30 +175,31 @@ matrix() {
   for size in 100 1024; do
     for acks in 1 all; do
       declare -A counts=()
-      for t in "${tools[@]}"; do counts[$t]=$(calibrate "$t" "$boot" "$size" "$acks"); : >"$WORK/$t.txt"; done
+      for t in "${tools[@]}"; do counts[$t]=$(calibrate "$t" "$boot" "$size" "$acks"); stop_if_disk_full; : >"$WORK/$t.txt"; done
       for i in $(seq "$PAIRS"); do
         local order=("${tools[@]}")
         # Rotate who goes first, so drift on a shared machine hits every tool.
         for _ in $(seq $((i - 1))); do order=("${order[@]:1}" "${order[0]}"); done
-        for t in "${order[@]}"; do run_tool "$t" "$boot" "$size" "${counts[$t]}" "$acks" >>"$WORK/$t.txt"; done
+        for t in "${order[@]}"; do run_tool "$t" "$boot" "$size" "${counts[$t]}" "$acks" >>"$WORK/$t.txt"; stop_if_disk_full; done
         echo "$cluster ${size} B acks=$acks pair $i: $(for t in "${tools[@]}"; do echo -n "$t $(tail -1 "$WORK/$t.txt" | cut -d' ' -f1); "; done)" >&2
       done
       local kb; kb=$(cut -d' ' -f1 "$WORK/kbench.txt" | median)
       for t in "${tools[@]}"; do
-        local f="$WORK/$t.txt" m lo hi mb rss cpu_m
-        m=$(cut -d' ' -f1 "$f" | median); lo=$(cut -d' ' -f1 "$f" | sort -g | head -1); hi=$(cut -d' ' -f1 "$f" | sort -g | tail -1)
+        local f="$WORK/$t.txt" m lo hi mb rss cpu_m bcpu_m
+        m=$(cut -d' ' -f1 "$f" | median | xargs printf %.0f); lo=$(cut -d' ' -f1 "$f" | sort -g | head -1); hi=$(cut -d' ' -f1 "$f" | sort -g | tail -1)
         mb=$(cut -d' ' -f2 "$f" | median); rss=$(cut -d' ' -f4 "$f" | sort -g | tail -1)
-        cpu_m=$(awk '{print $3 / $5 * 1e6}' "$f" | median)
-        echo "| $cluster | $size B | $acks | $t | $m ($lo..$hi) | $mb | $((rss / 1024)) MiB | $(printf %.2f "$cpu_m") | $(python3 -c "print(f'{$m/$kb:.2f}')") |"
+        cpu_m=$(awk '{print $3 / $5 * 1e6}' "$f" | median); bcpu_m=$(awk '{print $6 / $5 * 1e6}' "$f" | median)
+        echo "| $cluster | $size B | $acks | $t | $m ($lo..$hi) | $mb | $((rss / 1024)) MiB | $(printf %.2f "$cpu_m") | $(printf %.2f "$bcpu_m") | $(python3 -c "print(f'{$m/$kb:.2f}')") |"
       done
     done
   done
 }
 
-echo "| cluster | message | acks | tool | msgs/s, median (min..max of $PAIRS) | MB/s | peak RSS | CPU-s per M msgs | msgs/s / kbench's |"
-echo "|---|---|---|---|---|---|---|---|---|"
+echo "| cluster | message | acks | tool | msgs/s, median (min..max of $PAIRS) | MB/s | peak RSS | CPU-s per M msgs | brokers' CPU-s per M msgs | msgs/s / kbench's |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
 if part mock; then
   start_kbench_broker peers:6
+  trap cleanup EXIT
   matrix "kbench broker" "$BOOT" kbench rdkafka_performance
   kill "$BROKER" 2>/dev/null || true
 fi
@@ -135,14 +209,8 @@ if part kafka || part latency; then
   # A fresh cluster: its configuration (retention checked every 5 s) is written at start.
   bash scripts/kafka.sh stop >/dev/null 2>&1 || true
   rm -rf "$KBENCH_KAFKA_STATE"
+  KAFKA_UP=1
   KBOOT=$(bash scripts/kafka.sh start 3)
-  trap 'kill ${BROKER:-0} 2>/dev/null || true; bash scripts/kafka.sh stop >/dev/null 2>&1 || true' EXIT
-  # The topic: RF 3, 6 partitions, created by a one-message kbench run. It keeps at most 256 MiB
-  # a partition (checked every 5 s, scripts/kafka.sh): three copies of 10 s at 100 MB/s would
-  # not fit this machine's disk otherwise.
-  "$KBENCH" run benches/peers.toml --bootstrap "$KBOOT" --set topic.create=true --set topic.replication=3 \
-    --set 'topic.configs={ "retention.bytes" = "268435456", "segment.bytes" = "67108864" }' \
-    --set load.messages=1 --quiet --no-charts --out "$WORK/reports" >/dev/null
 fi
 if part kafka; then
   matrix "Kafka 3 nodes" "$KBOOT" kbench rdkafka_performance kafka-producer-perf-test sarama
@@ -150,7 +218,7 @@ fi
 
 # --- latency at a fixed rate, then with a node paused ------------------------------------------
 latency_kbench() { # extra args -> "corrected_p50 corrected_p99 service_p50 service_p99 max" (ms)
-  timeout 120 "$KBENCH" run benches/peers.toml --bootstrap "$KBOOT" --set message.size=1KiB --set producer.acks=all \
+  timeout 120 "$KBENCH" run benches/peers.toml --bootstrap "$KBOOT" --set "topic.name=$TOPIC" --set message.size=1KiB --set producer.acks=all \
     --set load.rate=20k/s --set load.duration=15s --set producer.workers=2 "$@" --json --no-charts \
     --out "$WORK/reports" >"$WORK/lat.json"
   python3 -c '
@@ -160,18 +228,30 @@ ms = lambda v: f"{v / 1000:.1f}"
 print(ms(r["corrected"]["p50"]), ms(r["corrected"]["p99"]), ms(r["service"]["p50"]), ms(r["service"]["p99"]), ms(r["corrected"]["max"]))' "$WORK/lat.json"
 }
 latency_java() { # -> "p50 p99 max" (ms, whole)
-  timeout 120 bash scripts/kafka.sh java org.apache.kafka.tools.ProducerPerformance --topic peers --num-records 300000 \
+  timeout 120 bash scripts/kafka.sh java org.apache.kafka.tools.ProducerPerformance --topic "$TOPIC" --num-records 300000 \
     --record-size 1024 --throughput 20000 --producer-props "bootstrap.servers=$KBOOT" acks=all linger.ms=5 \
     compression.type=none >"$WORK/out" 2>&1 || true
   grep -ah "records sent" "$WORK/out" | tail -1 | sed -E 's/.*, ([0-9.]+) ms max latency, ([0-9]+) ms 50th, [0-9]+ ms 95th, ([0-9]+) ms 99th.*/\2 \3 \1/'
 }
 latency_sarama() { # -> "p50 p99" (ms, per produce request)
-  timeout 120 "$SARAMA" -brokers "$KBOOT" -topic peers -message-load 300000 -message-size 1024 -required-acks -1 \
+  timeout 120 "$SARAMA" -brokers "$KBOOT" -topic "$TOPIC" -message-load 300000 -message-size 1024 -required-acks -1 \
     -version 3.9.0 -flush-frequency 5ms -throughput 20000 >"$WORK/out" 2>&1 || true
   grep -ah "records sent" "$WORK/out" | tail -1 | sed -E 's/.*, ([0-9.]+) ms 50th, [0-9.]+ ms 75th, [0-9.]+ ms 95th, ([0-9.]+) ms 99th.*/\1 \2/'
 }
-# Pauses node 1 for 2 s, 6 s from now.
-pause_soon() { ( sleep 6; bash scripts/kafka.sh pause 1; sleep 2; bash scripts/kafka.sh resume 1 ) & }
+# Pauses node 1 for 2 s, 6 s from now; PAUSER is the PID to wait for.
+pause_soon() { ( sleep 6; bash scripts/kafka.sh pause 1; sleep 2; bash scripts/kafka.sh resume 1 ) & PAUSER=$!; }
+# One latency run of FN (latency_kbench, _java or _sarama) on a topic of its own, optionally with
+# node 1 paused ("paused"); prints FN's figures.
+latency_run() {
+  local fn=$1 paused=${2:-} line
+  new_topic "$KBOOT"
+  [ -z "$paused" ] || pause_soon
+  line=$("$fn")
+  [ -z "$paused" ] || wait "$PAUSER"
+  drop_topic "$KBOOT"
+  stop_if_disk_full
+  echo "$line"
+}
 if part latency; then
   echo
   echo "### At 20k msg/s, acks=all, 1 KiB, 15 s on the 3-node Kafka (p50 / p99 in ms)"
@@ -179,9 +259,10 @@ if part latency; then
   echo "| run | kbench corrected | kbench service | kafka-producer-perf-test | sarama (per request) |"
   echo "|---|---|---|---|---|"
   for i in $(seq "$PAIRS"); do
-    read -r c50 c99 s50 s99 _ < <(latency_kbench)
-    read -r j50 j99 _ < <(latency_java)
-    read -r g50 g99 < <(latency_sarama)
+    read -r c50 c99 s50 s99 _ <<<"$(latency_run latency_kbench)"
+    read -r j50 j99 _ <<<"$(latency_run latency_java)"
+    read -r g50 g99 <<<"$(latency_run latency_sarama)"
+    stop_if_disk_full
     echo "| steady $i | $c50 / $c99 | $s50 / $s99 | $j50 / $j99 | $g50 / $g99 |"
   done
   echo
@@ -190,8 +271,9 @@ if part latency; then
   echo "| run | kbench corrected p99 / max | kbench service p99 | kafka-producer-perf-test p99 / max |"
   echo "|---|---|---|---|"
   for i in $(seq "$PAIRS"); do
-    pause_soon; read -r _ c99 _ s99 cmax < <(latency_kbench); wait
-    pause_soon; read -r _ j99 jmax < <(latency_java); wait
+    read -r _ c99 _ s99 cmax <<<"$(latency_run latency_kbench paused)"
+    read -r _ j99 jmax <<<"$(latency_run latency_java paused)"
+    stop_if_disk_full
     echo "| paused $i | $c99 / $cmax | $s99 | $j99 / $jmax |"
   done
 fi

@@ -20,6 +20,7 @@ use std::ptr;
 use std::sync::atomic::Ordering;
 
 use rdkafka::bindings as rd;
+use rdkafka::producer::Producer;
 use rdkafka::types::RDKafkaErrorCode;
 
 use super::handle::TopicHandle;
@@ -100,6 +101,7 @@ impl Worker {
                 for m in &mut msgs[from..n] {
                     m._private = packed;
                 }
+                let room = self.client.context().room.generation();
                 handle.produce_batch(&mut msgs[from..n]);
                 let measured = now_us * 1000 >= self.plan.warmup_end_ns;
                 let mut full_at = None;
@@ -128,7 +130,7 @@ impl Worker {
                 match full_at {
                     None => break,
                     Some(j) => {
-                        if !queue_full_pause(&self.client, stats, &self.stop) {
+                        if !queue_full_pause(&self.client, stats, &self.stop, room) {
                             return;
                         }
                         from = j;

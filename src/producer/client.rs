@@ -192,8 +192,9 @@ fn deliver(producer: &BaseProducer<Context>, stop: &AtomicBool) {
             continue;
         }
         // SAFETY: `ev` is a live event until destroyed below; its accessors match its type.
+        let kind = unsafe { rd::rd_kafka_event_type(ev) };
         unsafe {
-            match rd::rd_kafka_event_type(ev) {
+            match kind {
                 rd::RD_KAFKA_EVENT_DR => ctx.deliveries(ev),
                 rd::RD_KAFKA_EVENT_STATS => {
                     ctx.stats_raw(CStr::from_ptr(rd::rd_kafka_event_stats(ev)).to_bytes())
@@ -206,6 +207,10 @@ fn deliver(producer: &BaseProducer<Context>, stop: &AtomicBool) {
                 _ => {}
             }
             rd::rd_kafka_event_destroy(ev);
+        }
+        // Destroying the reports' messages made room in the queue.
+        if kind == rd::RD_KAFKA_EVENT_DR {
+            ctx.room.freed();
         }
     }
 }

@@ -28,6 +28,7 @@ pub mod client;
 mod extras;
 pub mod handle;
 pub mod opaque;
+mod room;
 pub mod txn;
 pub mod worker;
 
@@ -117,6 +118,8 @@ pub struct Context {
     /// Payload memory librdkafka may point at (produced without copying): dropped with the
     /// context, which rdkafka drops after destroying the client, so it outlives every message.
     kept: Mutex<Vec<Arc<crate::payload::Payloads>>>,
+    /// Room in the local queue, for the workers that got `QueueFull`.
+    pub room: room::Room,
 }
 
 /// What kbench keeps of librdkafka's statistics: the numbers that explain the results.
@@ -158,6 +161,7 @@ impl Context {
             events: Mutex::new(Vec::new()),
             stats: Mutex::new(Vec::new()),
             kept: Mutex::new(Vec::new()),
+            room: room::Room::default(),
         }
     }
 

@@ -24,10 +24,6 @@ use crate::recorder::{PhaseBounds, Phases, ProducedTally, SendStats};
 use crate::rng::Rng;
 use crate::scenario::Mode;
 
-/// How long a worker pauses after `QueueFull` before trying the same message again.
-/// A short, precise (blocking) sleep: the worker has its own thread, and librdkafka frees room
-/// within microseconds at high rates (a millisecond is thousands of messages there).
-const QUEUE_FULL_PAUSE: Duration = Duration::from_micros(50);
 /// Waits longer than this start on tokio's timer ...
 const COARSE_WAIT_NS: u64 = 2_000_000;
 /// ... which wakes the worker this long before the due instant, to finish with a precise sleep.
@@ -416,6 +412,7 @@ async fn send(
 ) -> Sent {
     let unpaced = now_us.is_some();
     loop {
+        let room = client.context().room.generation();
         let enqueue_us = now_us.take().unwrap_or_else(|| clock.now_us());
         let due_us = if unpaced { enqueue_us } else { due_us };
         let sync = (mode == Mode::Sync).then(|| client.context().slot(slot));
@@ -466,7 +463,7 @@ async fn send(
                 }
                 match failure {
                     Some(name) => return Sent::Rejected(name),
-                    None if !queue_full_pause(client, stats, stop) => return Sent::Abandoned,
+                    None if !queue_full_pause(client, stats, stop, room) => return Sent::Abandoned,
                     None => {}
                 }
             }
@@ -474,13 +471,20 @@ async fn send(
     }
 }
 
-/// Counts a `QueueFull` answer and pauses before the retry; false when the run was stopped.
-pub(super) fn queue_full_pause(client: &Client, stats: &mut SendStats, stop: &StopSignal) -> bool {
+/// Counts a `QueueFull` answer and waits for room (a delivery report after generation `room`,
+/// read before the refused send; see [`super::room`]); false when the run was stopped.
+pub(super) fn queue_full_pause(
+    client: &Client,
+    stats: &mut SendStats,
+    stop: &StopSignal,
+    room: u64,
+) -> bool {
     stats.queue_full += 1;
-    client.context().queue_full.fetch_add(1, Ordering::Relaxed);
+    let ctx = client.context();
+    ctx.queue_full.fetch_add(1, Ordering::Relaxed);
     if stop.is_stopped() {
         return false;
     }
-    std::thread::sleep(QUEUE_FULL_PAUSE);
+    ctx.room.wait_past(room, super::room::MAX_WAIT);
     true
 }

@@ -320,8 +320,8 @@ pub struct Producer {
     /// `message.max.bytes` (sarama `MaxMessageBytes`); unset keeps librdkafka's default (1000000).
     pub max_message_bytes: Option<Bytes>,
     /// `queue.buffering.max.messages`: the local queue; when full, sends see `QueueFull`.
-    /// Unset: librdkafka's 100000, or 25000 per instance at `rate = "max"` (the queue is always
-    /// full there, so this is the run's memory).
+    /// Unset: librdkafka's 100000, or 25000 per instance at `rate = "max"` on the embedded
+    /// broker (the queue is always full there, so this is the run's memory).
     pub queue_messages: Option<u32>,
     /// How messages are spread over partitions (sarama's hash / random / round-robin / manual).
     pub partitioner: Partitioner,
