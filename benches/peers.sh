@@ -19,6 +19,8 @@
 #
 #   bash benches/peers.sh [PAIRS]                      # default 2 pairs
 #   KBENCH_PEERS_PARTS="mock" bash benches/peers.sh    # only some of: mock kafka latency
+#   KBENCH_PEERS_SIZES=1024 bash benches/peers.sh      # only some message sizes (default "100 1024")
+#   KBENCH_PEERS_TOOLS="kbench sarama" bash benches/peers.sh   # only some tools on Kafka
 #
 # Nothing is committed: every peer is installed from the registries. Every broker and peer runs
 # on 127.0.0.1, bounded in count and time, and is stopped when the script exits.
@@ -26,6 +28,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PAIRS="${1:-2}"
 PARTS="${KBENCH_PEERS_PARTS:-mock kafka latency}"
+SIZES="${KBENCH_PEERS_SIZES:-100 1024}"
+# The tools on Kafka (kbench first: the ratios are to it); the latency part runs those of them that
+# measure latency.
+KAFKA_TOOLS="${KBENCH_PEERS_TOOLS:-kbench rdkafka_performance kafka-producer-perf-test sarama}"
+has_tool() { [[ " $KAFKA_TOOLS " == *" $1 "* ]]; }
 part() { [[ " $PARTS " == *" $1 "* ]]; }
 WORK=target/peers
 mkdir -p "$WORK"
@@ -38,6 +45,9 @@ if [ ! -x "$SARAMA" ]; then
   GOBIN="$PWD/$WORK/go/bin" go install github.com/IBM/sarama/tools/kafka-producer-performance@v1.61.1
 fi
 bash scripts/kafka.sh install >&2
+# kafka-producer-perf-test as Kafka's script runs it: KAFKA_HEAP_OPTS from
+# kafka-producer-perf-test.sh, KAFKA_JVM_PERFORMANCE_OPTS from kafka-run-class.sh (C2 JIT, G1).
+JAVA_PERF_OPTS="-Xmx512M -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent -XX:MaxInlineLevel=15 -Djava.awt.headless=true"
 
 # Runs a command under GNU time: prints "wall_s cpu_s rss_kib"; its output in $WORK/out, $WORK/err.
 # The command's PID is in $WORK/current, for the disk watchdog.
@@ -135,7 +145,7 @@ print(round(r["throughput"]["msgs_per_sec"]), round(r["throughput"]["bytes_per_s
       msgs=$(sed -E 's/.* ([0-9]+) msgs\/s.*/\1/' <<<"$line")
       mb=$(sed -E 's/.* ([0-9.]+) MB\/s.*/\1/' <<<"$line") ;;
     kafka-producer-perf-test)
-      t=$(measure bash scripts/kafka.sh java org.apache.kafka.tools.ProducerPerformance --topic "$TOPIC" \
+      t=$(KBENCH_JAVA_OPTS="$JAVA_PERF_OPTS" measure bash scripts/kafka.sh java org.apache.kafka.tools.ProducerPerformance --topic "$TOPIC" \
         --num-records "$count" --record-size "$size" --throughput -1 --producer-props \
         "bootstrap.servers=$boot" "acks=$acks" linger.ms=5 compression.type=none)
       # "N records sent, X records/sec (Y MB/sec), ..." (MB there is MiB)
@@ -172,14 +182,21 @@ calibrate() {
 matrix() {
   local cluster=$1 boot=$2; shift 2
   local tools=("$@")
-  for size in 100 1024; do
+  for size in $SIZES; do
     for acks in 1 all; do
       declare -A counts=()
       for t in "${tools[@]}"; do counts[$t]=$(calibrate "$t" "$boot" "$size" "$acks"); stop_if_disk_full; : >"$WORK/$t.txt"; done
       for i in $(seq "$PAIRS"); do
         local order=("${tools[@]}")
-        # Rotate who goes first, so drift on a shared machine hits every tool.
+        # Rotate who goes first, so drift on a shared machine hits every tool, and reverse every
+        # second pair, so no tool always follows the same one (what a run leaves behind on the
+        # brokers, the next one pays for).
         for _ in $(seq $((i - 1))); do order=("${order[@]:1}" "${order[0]}"); done
+        if [ $((i % 2)) = 0 ]; then
+          local j rev=()
+          for ((j = ${#order[@]} - 1; j >= 0; j--)); do rev+=("${order[j]}"); done
+          order=("${rev[@]}")
+        fi
         for t in "${order[@]}"; do run_tool "$t" "$boot" "$size" "${counts[$t]}" "$acks" >>"$WORK/$t.txt"; stop_if_disk_full; done
         echo "$cluster ${size} B acks=$acks pair $i: $(for t in "${tools[@]}"; do echo -n "$t $(tail -1 "$WORK/$t.txt" | cut -d' ' -f1); "; done)" >&2
       done
@@ -213,7 +230,8 @@ if part kafka || part latency; then
   KBOOT=$(bash scripts/kafka.sh start 3)
 fi
 if part kafka; then
-  matrix "Kafka 3 nodes" "$KBOOT" kbench rdkafka_performance kafka-producer-perf-test sarama
+  # shellcheck disable=SC2086 # a list of names
+  matrix "Kafka 3 nodes" "$KBOOT" $KAFKA_TOOLS
 fi
 
 # --- latency at a fixed rate, then with a node paused ------------------------------------------
@@ -228,7 +246,7 @@ ms = lambda v: f"{v / 1000:.1f}"
 print(ms(r["corrected"]["p50"]), ms(r["corrected"]["p99"]), ms(r["service"]["p50"]), ms(r["service"]["p99"]), ms(r["corrected"]["max"]))' "$WORK/lat.json"
 }
 latency_java() { # -> "p50 p99 max" (ms, whole)
-  timeout 120 bash scripts/kafka.sh java org.apache.kafka.tools.ProducerPerformance --topic "$TOPIC" --num-records 300000 \
+  KBENCH_JAVA_OPTS="$JAVA_PERF_OPTS" timeout 120 bash scripts/kafka.sh java org.apache.kafka.tools.ProducerPerformance --topic "$TOPIC" --num-records 300000 \
     --record-size 1024 --throughput 20000 --producer-props "bootstrap.servers=$KBOOT" acks=all linger.ms=5 \
     compression.type=none >"$WORK/out" 2>&1 || true
   grep -ah "records sent" "$WORK/out" | tail -1 | sed -E 's/.*, ([0-9.]+) ms max latency, ([0-9]+) ms 50th, [0-9]+ ms 95th, ([0-9]+) ms 99th.*/\2 \3 \1/'
@@ -260,8 +278,9 @@ if part latency; then
   echo "|---|---|---|---|---|"
   for i in $(seq "$PAIRS"); do
     read -r c50 c99 s50 s99 _ <<<"$(latency_run latency_kbench)"
-    read -r j50 j99 _ <<<"$(latency_run latency_java)"
-    read -r g50 g99 <<<"$(latency_run latency_sarama)"
+    j50=- j99=- g50=- g99=-
+    if has_tool kafka-producer-perf-test; then read -r j50 j99 _ <<<"$(latency_run latency_java)"; fi
+    if has_tool sarama; then read -r g50 g99 <<<"$(latency_run latency_sarama)"; fi
     stop_if_disk_full
     echo "| steady $i | $c50 / $c99 | $s50 / $s99 | $j50 / $j99 | $g50 / $g99 |"
   done
@@ -272,7 +291,8 @@ if part latency; then
   echo "|---|---|---|---|"
   for i in $(seq "$PAIRS"); do
     read -r _ c99 _ s99 cmax <<<"$(latency_run latency_kbench paused)"
-    read -r _ j99 jmax <<<"$(latency_run latency_java paused)"
+    j99=- jmax=-
+    if has_tool kafka-producer-perf-test; then read -r _ j99 jmax <<<"$(latency_run latency_java paused)"; fi
     stop_if_disk_full
     echo "| paused $i | $c99 / $cmax | $s99 | $j99 / $jmax |"
   done

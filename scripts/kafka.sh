@@ -10,6 +10,7 @@
 #   scripts/kafka.sh pause I | resume I | kill I | restart I   # node I (1..N): SIGSTOP, SIGCONT, SIGKILL, start again
 #   scripts/kafka.sh bootstrap      # the bootstrap list of the running cluster
 #   scripts/kafka.sh java CLASS ARGS...   # a class of the jars (a Kafka tool) with the same classpath
+#                                         # (JVM options: $KBENCH_JAVA_OPTS, see run_java)
 #
 # With KBENCH_KAFKA_SECURE=1, start also opens on every node a SASL_PLAINTEXT listener (SCRAM-SHA-512,
 # user "kbench", created at format time; the password is $KBENCH_KAFKA_SCRAM_PASSWORD or a random one
@@ -60,14 +61,25 @@ EOF
   echo "kafka $VERSION installed: $(ls "$LIB" | wc -l) jars"
 }
 
+# JVM options of a tool run: by default a small heap and the quick-starting C1 JIT only (the admin
+# tools run for a second); KBENCH_JAVA_OPTS replaces them (benches/peers.sh passes the options
+# Kafka's own kafka-producer-perf-test.sh gets from kafka-run-class.sh).
 run_java() {
   [ -f "$LIB/.complete" ] || die "kafka is not installed: run scripts/kafka.sh install"
-  java -Xmx256m -XX:TieredStopAtLevel=1 -Dlog4j2.configurationFile="$CACHE/log4j2-tools.properties" \
-    -cp "$LIB/*" "$@"
+  # shellcheck disable=SC2086 # the options are words
+  java ${KBENCH_JAVA_OPTS:--Xmx256m -XX:TieredStopAtLevel=1} \
+    -Dlog4j2.configurationFile="$CACHE/log4j2-tools.properties" -cp "$LIB/*" "$@"
 }
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+# N free ports on 127.0.0.1, all different: every socket stays bound until all are chosen (one
+# port at a time, the kernel may hand out the same one twice).
+free_ports() {
+  python3 -c '
+import socket, sys
+socks = [socket.socket() for _ in range(int(sys.argv[1]))]
+for s in socks:
+    s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in socks))' "$1"
 }
 
 log_configs() {
@@ -221,13 +233,10 @@ start() {
   rm -rf "$STATE"
   mkdir -p "$STATE"
   local secure="${KBENCH_KAFKA_SECURE:-0}" scram=()
-  for _ in $(seq "$n"); do
-    if [ "$secure" = 1 ]; then
-      echo "$(free_port) $(free_port) $(free_port) $(free_port)"
-    else
-      echo "$(free_port) $(free_port)"
-    fi
-  done >"$STATE/ports"
+  local per=2
+  [ "$secure" = 1 ] && per=4
+  # One line a node: "broker controller [sasl ssl]".
+  free_ports $((n * per)) | xargs -n "$per" >"$STATE/ports"
   echo "$n" >"$STATE/nodes"
   if [ "$secure" = 1 ]; then
     certificates

@@ -14,13 +14,13 @@ use std::time::{Duration, Instant};
 use common::scenario;
 use kbench::report::metrics::{prometheus_text, Metrics};
 
-/// A free port on 127.0.0.1 (bound and released).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// Two different free ports on 127.0.0.1 (both bound, then released: one at a time, the kernel
+/// may hand out the same port twice).
+fn free_ports() -> (u16, u16) {
+    let bind = || std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let (a, b) = (bind(), bind());
+    let port = |l: &std::net::TcpListener| l.local_addr().unwrap().port();
+    (port(&a), port(&b))
 }
 
 /// GET http://127.0.0.1:port/path, the body (HTTP/1.0: the server closes when done).
@@ -160,7 +160,7 @@ fn prometheus_scrapes_a_run_and_sees_its_rate() {
     if !prometheus_installed() {
         return;
     }
-    let (kport, pport) = (free_port(), free_port());
+    let (kport, pport) = free_ports();
     let dir = tempfile::tempdir().unwrap();
     let run = Killed(
         Command::new(assert_cmd::cargo::cargo_bin("kbench"))
