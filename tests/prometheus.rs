@@ -14,15 +14,6 @@ use std::time::{Duration, Instant};
 use common::scenario;
 use kbench::report::metrics::{prometheus_text, Metrics};
 
-/// Two different free ports on 127.0.0.1 (both bound, then released: one at a time, the kernel
-/// may hand out the same port twice).
-fn free_ports() -> (u16, u16) {
-    let bind = || std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let (a, b) = (bind(), bind());
-    let port = |l: &std::net::TcpListener| l.local_addr().unwrap().port();
-    (port(&a), port(&b))
-}
-
 /// GET http://127.0.0.1:port/path, the body (HTTP/1.0: the server closes when done).
 fn get(port: u16, path: &str) -> Option<String> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
@@ -160,7 +151,7 @@ fn prometheus_scrapes_a_run_and_sees_its_rate() {
     if !prometheus_installed() {
         return;
     }
-    let (kport, pport) = free_ports();
+    let [kport, pport] = common::free_ports();
     let dir = tempfile::tempdir().unwrap();
     let run = Killed(
         Command::new(assert_cmd::cargo::cargo_bin("kbench"))

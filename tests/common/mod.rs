@@ -12,6 +12,14 @@ use kbench::scenario::Acks;
 use kbench::scenario::{self, Format, Scenario};
 use kbench::signal::Interrupts;
 
+/// N different free loopback ports: all bound until every one is chosen, then released (one at a
+/// time, the kernel may hand out the same port twice).
+pub fn free_ports<const N: usize>() -> [u16; N] {
+    let bound: [std::net::TcpListener; N] =
+        std::array::from_fn(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap());
+    bound.map(|l| l.local_addr().unwrap().port())
+}
+
 /// Says that a test could not run, where a person sees it: libtest captures `eprintln!` of passing
 /// tests, not writes to the stderr handle itself.
 pub fn skipped(test: &str, why: &str) {

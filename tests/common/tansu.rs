@@ -3,7 +3,7 @@
 //! README's test command does so and sets KBENCH_REQUIRE_TANSU=1, so a missing tansu fails there.
 //! A plain `cargo test` without tansu skips these tests with a message instead.
 
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -33,11 +33,8 @@ fn binary() -> Option<PathBuf> {
 
 /// A free loopback port (bound, read and released).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    let [port] = super::free_ports();
+    port
 }
 
 /// Waits until something accepts connections on the port.
@@ -70,7 +67,13 @@ impl Tansu {
             );
             return None;
         };
-        let port = free_port();
+        // Never the advertised port (a TLS proxy binds that one later).
+        let port = loop {
+            let p = free_port();
+            if advertised != Some(p) {
+                break p;
+            }
+        };
         let adv = advertised.unwrap_or(port);
         let child = Command::new("timeout")
             .arg("600")
