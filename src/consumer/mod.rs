@@ -25,7 +25,7 @@ use rdkafka::{ClientConfig, ClientContext, Offset, TopicPartitionList};
 
 use crate::event::Event;
 use crate::pacing::Clock;
-use crate::recorder::{Consumed, ConsumerRecorder};
+use crate::recorder::{hist, Consumed, ConsumerRecorder};
 use crate::scenario::consume::ConsumeMode;
 use crate::stamp::Stamp;
 use seen::Seen;
@@ -270,7 +270,7 @@ impl Consumers {
 
     /// The e2e and e2e-service histograms of the latest interval a consumer finished, over
     /// the consumers that finished it (live metrics).
-    pub fn last_interval(&self) -> [Option<crate::recorder::hist::Hist>; 2] {
+    pub fn last_interval(&self) -> [Option<hist::Hist>; 2] {
         let lasts: Vec<LastInterval> = self
             .shared
             .last
@@ -281,15 +281,8 @@ impl Consumers {
         let mut out = [None, None];
         for l in lasts.iter().filter(|l| l.finished == latest && latest > 0) {
             for (into, e) in out.iter_mut().zip([&l.e2e, &l.e2e_service]) {
-                let Some(h) = e
-                    .as_deref()
-                    .and_then(|e| crate::recorder::hist::decode(e).ok())
-                else {
-                    continue;
-                };
-                match into {
-                    Some(sum) => crate::recorder::hist::add(sum, &h),
-                    None => *into = Some(h),
+                if let Some(h) = e.as_deref().and_then(|e| hist::decode(e).ok()) {
+                    hist::add_to_sum(into, h);
                 }
             }
         }

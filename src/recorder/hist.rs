@@ -75,6 +75,14 @@ pub fn add(into: &mut Hist, from: &Hist) {
     }
 }
 
+/// Adds `from` into a sum that may not have started yet (the first histogram becomes the sum).
+pub fn add_to_sum(sum: &mut Option<Hist>, from: Hist) {
+    match sum {
+        Some(s) => add(s, &from),
+        None => *sum = Some(from),
+    }
+}
+
 /// Summary statistics of one histogram, in microseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
 pub struct LatencyStats {

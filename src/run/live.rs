@@ -66,10 +66,7 @@ impl Live {
             let hs = c.context().with_recorder(|s| s.last_interval());
             for (into, h) in out.iter_mut().zip(hs) {
                 if let Some(h) = h {
-                    match into {
-                        Some(sum) => crate::recorder::hist::add(sum, &h),
-                        None => *into = Some(h),
-                    }
+                    crate::recorder::hist::add_to_sum(into, h);
                 }
             }
         }
