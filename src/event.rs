@@ -3,6 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The kind of event that says kbench's own counts do not add up: the run is invalid for every
+/// use (the run exits 1; gates, sweeps, capacity probes and merges refuse it).
+pub const ACCOUNTING: &str = "accounting";
+
 /// Something that happened during a run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Event {

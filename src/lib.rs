@@ -53,6 +53,9 @@ pub use result::run_dir;
 
 /// Runs a parsed command line; returns the exit code.
 pub async fn run(cli: Cli) -> anyhow::Result<i32> {
+    if std::env::var_os("KBENCH_TEST_ACCOUNTING_SKEW").is_some() {
+        run::SKEW_ACCOUNTING.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
     match cli.command {
         Command::Run(args) => commands::cmd_run(args).await,
         Command::Validate(args) => commands::cmd_validate(args),

@@ -436,11 +436,11 @@ fn run_json_prints_a_complete_result_and_hides_secrets() {
         "histograms",
         "intervals",
         "loss_rate",
-        "drain_s",
+        "drain",
     ] {
         assert!(v.get(key).is_some(), "missing {key}");
     }
-    assert_eq!(v["schema"], "kbench.result/v2");
+    assert_eq!(v["schema"], "kbench.result/v3");
     assert_eq!(v["counts"]["sent"], 500);
     for stream in ["corrected", "service", "send_lag", "failed", "unsent"] {
         for stat in ["count", "min", "mean", "p50", "p90", "p99", "p999", "max"] {

@@ -197,7 +197,7 @@ fn local_rejections_are_failures_by_kind() {
 #[test]
 fn result_matches_its_json_schema() {
     let schema: serde_json::Value =
-        serde_json::from_str(include_str!("../schemas/result.v2.json")).unwrap();
+        serde_json::from_str(include_str!("../schemas/result.v3.json")).unwrap();
     let validator = jsonschema::validator_for(&schema).expect("the schema itself is valid");
     // Long enough for librdkafka's statistics (the breakdown) and a fault's recovery time.
     let text = format!("{BASE}[[faults]]\nat = \"2s\"\naction = \"exec\"\ncommand = [\"true\"]\n");

@@ -133,7 +133,7 @@ fn v1_text(failed: u64) -> String {
     let mut v = serde_json::to_value(&r).unwrap();
     v["schema"] = "kbench.result/v1".into();
     let o = v.as_object_mut().unwrap();
-    for key in ["loss_rate", "drain_s"] {
+    for key in ["loss_rate", "drain"] {
         o.remove(key);
     }
     for c in ["counts", "warmup_counts"] {

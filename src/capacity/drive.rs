@@ -30,6 +30,12 @@ pub struct Answer {
     pub limited_by_generator: bool,
     /// The search stopped at `max_total`.
     pub budget_exhausted: bool,
+    /// The search stopped at a probe whose counts do not add up: no answer can be trusted.
+    #[serde(default)]
+    pub invalid: bool,
+    /// The rate and reasons of the probe that stopped the search (limited or invalid).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped_by: Option<String>,
     /// Stopped by Ctrl-C.
     pub interrupted: bool,
     pub probes: usize,
@@ -65,7 +71,18 @@ fn elapsed_text(secs: f64) -> String {
 pub fn answer_line(a: &Answer, slo: &str, max_rate: f64) -> String {
     let h = |v: f64| Rate::human(v);
     let tail = format!("{} probes, {}", a.probes, elapsed_text(a.elapsed_s));
+    if a.invalid {
+        return format!(
+            "no capacity answer: {} ({tail})",
+            a.stopped_by.as_deref().unwrap_or("a probe's counts do not add up")
+        );
+    }
     match (a.rate, a.bracket[1]) {
+        (None, _) if a.limited_by_generator => format!(
+            "no capacity answer at {slo}: the first probe was limited by this load generator, not the cluster ({}); add producer instances, run on more machines or warm the cluster up, then search again ({tail})",
+            a.stopped_by.as_deref().unwrap_or("it fell behind its schedule")
+        ),
+        (None, None) if a.interrupted => format!("no capacity answer at {slo}: interrupted during the first probe ({tail})"),
         (None, _) => format!("capacity below {} msg/s at {slo}: the first probe failed ({tail})", h(a.bracket[1].unwrap_or(0.0))),
         (Some(r), _) if a.limited_by_generator => format!(
             "capacity >= {} msg/s at {slo}: limited by this load generator; add producer instances or run on more machines ({tail})",
@@ -108,6 +125,7 @@ pub async fn run(
     let mut search = Search::from_spec(&spec);
     let mut probes: Vec<Probe> = Vec::new();
     let (mut limited, mut budget, mut interrupted) = (false, false, false);
+    let mut stopped_by = None;
     while let Some(rate) = search.next_rate() {
         if started.elapsed().as_secs_f64() + per_probe > spec.max_total.0.as_secs_f64() {
             budget = true;
@@ -152,8 +170,15 @@ pub async fn run(
             search.stop();
             break;
         }
-        if verdict == "limited" {
-            limited = true;
+        if verdict == "limited" || verdict == "invalid" {
+            let p = probes.last().expect("just pushed");
+            stopped_by = Some(format!(
+                "probe {} at {} msg/s: {}",
+                probes.len(),
+                Rate::human(rate),
+                p.reasons.join("; ")
+            ));
+            limited = verdict == "limited";
             search.stop();
             break;
         }
@@ -165,6 +190,8 @@ pub async fn run(
         confirmed: search.confirmed,
         limited_by_generator: limited,
         budget_exhausted: budget,
+        invalid: stopped_by.is_some() && !limited,
+        stopped_by,
         interrupted,
         probes: probes.len(),
         elapsed_s: (started.elapsed().as_secs_f64() * 10.0).round() / 10.0,
@@ -264,6 +291,8 @@ mod tests {
             confirmed: true,
             limited_by_generator: false,
             budget_exhausted: false,
+            invalid: false,
+            stopped_by: None,
             interrupted: false,
             probes: 11,
             elapsed_s: 250.0,
@@ -286,6 +315,17 @@ mod tests {
             .contains(">= 2.00M msg/s at p99 <= 50ms: max_rate reached"));
         assert!(answer_line(&answer(None, Some(1000.0)), slo, 2e6)
             .starts_with("capacity below 1000 msg/s"));
+        // A first probe the generator could not drive says so: never "capacity below 0".
+        let mut cold = answer(None, None);
+        cold.limited_by_generator = true;
+        cold.stopped_by = Some("probe 1 at 64.0k msg/s: send-lag p99 2 s".into());
+        let line = answer_line(&cold, slo, 2e6);
+        assert!(line.starts_with("no capacity answer at p99 <= 50ms: the first probe was limited by this load generator"), "{line}");
+        assert!(line.contains("probe 1 at 64.0k msg/s") && !line.contains("below 0"), "{line}");
+        let mut invalid = answer(Some(1000.0), Some(2000.0));
+        invalid.invalid = true;
+        invalid.stopped_by = Some("probe 3 at 1500 msg/s: counts do not add up".into());
+        assert!(answer_line(&invalid, slo, 2e6).starts_with("no capacity answer: probe 3"));
     }
 
     #[test]

@@ -42,7 +42,8 @@ pub struct Probe {
     pub p999_us: u64,
     pub achieved_rate_ratio: Option<f64>,
     pub error_rate: f64,
-    /// `pass`, `fail`, or `limited` (the load generator fell behind).
+    /// `pass`, `fail`, `limited` (the load generator fell behind), or `invalid` (the probe's
+    /// counts do not add up: a kbench bug; the search stops without an answer).
     pub verdict: String,
     /// Why it failed, if it did.
     pub reasons: Vec<String>,
@@ -101,7 +102,10 @@ pub fn judge(
         }
     }
     let limited = gate::invalid_reasons(r, validity);
-    let verdict = if !limited.is_empty() {
+    let verdict = if let Some(e) = r.accounting_error() {
+        reasons.push(format!("the probe's counts do not add up: {e}"));
+        "invalid"
+    } else if !limited.is_empty() {
         reasons.extend(limited);
         "limited"
     } else if reasons.is_empty() {

@@ -307,7 +307,7 @@ async fn capacity_search(
     if a.interrupted {
         return Ok(exit::INTERRUPTED);
     }
-    if a.limited_by_generator {
+    if a.limited_by_generator || a.invalid {
         return Ok(exit::INVALID);
     }
     if let Err(msg) = capacity::drive::check_gate(a, &gate) {

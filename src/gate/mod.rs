@@ -96,6 +96,9 @@ fn median(mut v: Vec<f64>) -> f64 {
 /// Why a run cannot be judged, if it cannot.
 pub fn invalid_reasons(r: &RunResult, v: &Validity) -> Vec<String> {
     let mut out = Vec::new();
+    if let Some(e) = r.accounting_error() {
+        out.push(format!("the run's counts do not add up: {e}"));
+    }
     if r.status == Status::Interrupted {
         out.push("the run was interrupted".to_string());
     }

@@ -74,6 +74,17 @@ pub fn merge(
             )));
         }
     }
+    let invalid: Vec<String> = results
+        .iter()
+        .filter_map(|(path, r)| r.accounting_error().map(|e| format!("{path}: {e}")))
+        .collect();
+    if !invalid.is_empty() && !allow_partial {
+        return Err(MergeError(format!(
+            "{} shard(s) have counts that do not add up, so the merge would be invalid (--allow-partial merges them anyway, noted): {}",
+            invalid.len(),
+            invalid.join("; ")
+        )));
+    }
     let missing: Vec<u32> = (0..count).filter(|i| !seen.contains_key(i)).collect();
     if !missing.is_empty() && !allow_partial {
         return Err(MergeError(format!(
@@ -154,7 +165,8 @@ pub fn merge(
         .iter()
         .map(|r| r.throughput.bytes_per_sec * r.duration_s)
         .sum();
-    let msgs_per_sec = per_sec(counts.acked as f64);
+    // Each shard's in-window acks, added exactly; its drain stays apart.
+    let msgs_per_sec = per_sec(rs.iter().map(|r| r.in_window_acks()).sum::<u64>() as f64);
     let target_rate = rs.iter().map(|r| r.target_rate).sum::<Option<f64>>();
     let cpu_s = rs.iter().map(|r| r.process.cpu_s).sum::<Option<f64>>();
     let mut events = Vec::new();
@@ -177,6 +189,12 @@ pub fn merge(
     events.sort_by(|a, b| a.t_s.total_cmp(&b.t_s));
     let mut notes: Vec<String> = notes.into_iter().collect();
     notes.push(format!("merged from {} of {count} shards", results.len()));
+    if !invalid.is_empty() {
+        notes.push(format!(
+            "INVALID: merged with --allow-partial although {} shard(s) have counts that do not add up",
+            invalid.len()
+        ));
+    }
     if !missing.is_empty() {
         notes.push(format!(
             "PARTIAL: shards {missing:?} are missing; counts and throughput cover the others only"
@@ -206,10 +224,7 @@ pub fn merge(
             sources: results.iter().map(|(p, _)| p.clone()).collect(),
         }),
         duration_s,
-        drain_s: rs
-            .iter()
-            .map(|r| r.drain_s)
-            .try_fold(0.0f64, |a, d| d.map(|d| a.max(d))),
+        drain: merge_drains(&rs),
         warmup_s: first.warmup_s,
         wall_s: rs
             .iter()
@@ -277,6 +292,22 @@ pub fn merge(
             peak_rss_bytes: rs.iter().filter_map(|r| r.process.peak_rss_bytes).max(),
         },
     })
+}
+
+/// The shards' drains: messages and bytes add, the longest lasts; absent unless every shard has
+/// one (runs by duration).
+fn merge_drains(rs: &[&RunResult]) -> Option<Drain> {
+    let mut sum = Drain::default();
+    for r in rs {
+        let d = r.drain?;
+        sum.s = sum.s.max(d.s);
+        sum.messages += d.messages;
+        sum.bytes += d.bytes;
+    }
+    if sum.s > 0.0 {
+        sum.msgs_per_sec = sum.messages as f64 / sum.s;
+    }
+    Some(sum)
 }
 
 /// The spec as flat keys, without what differs between machines by nature.

@@ -38,6 +38,7 @@ pub(super) fn merge_phases(rs: &[&RunResult]) -> Result<Vec<PhaseResult>, MergeE
         let h = sum_decoded(&encoded, new_hist)?;
         let planned = sum(|p| p.planned as f64);
         let achieved = sum(|p| p.achieved_rate);
+        let acked_rate = sum(|p| p.acked_rate);
         out.push(PhaseResult {
             target_rate_start: sum(|p| p.target_rate_start),
             target_rate_end: sum(|p| p.target_rate_end),
@@ -46,8 +47,8 @@ pub(super) fn merge_phases(rs: &[&RunResult]) -> Result<Vec<PhaseResult>, MergeE
             acked: sum(|p| p.acked as f64) as u64,
             failed: sum(|p| p.failed as f64) as u64,
             achieved_rate: achieved,
-            achieved_rate_ratio: achieved * (base.end_s - base.start_s) / planned.max(1.0),
-            acked_rate: sum(|p| p.acked_rate),
+            achieved_rate_ratio: acked_rate * (base.end_s - base.start_s) / planned.max(1.0),
+            acked_rate,
             latency_us: LatencyStats::of(&h),
             hist: (!h.is_empty()).then(|| hist::encode(&h)),
             ..base.clone()

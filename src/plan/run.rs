@@ -186,6 +186,15 @@ impl RunPlan {
         }
     }
 
+    /// End of the measured window of a run by duration, in µs since t0 (`None` for a run by
+    /// count, whose window ends with its last measured ack).
+    pub fn window_end_us(&self) -> Option<u64> {
+        match self.scenario.load.stop() {
+            StopCondition::Duration(d) => Some(self.warmup_end_us + d.as_micros() as u64),
+            StopCondition::Count(_) => None,
+        }
+    }
+
     /// This shard's measured messages for a run by count (the sum of its workers' shares).
     pub fn measured_count(&self) -> Option<u64> {
         let mut total = 0;

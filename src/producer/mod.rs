@@ -108,6 +108,10 @@ pub struct Context {
     pub unresolved: AtomicU64,
     /// Reports of messages of aborted transactions so far.
     pub aborted: AtomicU64,
+    /// Messages in the delivery-report events so far, as librdkafka counts them
+    /// (`rd_kafka_event_message_count`), apart from kbench's own iteration and classification:
+    /// the independent side the run checks the recorder against.
+    pub dr_messages: AtomicU64,
     /// Set while the open transaction is one that will be aborted (see [`txn`]): its reports
     /// are marked aborted.
     pub aborting: std::sync::atomic::AtomicBool,
@@ -157,6 +161,7 @@ impl Context {
             failed: AtomicU64::new(0),
             unresolved: AtomicU64::new(0),
             aborted: AtomicU64::new(0),
+            dr_messages: AtomicU64::new(0),
             aborting: std::sync::atomic::AtomicBool::new(false),
             events: Mutex::new(Vec::new()),
             stats: Mutex::new(Vec::new()),
@@ -315,6 +320,7 @@ impl ProducerContext for Context {
             Ok(m) => (msg_bytes(m), None, m.partition(), self.topic_of(m.topic())),
             Err((e, m)) => (msg_bytes(m), Some(kafka_error_name(e)), -1, 0),
         };
+        self.dr_messages.fetch_add(1, Ordering::Relaxed);
         let mut sample = self.sample(opaque, done_us, bytes, error, partition);
         sample.topic = topic;
         self.with_recorder(|s| s.record(&sample));
@@ -333,6 +339,8 @@ impl Context {
     /// `ev` must be a live `RD_KAFKA_EVENT_DR` event of this context's client.
     pub(crate) unsafe fn deliveries(&self, ev: *mut rd::rd_kafka_event_t) {
         let done_us = self.now_us();
+        self.dr_messages
+            .fetch_add(rd::rd_kafka_event_message_count(ev) as u64, Ordering::Relaxed);
         let mut counts = [0u64; 4];
         let aborting = self.aborting.load(Ordering::Acquire);
         // The topic of the last message's handle: the messages of one event share it.

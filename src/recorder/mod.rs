@@ -68,6 +68,11 @@ pub struct InstanceRecorder {
     pub last_measured_done_us: u64,
     /// Done instant of the last measured ack (failures never extend the measured window).
     pub last_measured_ack_us: u64,
+    /// End of the measured window of a run by duration (`u64::MAX` otherwise): measured acks
+    /// done after it are the drain, reported apart from the window's throughput.
+    window_end_us: u64,
+    /// Measured acks (and their bytes) done after the window's end.
+    pub drain: IntervalCounts,
     /// Counters by interval (`done_us / interval_us`), warm-up included.
     pub intervals: Vec<IntervalCounts>,
     /// Corrected latency, service latency and send lag by interval (of the delivery report),
@@ -101,6 +106,8 @@ impl InstanceRecorder {
             clamped: 0,
             last_measured_done_us: 0,
             last_measured_ack_us: 0,
+            window_end_us: u64::MAX,
+            drain: IntervalCounts::default(),
             intervals: Vec::new(),
             corrected_series: Series::default(),
             service_series: Series::default(),
@@ -127,6 +134,12 @@ impl InstanceRecorder {
         self.corrected_series = self.service_series.clone();
         self.lag_series = self.service_series.zeroed();
         self.unpaced = false;
+    }
+
+    /// Ends the measured window at `end_us` (a run by duration): later measured acks are drain.
+    pub fn window_end(mut self, end_us: Option<u64>) -> Self {
+        self.window_end_us = end_us.unwrap_or(u64::MAX);
+        self
     }
 
     /// Keeps each topic's corrected latency too (runs with more than one topic).
@@ -188,6 +201,10 @@ impl InstanceRecorder {
             return;
         }
         self.last_measured_ack_us = self.last_measured_ack_us.max(s.done_us);
+        if s.done_us > self.window_end_us {
+            self.drain.acked += 1;
+            self.drain.acked_bytes += s.bytes;
+        }
         let t = s.topic as usize;
         if t >= self.topics.len() {
             self.topics.resize(t + 1, topics::TopicTally::default());
@@ -254,6 +271,8 @@ pub struct Recorded {
     pub clamped: u64,
     pub last_measured_done_us: u64,
     pub last_measured_ack_us: u64,
+    /// Measured acks done after the end of a duration run's window (see [`InstanceRecorder`]).
+    pub drain: IntervalCounts,
     pub intervals: Vec<IntervalRow>,
     /// Acked measured messages by topic and partition (and per-topic latency).
     pub topics: Vec<topics::TopicTally>,
@@ -284,6 +303,7 @@ impl Recorded {
             failed: send.rejected_latency.clone(),
             last_measured_done_us: 0,
             last_measured_ack_us: 0,
+            drain: IntervalCounts::default(),
             intervals: Vec::new(),
             topics: Vec::new(),
             phases: send.phases.clone(),
@@ -302,6 +322,8 @@ impl Recorded {
             r.clamped += shard.clamped;
             r.last_measured_done_us = r.last_measured_done_us.max(shard.last_measured_done_us);
             r.last_measured_ack_us = r.last_measured_ack_us.max(shard.last_measured_ack_us);
+            r.drain.acked += shard.drain.acked;
+            r.drain.acked_bytes += shard.drain.acked_bytes;
             if shard.intervals.len() > counts.len() {
                 counts.resize(shard.intervals.len(), IntervalCounts::default());
             }

@@ -12,12 +12,24 @@ use crate::units::{human_us, Bytes, Rate};
 pub fn accounting(c: &Counts) -> String {
     let mut line = String::new();
     if let Some(n) = c.scheduled {
-        let _ = write!(
-            line,
-            "scheduled {} = sent + unsent {}; ",
-            thousands(n),
-            thousands(c.unsent)
-        );
+        let done = c.sent + c.unsent;
+        let _ = if n == done {
+            write!(
+                line,
+                "scheduled {} = sent + unsent {}; ",
+                thousands(n),
+                thousands(c.unsent)
+            )
+        } else {
+            // Within one message per worker: a due instant rounded across a window's edge.
+            write!(
+                line,
+                "scheduled {} ~ sent + unsent {} = {}; ",
+                thousands(n),
+                thousands(c.unsent),
+                thousands(done)
+            )
+        };
     }
     let _ = write!(
         line,
@@ -204,6 +216,15 @@ pub fn summary(r: &RunResult) -> String {
         );
     }
     let _ = writeln!(out, "{tp}");
+    if let Some(d) = r.drain.filter(|d| d.messages > 0) {
+        let _ = writeln!(
+            out,
+            "  drain      {} msgs acked in {:.2} s after the window ({} msg/s), not in the throughput",
+            thousands(d.messages),
+            d.s,
+            Rate::human(d.msgs_per_sec)
+        );
+    }
     let _ = writeln!(out, "  messages   {}", accounting(&r.counts));
     if r.warmup_counts.sent > 0 {
         let _ = writeln!(

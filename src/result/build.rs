@@ -5,15 +5,15 @@ use super::*;
 use crate::broker::EMBEDDED_NOTES;
 use crate::plan::RunPlan;
 use crate::recorder::hist::{self, LatencyStats};
-use crate::recorder::Recorded;
+use crate::recorder::{IntervalCounts, Outcomes, Recorded};
 use crate::run::RunOutput;
-use crate::scenario::{redact, Acks, Mode, StopCondition};
+use crate::scenario::{redact, Acks, Mode};
 
 /// Builds the result of one run from its plan and what the run recorded.
 pub fn build(plan: &RunPlan, info: ScenarioInfo, started_at: String, out: RunOutput) -> RunResult {
     let s = &plan.scenario;
     let r = &out.recorded;
-    let (window_us, drain_us) = measured_window_us(plan, r, out.interrupted);
+    let (window_us, drain) = measured_window(plan, r, out.interrupted);
     let duration_s = window_us as f64 / 1e6;
     let per_sec = |v: u64| {
         if duration_s > 0.0 {
@@ -22,19 +22,21 @@ pub fn build(plan: &RunPlan, info: ScenarioInfo, started_at: String, out: RunOut
             0.0
         }
     };
-    let msgs_per_sec = per_sec(r.measured.acked);
+    // Throughput counts what was acked inside the window; the drain is reported apart.
+    let drained = drain.map_or(IntervalCounts::default(), |_| r.drain);
+    let msgs_per_sec = per_sec(r.measured.acked - drained.acked);
+    let bytes_per_sec = per_sec(r.measured.acked_bytes - drained.acked_bytes);
     // A shard offers its share of the rate.
     let shards = plan.shard.map_or(1, |sh| sh.count) as f64;
     let target_rate = plan.target_rate;
     let achieved_rate_ratio = target_rate.map(|t| round(msgs_per_sec / t, 4));
     // Something is due when there is a schedule, or a count to send.
-    let scheduled = plan.curve.is_some() || plan.measured_count().is_some();
-    let counts = counts_of(r.send.sent, r.send.unsent, &r.measured, scheduled);
+    let counts = counts_of(r.send.sent, r.send.unsent, &r.measured, out.scheduled.measured);
     let warmup_counts = counts_of(
         r.send.warmup_sent,
         r.send.warmup_unsent,
         &r.warmup,
-        plan.curve.is_some(),
+        out.scheduled.warmup,
     );
     let cpu_s = out.cpu_s.map(|c| round(c, 3));
     let names = s.topic.names();
@@ -82,7 +84,19 @@ pub fn build(plan: &RunPlan, info: ScenarioInfo, started_at: String, out: RunOut
         shard: plan.shard,
         merge: None,
         duration_s: round(duration_s, 6),
-        drain_s: drain_us.map(|d| round(d as f64 / 1e6, 6)),
+        drain: drain.map(|s_us| {
+            let s = round(s_us as f64 / 1e6, 6);
+            Drain {
+                s,
+                messages: drained.acked,
+                bytes: drained.acked_bytes,
+                msgs_per_sec: if s > 0.0 {
+                    round(drained.acked as f64 / s, 2)
+                } else {
+                    0.0
+                },
+            }
+        }),
         warmup_s: s.load.warmup.0.as_secs_f64(),
         wall_s: round(out.wall.as_secs_f64(), 3),
         broker: BrokerInfo {
@@ -109,7 +123,7 @@ pub fn build(plan: &RunPlan, info: ScenarioInfo, started_at: String, out: RunOut
         },
         throughput: Throughput {
             msgs_per_sec: round(msgs_per_sec, 2),
-            bytes_per_sec: round(per_sec(r.measured.acked_bytes), 2),
+            bytes_per_sec: round(bytes_per_sec, 2),
         },
         target_rate,
         achieved_rate_ratio,
@@ -246,6 +260,19 @@ fn with_recoveries(plan: &RunPlan, intervals: &[Interval], mut events: Vec<Event
     events
 }
 
+/// A note when more than 1% of a duration run's measured acks came after its window: the
+/// throughput counts only the rest, and the drain is reported apart.
+fn fell_behind(plan: &RunPlan, r: &Recorded) -> Option<String> {
+    plan.window_end_us()?;
+    let drained = r.drain.acked;
+    (drained * 100 > r.measured.acked).then(|| {
+        format!(
+            "the cluster fell behind the schedule: {drained} messages ({:.1}% of the acks) were acked after the window; throughput counts only the acks inside it",
+            drained as f64 * 100.0 / r.measured.acked.max(1) as f64
+        )
+    })
+}
+
 /// A note when the send lag grew through the measured intervals (last p99 over 10x the first and
 /// over 10 ms): the generator, or a closed loop, fell further and further behind.
 fn growing_send_lag(r: &Recorded) -> Option<String> {
@@ -269,11 +296,11 @@ fn growing_send_lag(r: &Recorded) -> Option<String> {
     })
 }
 
-/// The counts of one window from independent tallies: what the workers sent and left unsent,
-/// what the delivery and purge reports said.
-fn counts_of(sent: u64, unsent: u64, o: &crate::recorder::Outcomes, scheduled: bool) -> Counts {
+/// The counts of one window from independent tallies: what the plan made due, what the workers
+/// sent and left unsent, what the delivery and purge reports said.
+fn counts_of(sent: u64, unsent: u64, o: &Outcomes, scheduled: Option<u64>) -> Counts {
     Counts {
-        scheduled: scheduled.then_some(sent + unsent),
+        scheduled,
         sent,
         unsent,
         acked: o.acked,
@@ -290,16 +317,14 @@ fn counts_of(sent: u64, unsent: u64, o: &crate::recorder::Outcomes, scheduled: b
     }
 }
 
-/// The window throughput is measured over, and the drain after a duration run's window.
-/// A completed run by duration: the planned window, with the drain (last measured outcome past
-/// its end) apart. Otherwise: the first measured send to the last measured ack (to the last
-/// send when nothing was acked); failed outcomes never extend it.
-fn measured_window_us(plan: &RunPlan, r: &Recorded, interrupted: bool) -> (u64, Option<u64>) {
-    if let (StopCondition::Duration(d), false) = (plan.scenario.load.stop(), interrupted) {
-        let window = d.as_micros() as u64;
-        let end = r.warmup_end_us + window;
+/// The window throughput is measured over, and the drain after a completed duration run's
+/// window (µs from its end to the last measured outcome). A completed run by duration: the
+/// planned window. Otherwise: the first measured send to the last measured ack (to the last
+/// send when nothing was acked); failed outcomes never extend it, and there is no drain.
+fn measured_window(plan: &RunPlan, r: &Recorded, interrupted: bool) -> (u64, Option<u64>) {
+    if let (Some(end), false) = (plan.window_end_us(), interrupted) {
         let drain = r.last_measured_done_us.max(end) - end;
-        return (window, Some(drain));
+        return (end - plan.warmup_end_us, Some(drain));
     }
     let start = r.send.first_send_us.unwrap_or(r.warmup_end_us);
     let end = if r.last_measured_ack_us > 0 {
@@ -374,6 +399,9 @@ fn notes(plan: &RunPlan, out: &RunOutput) -> Vec<String> {
             "rate = max: no schedule, so corrected latency equals service latency, and it is mostly local queueing behind producer.queue_messages ({} per instance)",
             s.producer.queue_messages.map_or("librdkafka's default".into(), |q| q.to_string())
         ));
+    }
+    if let Some(n) = fell_behind(plan, &out.recorded) {
+        notes.push(n);
     }
     if let Some(n) = growing_send_lag(&out.recorded) {
         notes.push(n);
@@ -478,7 +506,7 @@ fn phases(plan: &RunPlan, r: &Recorded, shards: f64) -> Vec<PhaseResult> {
                 acked: t.acked,
                 failed: t.failed,
                 achieved_rate: round(achieved, 2),
-                achieved_rate_ratio: round(achieved * secs / planned.max(1.0), 4),
+                achieved_rate_ratio: round(t.acked_in_window as f64 / planned.max(1.0), 4),
                 acked_rate: round(t.acked_in_window as f64 / secs, 2),
                 latency_us: latency,
                 hist: t.corrected.as_ref().map(hist::encode),

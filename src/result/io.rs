@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{hlog, loss_rate, RunResult, SCHEMA, SCHEMA_V1};
+use super::{hlog, loss_rate, RunResult, SCHEMA, SCHEMA_V1, SCHEMA_V2};
 
 /// Errors reading a result file.
 #[derive(Debug, thiserror::Error)]
@@ -15,7 +15,7 @@ pub enum ResultError {
     },
     #[error("{path}: not a kbench result: {detail}")]
     Invalid { path: String, detail: String },
-    #[error("{path}: unsupported result schema {found:?} (this kbench reads {SCHEMA:?} and {SCHEMA_V1:?})")]
+    #[error("{path}: unsupported result schema {found:?} (this kbench reads {SCHEMA:?}, {SCHEMA_V2:?} and {SCHEMA_V1:?})")]
     Schema { path: String, found: String },
 }
 
@@ -40,7 +40,7 @@ impl RunResult {
             })?;
         let v1 = value.get("schema").and_then(|s| s.as_str()) == Some(SCHEMA_V1);
         match value.get("schema").and_then(|s| s.as_str()) {
-            Some(SCHEMA | SCHEMA_V1) => {}
+            Some(SCHEMA | SCHEMA_V2 | SCHEMA_V1) => {}
             Some(other) => {
                 return Err(ResultError::Schema {
                     path: p,

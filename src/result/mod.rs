@@ -1,12 +1,17 @@
-//! The result of one run: a versioned JSON document (`schema = "kbench.result/v2"`), written the
+//! The result of one run: a versioned JSON document (`schema = "kbench.result/v3"`), written the
 //! moment the run ends. Reports, comparisons and gates are pure functions of these files, which is
 //! why they carry the full histograms and not only percentiles.
 //!
-//! The JSON Schema is `schemas/result.v2.json`; every field is documented there and below.
-//! Version 2 accounts for every scheduled message (`counts.scheduled`, `unsent`, purge-counted
-//! `unresolved`), puts failures in the latency picture (`latency_us.failed`, `.unsent`), adds
-//! `loss_rate` and measures duration runs' throughput over the planned window. Version 1 files
-//! still read: their new fields are empty, and `loss_rate` is (failed + unresolved) / sent.
+//! The JSON Schema is `schemas/result.v3.json`; every field is documented there and below.
+//! Throughput is what the cluster acked inside the measured window: for a run by duration, the
+//! measured acks done by the window's end over the planned window; what was acked after it is
+//! the `drain`, reported apart, and `achieved_rate_ratio` is in-window acks over target x window.
+//! `counts.scheduled` comes from the plan and is checked against what the workers sent and left
+//! unsent.
+//!
+//! Older files still read. Version 2 divided every measured ack (drain included) by the planned
+//! window and had `drain_s` instead of `drain`; version 1 had no schedule counts, and its
+//! `loss_rate` is (failed + unresolved) / sent.
 
 use std::collections::BTreeMap;
 
@@ -17,8 +22,9 @@ pub use crate::plan::ShardSpec;
 use crate::recorder::hist::LatencyStats;
 use crate::scenario::Scenario;
 
-pub const SCHEMA: &str = "kbench.result/v2";
-/// The previous layout, still read by `report`, `compare`, `gate` and `merge`.
+pub const SCHEMA: &str = "kbench.result/v3";
+/// Earlier layouts, still read by `report`, `compare`, `gate` and `merge`.
+pub const SCHEMA_V2: &str = "kbench.result/v2";
 pub const SCHEMA_V1: &str = "kbench.result/v1";
 
 /// How the run ended.
@@ -47,7 +53,7 @@ pub struct MergeInfo {
 /// One run's result.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunResult {
-    /// `kbench.result/v2` for this layout (`kbench.result/v1` for an older file read back).
+    /// `kbench.result/v3` for this layout (`v2` or `v1` for an older file read back).
     pub schema: String,
     /// Version of kbench that wrote the file.
     pub kbench_version: String,
@@ -67,15 +73,15 @@ pub struct RunResult {
     /// Set on a result made by `kbench merge`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merge: Option<MergeInfo>,
-    /// Length of the measured window in seconds, the one throughput is over: for a run by
-    /// duration, the planned measured window (`load.duration`, or up to an interrupt); for a run
-    /// by count or at `rate = "max"`, from the first measured send to the last measured ack
-    /// (failed outcomes never extend it).
+    /// Length of the measured window in seconds, the one throughput is over: for a completed
+    /// run by duration (paced or `rate = "max"`), the planned measured window (`load.duration`);
+    /// for a run by count or an interrupted one, from the first measured send to the last
+    /// measured ack (failed outcomes never extend it).
     pub duration_s: f64,
-    /// Seconds from the end of the planned window to the last measured outcome (runs by
-    /// duration); null otherwise.
+    /// What was acked after the window of a completed run by duration: the cluster behind the
+    /// schedule (or librdkafka's queue emptying at `rate = "max"`). Null for other runs.
     #[serde(default)]
-    pub drain_s: Option<f64>,
+    pub drain: Option<Drain>,
     /// Warm-up length in seconds (excluded from counts, throughput and latency).
     pub warmup_s: f64,
     /// Seconds from the first send to the end of the drain, warm-up included.
@@ -93,11 +99,13 @@ pub struct RunResult {
     #[serde(default)]
     pub loss_rate: f64,
     pub backpressure: Backpressure,
+    /// Measured acks done inside the measured window, per second of it (the drain excluded).
     pub throughput: Throughput,
     /// Target rate in messages per second, or null for `rate = "max"`.
     pub target_rate: Option<f64>,
-    /// `throughput.msgs_per_sec / target_rate`, or null without a target. Below 1 means the
-    /// offered load was not delivered (by the generator or the cluster: send lag tells which).
+    /// In-window acks over target x window (`throughput.msgs_per_sec / target_rate`), or null
+    /// without a target. Below 1 means the offered load was not delivered inside the window (by
+    /// the generator or the cluster: send lag and the drain tell which).
     pub achieved_rate_ratio: Option<f64>,
     /// Latency summaries in microseconds.
     pub latency_us: Streams<LatencyStats>,
@@ -166,9 +174,11 @@ pub struct BrokerInfo {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Counts {
-    /// Messages the schedule made due in this window (`sent + unsent`): every message of a run
-    /// by count, and for a paced run by duration every message due before its end (or its
-    /// interrupt); null at `rate = "max"` by duration, where nothing is due.
+    /// Messages the schedule made due in this window, from the plan (the count of a run by
+    /// count; for a paced run by duration the schedule's messages due before its end, Poisson
+    /// arrivals replayed from their seeds): checked against `sent + unsent`, which the workers
+    /// count themselves. Null at `rate = "max"` by duration (nothing is due) and after an
+    /// interrupt (the plan's window was not run out).
     #[serde(default)]
     pub scheduled: Option<u64>,
     /// Messages handed to the producer (including ones it rejected at once).
@@ -222,11 +232,24 @@ pub struct Backpressure {
     pub queue_full: u64,
 }
 
+/// Measured acks done after the end of a duration run's window.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+pub struct Drain {
+    /// Seconds from the window's end to the last measured outcome (0 when none came after it).
+    pub s: f64,
+    /// Measured messages acked after the window: in `counts.acked`, not in `throughput`.
+    pub messages: u64,
+    /// Their payload+key bytes.
+    pub bytes: u64,
+    /// `messages / s` (0 for an empty drain).
+    pub msgs_per_sec: f64,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
 pub struct Throughput {
-    /// Acked measured messages per second of the measured window.
+    /// Measured messages acked inside the measured window, per second of it.
     pub msgs_per_sec: f64,
-    /// Acked measured payload+key bytes per second.
+    /// Their payload+key bytes per second.
     pub bytes_per_sec: f64,
 }
 
@@ -314,9 +337,11 @@ pub struct PhaseResult {
     pub sent: u64,
     pub acked: u64,
     pub failed: u64,
-    /// Messages enqueued within the phase's window per second: the offered rate achieved.
+    /// Messages enqueued within the phase's window per second: the offered rate the generator
+    /// achieved.
     pub achieved_rate: f64,
-    /// `achieved_rate` over the phase's mean target rate.
+    /// Acks inside the phase's window over the messages it planned (`acked_rate` over the
+    /// phase's mean target rate): below 1 when the generator or the cluster fell behind.
     pub achieved_rate_ratio: f64,
     /// Acks that arrived within the phase's window, per second.
     pub acked_rate: f64,
@@ -423,6 +448,22 @@ pub struct ProcessStats {
     pub msgs_per_cpu_s: Option<f64>,
     /// Peak resident memory of the process so far, in bytes.
     pub peak_rss_bytes: Option<u64>,
+}
+
+impl RunResult {
+    /// Measured messages acked inside the window (all of them without a drain).
+    pub fn in_window_acks(&self) -> u64 {
+        self.counts.acked - self.drain.map_or(0, |d| d.messages.min(self.counts.acked))
+    }
+
+    /// The first `accounting` event's detail: the counts do not add up, so the run is invalid
+    /// for every use (gates, sweeps, capacity, merge).
+    pub fn accounting_error(&self) -> Option<&str> {
+        self.events
+            .iter()
+            .find(|e| e.kind == crate::event::ACCOUNTING)
+            .map(|e| e.detail.as_str())
+    }
 }
 
 /// (failed + unresolved + unsent) / scheduled, or over sent when nothing was scheduled; 0 for

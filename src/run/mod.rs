@@ -15,6 +15,7 @@
 
 mod consume;
 mod finish;
+pub use finish::SKEW_ACCOUNTING;
 mod live;
 mod setup;
 mod txns;
@@ -51,7 +52,7 @@ use crate::signal::Interrupts;
 /// The kind of event that says transactions could not go on (the run exits 3).
 pub const TXN_BROKEN_EVENT: &str = "transactions-stopped";
 /// The kind of event that says kbench's own counts do not add up (the run exits 1).
-pub const ACCOUNTING_EVENT: &str = "accounting";
+pub use crate::event::ACCOUNTING as ACCOUNTING_EVENT;
 /// How long the purge reports of what was outstanding at the end of the grace may take to come
 /// back (they are local: librdkafka answers them at once).
 const PURGE_WAIT: Duration = Duration::from_secs(5);
@@ -80,6 +81,8 @@ pub struct RunOutput {
     pub topic: TopicInfo,
     pub events: Vec<Event>,
     pub interrupted: bool,
+    /// What the plan made due (the counts' `scheduled`).
+    pub scheduled: crate::plan::Scheduled,
     pub wall: Duration,
     pub cpu_s: Option<f64>,
     /// Messages the topic's partitions received during the run (high watermarks after - before).
@@ -180,7 +183,11 @@ pub async fn execute(
     // A run by count cut short (load.timeout, or transactions that could not go on) leaves the
     // rest of its count unsent.
     let cut_short = timed_out.load(Ordering::Acquire) || txns.iter().any(|t| t.broken().is_some());
-    let (mut recorded, client, client_events) = collect(plan, &clients, send, cut_short);
+    let ended = finish::Ended {
+        interrupted,
+        cut_short,
+    };
+    let (mut recorded, scheduled, client, client_events) = collect(plan, &clients, send, ended);
     recorded.consumed = consumed;
     let reports = clients.iter().map(|c| c.context().take_reports()).collect();
     events.extend(client_events);
@@ -218,6 +225,7 @@ pub async fn execute(
         topic,
         events,
         interrupted,
+        scheduled,
         wall,
         cpu_s,
         landed,

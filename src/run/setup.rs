@@ -40,6 +40,7 @@ pub(super) fn create_clients(
         .map(|(i, inst)| {
             let shard = InstanceRecorder::new(plan.interval_us, plan.warmup_end_us)
                 .with_phases(plan.phases.clone())
+                .window_end(plan.window_end_us())
                 .unpaced(plan.curve.is_none())
                 .per_topic(s.topic.count > 1);
             let ctx = Context::new(

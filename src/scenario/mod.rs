@@ -439,6 +439,17 @@ pub enum StopCondition {
 }
 
 impl Load {
+    /// The longest a run may take from its start to the end of its grace: warm-up, the measured
+    /// window (or `timeout` for a run by count) and the grace.
+    pub fn whole_run(&self) -> std::time::Duration {
+        let sending = match self.stop() {
+            StopCondition::Duration(d) => d,
+            StopCondition::Count(_) => self.timeout.0,
+        };
+        self.warmup.0.saturating_add(sending).saturating_add(self.grace.0)
+    }
+
+    /// How the run stops sending: after a count or a duration (a profile's phases added up).
     pub fn stop(&self) -> StopCondition {
         if !self.profile.is_empty() {
             let total = self.profile.iter().map(|p| p.duration.0).sum();
@@ -453,6 +464,10 @@ impl Load {
 }
 
 pub use validate::validate;
+
+/// The longest whole run ([`Load::whole_run`]) kbench accepts: each message's instants are
+/// stamped in microseconds since the run's start in 40 bits (12.7 days), and nothing is clamped.
+pub const MAX_RUN: std::time::Duration = std::time::Duration::from_secs(12 * 24 * 3600);
 
 /// Accepts a string, number or boolean and returns it as a string (for librdkafka properties).
 fn scalar_string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use super::{Acks, Arrivals, InputError, Keys, Mode, Scenario, SizeDist, Source};
+use super::{Acks, Arrivals, InputError, Keys, Mode, Scenario, SizeDist, Source, StopCondition};
 
 /// `queue.buffering.max.messages` per instance at `rate = "max"` on the embedded broker unless
 /// set.
@@ -332,6 +332,25 @@ pub fn validate(s: &mut Scenario, src: &Source) -> Result<(), InputError> {
     }
     if let Err((key, message)) = check_profile(s) {
         return err(&key, message);
+    }
+    if l.whole_run() > super::MAX_RUN {
+        let key = match (l.profile.is_empty(), l.stop()) {
+            (false, _) => "load.profile",
+            (true, StopCondition::Count(_)) => "load.timeout",
+            (true, StopCondition::Duration(_)) => "load.duration",
+        };
+        return err(
+            key,
+            format!(
+                "the whole run (warm-up {} + {} + grace {}) is longer than kbench's limit of 12 days",
+                l.warmup,
+                match l.stop() {
+                    StopCondition::Count(_) => format!("timeout {}", l.timeout),
+                    StopCondition::Duration(d) => format!("duration {}", crate::units::Dur(d)),
+                },
+                l.grace
+            ),
+        );
     }
     if let Some(rate) = l.rate.per_sec() {
         if rate > 100e6 {

@@ -64,6 +64,10 @@ pub struct CellSummary {
     pub failed: u64,
     /// Median p99 within `slo_p99`, when the experiment has one.
     pub within_slo: Option<bool>,
+    /// Why the cell's figures cannot be trusted (a run whose counts do not add up): such a
+    /// cell is listed, marked, and never ranked.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub invalid: Vec<String>,
 }
 
 /// `summary.json` of a sweep.
@@ -77,7 +81,8 @@ pub struct Summary {
     /// False when the sweep was interrupted.
     pub complete: bool,
     pub cells: Vec<CellSummary>,
-    /// Cell indexes, best first: within the SLO by throughput, then the rest by p99.
+    /// Cell indexes, best first: within the SLO by throughput, then the rest by p99. Invalid
+    /// cells are not in it.
     pub ranking: Vec<usize>,
 }
 
@@ -125,10 +130,17 @@ pub fn summarize(
                 compression_ratio: Stat::of(&ratios),
                 failed: runs.iter().map(|r| r.result.counts.failed).sum(),
                 within_slo: slo_p99_us.map(|slo| p99.median <= slo as f64),
+                invalid: runs
+                    .iter()
+                    .filter_map(|r| r.result.accounting_error())
+                    .map(|e| format!("counts do not add up: {e}"))
+                    .collect(),
             })
         })
         .collect();
-    let mut ranking: Vec<usize> = (0..cells.len()).collect();
+    let mut ranking: Vec<usize> = (0..cells.len())
+        .filter(|&i| cells[i].invalid.is_empty())
+        .collect();
     ranking.sort_by(|&a, &b| rank_cmp(&cells[a], &cells[b]));
     Summary {
         schema: SCHEMA.into(),
@@ -196,10 +208,18 @@ pub fn ranked_rows(s: &Summary) -> Vec<Vec<String>> {
     .map(|h| h.to_string())
     .collect::<Vec<_>>()];
     let tp = |v: f64| format!("{} msg/s", Rate::human(v));
-    for (rank, &i) in s.ranking.iter().enumerate() {
+    // Invalid cells are never ranked: they follow the ranked ones, marked.
+    let unranked: Vec<usize> = (0..s.cells.len())
+        .filter(|i| !s.ranking.contains(i))
+        .collect();
+    for (pos, &i) in s.ranking.iter().chain(&unranked).enumerate() {
         let c = &s.cells[i];
         rows.push(vec![
-            (rank + 1).to_string(),
+            if pos < s.ranking.len() {
+                (pos + 1).to_string()
+            } else {
+                "INVALID".into()
+            },
             label(c),
             spread(&c.throughput, tp),
             spread(&c.p99_us, human_us),
@@ -259,6 +279,7 @@ mod tests {
             compression_ratio: None,
             failed: 0,
             within_slo: slo,
+            invalid: Vec::new(),
         }
     }
 

@@ -86,10 +86,10 @@ pub fn run(s: &Scenario) -> RunResult {
     r
 }
 
-/// The result matches `schemas/result.v2.json` (every error listed on failure).
+/// The result matches `schemas/result.v3.json` (every error listed on failure).
 pub fn assert_schema(r: &RunResult) {
     let schema: serde_json::Value =
-        serde_json::from_str(include_str!("../../schemas/result.v2.json")).unwrap();
+        serde_json::from_str(include_str!("../../schemas/result.v3.json")).unwrap();
     let validator = jsonschema::validator_for(&schema).expect("the schema itself is valid");
     let value = serde_json::to_value(r).unwrap();
     let errors: Vec<String> = validator
@@ -172,7 +172,7 @@ pub fn literal(latencies: &[u64], intervals: usize, failed: u64) -> RunResult {
         spec,
         started_at: "2026-11-21T00:00:00Z".into(),
         duration_s: intervals as f64,
-        drain_s: Some(0.0),
+        drain: Some(kbench::result::Drain::default()),
         warmup_s: if intervals > 2 { 1.0 } else { 0.0 },
         wall_s: intervals as f64,
         broker: BrokerInfo {
