@@ -228,7 +228,8 @@ pub struct MergeArgs {
     /// Directory for the merged result.json, latency.hlog, charts and report.html.
     #[arg(long)]
     pub out: PathBuf,
-    /// Merge even when shards are missing (the result says which).
+    /// Merge even when shards are missing or some have counts that do not add up (the merged
+    /// result says which, and stays invalid for gates in the second case).
     #[arg(long)]
     pub allow_partial: bool,
 }

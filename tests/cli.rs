@@ -31,6 +31,18 @@ fn file(name: &str, text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
 /// (file name, contents, extra args, expected fragments of the error message)
 const BAD: &[(&str, &str, &[&str], &[&str])] = &[
     (
+        "too-long.toml",
+        "[load]\nwarmup = \"1h\"\nduration = \"300h\"\n",
+        &[],
+        &["load.duration", "warm-up 1h + duration 300h + grace", "limit of 12 days"],
+    ),
+    (
+        "too-long-count.toml",
+        "[load]\nmessages = 10\ntimeout = \"700h\"\n",
+        &[],
+        &["load.timeout", "timeout 700h", "limit of 12 days"],
+    ),
+    (
         "topics-0.toml",
         "[topic]\nname = \"t-{i}\"\ncount = 0\n",
         &[],

@@ -74,7 +74,9 @@ pub fn answer_line(a: &Answer, slo: &str, max_rate: f64) -> String {
     if a.invalid {
         return format!(
             "no capacity answer: {} ({tail})",
-            a.stopped_by.as_deref().unwrap_or("a probe's counts do not add up")
+            a.stopped_by
+                .as_deref()
+                .unwrap_or("a probe's counts do not add up")
         );
     }
     match (a.rate, a.bracket[1]) {
@@ -321,7 +323,10 @@ mod tests {
         cold.stopped_by = Some("probe 1 at 64.0k msg/s: send-lag p99 2 s".into());
         let line = answer_line(&cold, slo, 2e6);
         assert!(line.starts_with("no capacity answer at p99 <= 50ms: the first probe was limited by this load generator"), "{line}");
-        assert!(line.contains("probe 1 at 64.0k msg/s") && !line.contains("below 0"), "{line}");
+        assert!(
+            line.contains("probe 1 at 64.0k msg/s") && !line.contains("below 0"),
+            "{line}"
+        );
         let mut invalid = answer(Some(1000.0), Some(2000.0));
         invalid.invalid = true;
         invalid.stopped_by = Some("probe 3 at 1500 msg/s: counts do not add up".into());

@@ -83,6 +83,20 @@ async fn sweep_run(
     if outcome.interrupted {
         return Ok(exit::INTERRUPTED);
     }
+    // Written and reported, but a run whose counts do not add up is kbench's failure (1).
+    let invalid: Vec<&str> = outcome
+        .summary
+        .cells
+        .iter()
+        .flat_map(|c| c.invalid.iter().map(String::as_str))
+        .collect();
+    if let Some(first) = invalid.first() {
+        eprintln!(
+            "Error: {} run(s) of the sweep are invalid (not ranked): {first}",
+            invalid.len()
+        );
+        return Ok(exit::FAILURE);
+    }
     if !gated {
         return Ok(exit::OK);
     }

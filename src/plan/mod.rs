@@ -13,11 +13,11 @@ mod run;
 mod scheduled;
 
 pub use matrix::{cells, check_inputs, load_cells, load_cells_str};
-pub use scheduled::Scheduled;
 pub use run::{
     fault_steps, FaultStep, InstancePlan, PartitionPlan, Planned, RunPlan, StopPlan, WorkerSpec,
     STOP_SLACK, WORKER_SEED_STRIDE,
 };
+pub use scheduled::Scheduled;
 
 use serde::{Deserialize, Serialize};
 

@@ -73,13 +73,19 @@ fn due_in_windows(pacing: &Pacing, warmup_end_ns: u64, end_ns: Option<u64>) -> (
                 }
             };
             let warmup = before(warmup_end_ns);
-            (warmup, end_ns.map_or(0, |e| before(e).saturating_sub(warmup)))
+            (
+                warmup,
+                end_ns.map_or(0, |e| before(e).saturating_sub(warmup)),
+            )
         }
         Pacing::Scheduled { .. } => {
             let mut replay = pacing.clone();
             let last = end_ns.unwrap_or(warmup_end_ns);
             let (mut warmup, mut measured) = (0, 0);
-            while let Some(due) = replay.next_due_ns().filter(|&d| d < last.max(warmup_end_ns)) {
+            while let Some(due) = replay
+                .next_due_ns()
+                .filter(|&d| d < last.max(warmup_end_ns))
+            {
                 if due < warmup_end_ns {
                     warmup += 1;
                 } else {

@@ -339,8 +339,10 @@ impl Context {
     /// `ev` must be a live `RD_KAFKA_EVENT_DR` event of this context's client.
     pub(crate) unsafe fn deliveries(&self, ev: *mut rd::rd_kafka_event_t) {
         let done_us = self.now_us();
-        self.dr_messages
-            .fetch_add(rd::rd_kafka_event_message_count(ev) as u64, Ordering::Relaxed);
+        self.dr_messages.fetch_add(
+            rd::rd_kafka_event_message_count(ev) as u64,
+            Ordering::Relaxed,
+        );
         let mut counts = [0u64; 4];
         let aborting = self.aborting.load(Ordering::Acquire);
         // The topic of the last message's handle: the messages of one event share it.

@@ -80,7 +80,12 @@ mod tests {
         let (due, e) = unpack(pack(MAX_ENQUEUE_US, MAX_ENQUEUE_US));
         assert_eq!(e, MAX_ENQUEUE_US);
         assert!(due * 125_000 <= MAX_ENQUEUE_US, "{due}");
-        for lag in [EXACT_MAX + 1, 1 << 30, (1 << 35) + 12_345, MAX_ENQUEUE_US / 3] {
+        for lag in [
+            EXACT_MAX + 1,
+            1 << 30,
+            (1 << 35) + 12_345,
+            MAX_ENQUEUE_US / 3,
+        ] {
             let (due, _) = unpack(pack(MAX_ENQUEUE_US, lag));
             let got = MAX_ENQUEUE_US - due;
             assert!(got <= lag && (lag - got) * 125_000 <= lag, "{lag}: {got}");

@@ -31,7 +31,12 @@ pub fn build(plan: &RunPlan, info: ScenarioInfo, started_at: String, out: RunOut
     let target_rate = plan.target_rate;
     let achieved_rate_ratio = target_rate.map(|t| round(msgs_per_sec / t, 4));
     // Something is due when there is a schedule, or a count to send.
-    let counts = counts_of(r.send.sent, r.send.unsent, &r.measured, out.scheduled.measured);
+    let counts = counts_of(
+        r.send.sent,
+        r.send.unsent,
+        &r.measured,
+        out.scheduled.measured,
+    );
     let warmup_counts = counts_of(
         r.send.warmup_sent,
         r.send.warmup_unsent,

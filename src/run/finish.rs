@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use crate::event::Event;
 use crate::plan::{RunPlan, Scheduled};
-use std::sync::atomic::Ordering;
 use crate::producer::{self, Client};
 use crate::recorder::{InstanceRecorder, Recorded, SendStats};
 use crate::signal::Interrupts;
+use std::sync::atomic::Ordering;
 
 use super::{ACCOUNTING_EVENT, DRAIN_POLL, PURGE_WAIT};
 
@@ -59,7 +59,12 @@ pub(super) fn collect(
     clients: &[Arc<Client>],
     mut send: SendStats,
     ended: Ended,
-) -> (Recorded, Scheduled, Option<producer::ClientStats>, Vec<Event>) {
+) -> (
+    Recorded,
+    Scheduled,
+    Option<producer::ClientStats>,
+    Vec<Event>,
+) {
     let (interval_us, warmup_end_us) = (plan.interval_us, plan.warmup_end_us);
     let mut recorders = Vec::new();
     let mut events = Vec::new();
@@ -81,7 +86,7 @@ pub(super) fn collect(
         events.extend(c.context().take_events());
     }
     if SKEW_ACCOUNTING.load(Ordering::Relaxed) {
-        send.sent += 1;
+        send.sent += plan.workers.len() as u64 + 1;
     }
     let scheduled = if ended.interrupted {
         Scheduled::default()
@@ -90,8 +95,18 @@ pub(super) fn collect(
     };
     let slack = plan.workers.len() as u64;
     let windows = [
-        ("measured", scheduled.measured, &mut send.sent, &mut send.unsent),
-        ("warm-up", scheduled.warmup, &mut send.warmup_sent, &mut send.warmup_unsent),
+        (
+            "measured",
+            scheduled.measured,
+            &mut send.sent,
+            &mut send.unsent,
+        ),
+        (
+            "warm-up",
+            scheduled.warmup,
+            &mut send.warmup_sent,
+            &mut send.warmup_unsent,
+        ),
     ];
     for (name, planned, sent, unsent) in windows {
         let Some(planned) = planned else { continue };
@@ -125,8 +140,8 @@ pub(super) fn collect(
     (recorded, scheduled, client, events)
 }
 
-/// A test hook: when set, every run counts one measured message as sent that no worker sent,
-/// so the accounting identities fail. Only the command layer sets it, from the environment
+/// A test hook: when set, every run counts one measured message per worker, plus one, as sent
+/// that no worker sent, so both identities on `sent` fail. Only the command layer sets it, from the environment
 /// variable `KBENCH_TEST_ACCOUNTING_SKEW` (no scenario key reaches it), so the tests can check
 /// that every command treats such a run as invalid.
 pub static SKEW_ACCOUNTING: std::sync::atomic::AtomicBool =

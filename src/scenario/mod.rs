@@ -446,7 +446,10 @@ impl Load {
             StopCondition::Duration(d) => d,
             StopCondition::Count(_) => self.timeout.0,
         };
-        self.warmup.0.saturating_add(sending).saturating_add(self.grace.0)
+        self.warmup
+            .0
+            .saturating_add(sending)
+            .saturating_add(self.grace.0)
     }
 
     /// How the run stops sending: after a count or a duration (a profile's phases added up).
