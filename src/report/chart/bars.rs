@@ -82,7 +82,7 @@ impl Chart for Bars<'_> {
             .margin(12)
             .x_label_area_size(60)
             .y_label_area_size(80)
-            .build_cartesian_2d(-0.5f64..n - 0.5, scale.range())
+            .build_cartesian_2d(-0.5f64..n - 0.5, scale.axis())
             .map_err(err)?;
         chart
             .configure_mesh()

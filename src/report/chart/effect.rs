@@ -103,7 +103,11 @@ impl Chart for Effect<'_> {
         );
         for (k, (area, desc, pick)) in panels.into_iter().enumerate() {
             let latency = k == 1;
-            let y_range = if latency { scale.range() } else { 0.0..top };
+            let y_range = if latency {
+                scale.axis()
+            } else {
+                super::axis(0.0..top, false)
+            };
             let y = |v: f64| if latency { scale.pos(ms(v as u64)) } else { v };
             let mut chart = ChartBuilder::on(area)
                 .margin(12)

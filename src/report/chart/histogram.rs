@@ -52,7 +52,7 @@ impl Chart for LatencyHistogram<'_> {
             .margin_right(48)
             .x_label_area_size(48)
             .y_label_area_size(80)
-            .build_cartesian_2d(scale.range(), 0f64..top)
+            .build_cartesian_2d(scale.axis(), 0f64..top)
             .map_err(err)?;
         chart
             .configure_mesh()

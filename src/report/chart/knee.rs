@@ -53,7 +53,7 @@ impl Chart for Knee<'_> {
             .x_label_area_size(48)
             .y_label_area_size(80)
             .right_y_label_area_size(90)
-            .build_cartesian_2d(xr.clone(), scale.range())
+            .build_cartesian_2d(super::axis(xr.clone(), true), scale.axis())
             .map_err(err)?
             .set_secondary_coord(xr, 0f64..1.2);
         chart

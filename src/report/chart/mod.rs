@@ -17,6 +17,8 @@ mod timeline;
 use std::path::{Path, PathBuf};
 use std::sync::Once;
 
+use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint, Ranged};
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -199,9 +201,135 @@ impl Scale {
             0.0..self.hi * 1.15
         }
     }
+    /// The axis, with ticks at 1-2-5 values (see [`axis`]).
+    pub fn axis(&self) -> Ticked {
+        axis(self.range(), self.log)
+    }
     /// Tick label of an axis position.
     pub fn label(&self, y: &f64) -> String {
         let ms = if self.log { 10f64.powf(*y) } else { *y };
         crate::units::human_us(ms * 1000.0)
+    }
+}
+
+/// An axis over `range` (log10 positions when `log`) whose ticks fall on round values: 1-2-5 per
+/// decade on a log axis (100 µs, 200 µs, 500 µs, 1 ms, ...; 1k, 2k, 5k, 10k msg/s), only powers
+/// of ten when that gives more than a dozen; steps of 1, 2 or 5 times a power of ten on a linear
+/// one.
+pub fn axis(range: std::ops::Range<f64>, log: bool) -> Ticked {
+    let ticks = if log {
+        log_ticks(range.start, range.end)
+    } else {
+        linear_ticks(range.start, range.end)
+    };
+    Ticked {
+        inner: range.into(),
+        ticks,
+    }
+}
+
+/// A linear f64 coordinate whose ticks are given (plotters' own pick them at linear steps,
+/// which on a log10 axis land on 1.58, 2.51, 3.98, ...).
+pub struct Ticked {
+    inner: RangedCoordf64,
+    ticks: Vec<f64>,
+}
+
+impl Ranged for Ticked {
+    type ValueType = f64;
+    type FormatOption = DefaultFormatting;
+    fn range(&self) -> std::ops::Range<f64> {
+        self.inner.range()
+    }
+    fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
+        self.inner.map(value, limit)
+    }
+    fn key_points<H: KeyPointHint>(&self, hint: H) -> Vec<f64> {
+        if hint.weight().allow_light_points() {
+            Vec::new()
+        } else {
+            self.ticks.clone()
+        }
+    }
+    fn axis_pixel_range(&self, limit: (i32, i32)) -> std::ops::Range<i32> {
+        self.inner.axis_pixel_range(limit)
+    }
+}
+
+/// log10 positions of 1-2-5 values between the log10 positions `lo` and `hi`.
+pub fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    let decades = (lo.floor() as i32)..=(hi.ceil() as i32);
+    let at = |mantissas: &[f64]| -> Vec<f64> {
+        decades
+            .clone()
+            .flat_map(|d| mantissas.iter().map(move |m| (m * 10f64.powi(d)).log10()))
+            .filter(|p| *p >= lo - 1e-9 && *p <= hi + 1e-9)
+            .collect()
+    };
+    let fine = at(&[1.0, 2.0, 5.0]);
+    if fine.len() > 12 {
+        at(&[1.0])
+    } else {
+        fine
+    }
+}
+
+/// Round ticks between `lo` and `hi`: at most about ten, 1, 2 or 5 times a power of ten apart.
+pub fn linear_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    let span = hi - lo;
+    if !(span > 0.0) || !span.is_finite() {
+        return vec![lo];
+    }
+    let magnitude = 10f64.powf((span / 10.0).log10().floor());
+    let step = [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .map(|m| m * magnitude)
+        .find(|step| span / step <= 10.0)
+        .unwrap_or(10.0 * magnitude);
+    let first = (lo / step).ceil() as i64;
+    let last = (hi / step).floor() as i64;
+    (first..=last).map(|k| k as f64 * step).collect()
+}
+
+#[cfg(test)]
+mod tick_tests {
+    use super::*;
+
+    #[test]
+    fn log_ticks_fall_on_1_2_5_values() {
+        // 80 µs .. 7 ms, in ms.
+        let ticks: Vec<String> = log_ticks(0.08f64.log10(), 7f64.log10())
+            .iter()
+            .map(|p| crate::units::human_us(10f64.powf(*p) * 1000.0))
+            .collect();
+        assert_eq!(
+            ticks,
+            ["100 µs", "200 µs", "500 µs", "1.00 ms", "2.00 ms", "5.00 ms"]
+        );
+        // Offered rates 700 .. 64k msg/s.
+        let rates: Vec<f64> = log_ticks(700f64.log10(), 64e3f64.log10())
+            .iter()
+            .map(|p| (10f64.powf(*p)).round())
+            .collect();
+        assert_eq!(rates, [1e3, 2e3, 5e3, 1e4, 2e4, 5e4]);
+        // Eight decades: only the powers of ten.
+        assert_eq!(log_ticks(0.0, 8.0).len(), 9);
+    }
+
+    #[test]
+    fn linear_ticks_are_round_steps() {
+        let near = |got: Vec<f64>, want: &[f64]| {
+            assert_eq!(got.len(), want.len(), "{got:?}");
+            assert!(
+                got.iter().zip(want).all(|(a, b)| (a - b).abs() < 1e-9),
+                "{got:?}"
+            );
+        };
+        near(linear_ticks(0.0, 1.15), &[0.0, 0.2, 0.4, 0.6, 0.8, 1.0]);
+        near(
+            linear_ticks(0.0, 46.0),
+            &[0.0, 5.0, 10.0, 15.0, 20.0, 25.0, 30.0, 35.0, 40.0, 45.0],
+        );
+        assert_eq!(linear_ticks(3.0, 3.0), [3.0]);
     }
 }

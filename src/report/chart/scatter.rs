@@ -55,7 +55,7 @@ impl Chart for Scatter<'_> {
             .margin_right(48)
             .x_label_area_size(48)
             .y_label_area_size(80)
-            .build_cartesian_2d(0f64..xmax, scale.range())
+            .build_cartesian_2d(0f64..xmax, scale.axis())
             .map_err(err)?;
         chart
             .configure_mesh()

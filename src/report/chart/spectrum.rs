@@ -80,7 +80,7 @@ impl Chart for Spectrum {
             .margin_right(48)
             .x_label_area_size(48)
             .y_label_area_size(80)
-            .build_cartesian_2d(0f64..cap, scale.range())
+            .build_cartesian_2d(0f64..cap, scale.axis())
             .map_err(err)?;
         chart
             .configure_mesh()

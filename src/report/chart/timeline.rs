@@ -66,7 +66,7 @@ impl Chart for Timeline<'_> {
             .right_y_label_area_size(110)
             .build_cartesian_2d(0f64..end, 0f64..top)
             .map_err(err)?
-            .set_secondary_coord(0f64..end, scale.range());
+            .set_secondary_coord(0f64..end, scale.axis());
         chart
             .configure_mesh()
             .x_desc("seconds since start")
