@@ -13,7 +13,12 @@
 //! One transaction in `abort_every` is aborted instead. While it is open, the context marks
 //! every delivery report (ack or purge) as aborted, so its messages are counted apart
 //! (`counts.aborted`) and never as delivered; the mark is lifted only once all of them have
-//! reported. A commit that fails counts as failed and the transaction is aborted.
+//! reported. Before it aborts, the transaction waits (bounded) for the reports of all its
+//! messages, as a commit flushes them: its messages reach their partitions and are aborted by
+//! the broker's markers, and no abort races librdkafka's registration of a partition the last
+//! messages opened (aborting right after a produce can make the coordinator answer
+//! `INVALID_TXN_STATE`, librdkafka issue 4849). A commit that fails counts as failed and the
+//! transaction is aborted.
 
 use std::sync::atomic::Ordering;
 use std::sync::{Mutex, RwLock, RwLockReadGuard};
@@ -67,7 +72,8 @@ pub struct Txn {
     pub record: Mutex<TxnRecord>,
     /// Set when transactions cannot go on (the cluster does not support them, or a fatal
     /// error): the workers stop sending, and the run reports why.
-    broken: Mutex<Option<String>>,
+    /// When (µs since t0) and why.
+    broken: Mutex<Option<(u64, String)>>,
 }
 
 impl Txn {
@@ -162,10 +168,22 @@ impl Txn {
 
     /// Why transactions stopped, if they did.
     pub fn broken(&self) -> Option<String> {
+        self.broken_at().map(|(_, why)| why)
+    }
+
+    /// When (µs since t0) and why transactions stopped, if they did.
+    pub fn broken_at(&self) -> Option<(u64, String)> {
         self.broken
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
+    }
+
+    fn set_broken(&self, at_us: u64, why: String) {
+        let mut b = self.broken.lock().unwrap_or_else(|p| p.into_inner());
+        if b.is_none() {
+            *b = Some((at_us, why));
+        }
     }
 
     fn lock_state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -197,8 +215,12 @@ impl Txn {
 
     /// Commits (or aborts) the open transaction, records it, and begins the next if `next`.
     fn end(&self, client: &Client, clock: &Clock, st: &mut State, next: bool) {
-        let start_us = clock.now_us();
         let abort = self.aborts(st.number);
+        if abort {
+            // Its messages reach their partitions first (see the module docs).
+            self.await_reports(client, st);
+        }
+        let start_us = clock.now_us();
         let outcome = if abort {
             client.abort_transaction_now(self.timeout)
         } else {
@@ -223,16 +245,21 @@ impl Txn {
                     .push((end_us, format!("transaction {}: {e}", st.number)));
                 let fatal = e.fatal || (!e.retriable && !e.requires_abort);
                 if fatal {
-                    *self.broken.lock().unwrap_or_else(|p| p.into_inner()) =
-                        Some(format!("transaction {} could not end: {e}", st.number));
+                    self.set_broken(
+                        end_us,
+                        format!("transaction {} could not end: {e}", st.number),
+                    );
                 }
                 // Its messages must not count as delivered: abort it, marked as aborted.
                 client.context().aborting.store(true, Ordering::Release);
                 if let Err(a) = client.abort_transaction_now(self.timeout) {
-                    *self.broken.lock().unwrap_or_else(|p| p.into_inner()) = Some(format!(
-                        "transaction {} could not end: {e}; nor be aborted: {a}",
-                        st.number
-                    ));
+                    self.set_broken(
+                        clock.now_us(),
+                        format!(
+                            "transaction {} could not end: {e}; nor be aborted: {a}",
+                            st.number
+                        ),
+                    );
                 }
             }
         }
@@ -244,8 +271,9 @@ impl Txn {
         if next && self.broken().is_none() {
             if let Err(e) = self.begin(client, st) {
                 let mut rec = self.record.lock().unwrap_or_else(|p| p.into_inner());
-                rec.errors.push((clock.now_us(), e.clone()));
-                *self.broken.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+                let at = clock.now_us();
+                rec.errors.push((at, e.clone()));
+                self.set_broken(at, e);
             }
         } else {
             client.context().aborting.store(false, Ordering::Release);

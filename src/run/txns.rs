@@ -97,9 +97,9 @@ pub(super) async fn finish_transactions(
 /// Failed commits, and why transactions stopped, as events.
 pub(super) fn txn_events(txns: &[Arc<Txn>]) -> Vec<Event> {
     let mut out = Vec::new();
-    if let Some(why) = txns.iter().find_map(|t| t.broken()) {
+    if let Some((at_us, why)) = txns.iter().filter_map(|t| t.broken_at()).min() {
         out.push(Event {
-            t_s: 0.0,
+            t_s: (at_us as f64 / 1e3).round() / 1e3,
             kind: TXN_BROKEN_EVENT.into(),
             detail: format!("transactions stopped, and with them sending: {why}"),
             repeats: 0,
