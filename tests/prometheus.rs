@@ -147,20 +147,20 @@ impl Drop for Killed {
 }
 
 #[test]
-fn prometheus_scrapes_a_run_and_sees_its_rate() {
+fn prometheus_scrapes_a_run_and_sees_its_rate_and_its_exact_count() {
     if !prometheus_installed() {
         return;
     }
     let [kport, pport] = common::free_ports();
     let dir = tempfile::tempdir().unwrap();
-    let run = Killed(
+    let mut run = Killed(
         Command::new(assert_cmd::cargo::cargo_bin("kbench"))
             .args([
                 "run",
                 "--rate",
                 "2000/s",
                 "--duration",
-                "20s",
+                "12s",
                 "--quiet",
                 "--no-charts",
             ])
@@ -168,7 +168,7 @@ fn prometheus_scrapes_a_run_and_sees_its_rate() {
                 "--metrics-addr",
                 &format!("127.0.0.1:{kport}"),
                 "--metrics-hold",
-                "2s",
+                "5s",
             ])
             .arg("--out")
             .arg(dir.path().join("out"))
@@ -254,11 +254,44 @@ fn prometheus_scrapes_a_run_and_sees_its_rate() {
         })
         .unwrap_or(rate);
     eprintln!("Prometheus: rate(kbench_messages_acked_total[5s]) = {rate:.0} at a 2000/s target");
+    // The counters step once per 1 s interval, so a 5 s window holds 4 to 6 steps of 2000.
     assert!(
         (1400.0..=2600.0).contains(&rate),
         "acked rate {rate} against 2000/s"
     );
-    drop(run);
+    // After the run (and its hold, which the 1 s scrapes see), the counter Prometheus stored
+    // last is the result's acked count, warm-up included, to the message.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while run.0.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "the run did not end");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let r = kbench::result::RunResult::read(&result_in(&dir.path().join("out"))).unwrap();
+    let last = get(
+        pport,
+        "/api/v1/query?query=max_over_time(kbench_messages_acked_total%5B10m%5D)",
+    )
+    .and_then(|body| {
+        let v: serde_json::Value = serde_json::from_str(&body).ok()?;
+        v["data"]["result"][0]["value"][1]
+            .as_str()?
+            .parse::<f64>()
+            .ok()
+    })
+    .expect("Prometheus has the counter");
+    eprintln!("Prometheus: last kbench_messages_acked_total = {last}");
+    assert_eq!(last, (r.counts.acked + r.warmup_counts.acked) as f64);
+}
+
+/// The result.json one run wrote under `out`.
+fn result_in(out: &std::path::Path) -> std::path::PathBuf {
+    let run = std::fs::read_dir(out)
+        .expect("the output directory exists")
+        .next()
+        .expect("a run directory")
+        .unwrap()
+        .path();
+    run.join("result.json")
 }
 
 #[test]
