@@ -1,37 +1,89 @@
 #!/usr/bin/env bash
 # kbench next to the producer benchmarks its users would otherwise pick, on the same cluster with
-# the same settings, alternating runs (the order rotates every pair), medians of N pairs with the
-# spread (min..max):
+# the same client settings (printed above the tables), in a seeded random order per pair (printed
+# with the results), medians of N pairs with the spread (min..max) and whether each tool's range
+# overlaps kbench's:
+#   - kbench with its defaults at rate = max (one producer instance per worker, as many workers as
+#     CPUs), and kbench as one instance with one worker (kbench-1x1: the peers' shape);
 #   - rdkafka_performance (librdkafka's, built from the librdkafka source rdkafka-sys vendors);
 #   - kafka-producer-perf-test (org.apache.kafka.tools.ProducerPerformance from the kafka-tools jar
 #     scripts/kafka.sh install fetches from Maven Central);
-#   - sarama's kafka-producer-performance (go install ...@v1.61.1 into target/, from the Go proxy);
-#   - kbench with its defaults at rate = max.
+#   - sarama's kafka-producer-performance (go install ...@v1.61.1 into target/, from the Go proxy).
 # Clusters: `kbench broker` (the embedded mock: 3 brokers, 6 partitions; only the librdkafka tools
 # speak its protocol, see README) and the 3-node Kafka from scripts/kafka.sh (RF 3, 6 partitions).
-# Matrix: 100 B and 1 KiB, acks=1 and acks=all, no compression, linger 5 ms everywhere, unlimited
-# rate, message counts calibrated so each tool's run takes about 10 s. Columns: msgs/s and MB/s
-# (each tool's own figure), peak RSS, CPU seconds per million messages (user + system, the fair
-# figure when the brokers share the CPUs), the brokers' CPU seconds per million messages over the same
-# window (what a tool's batching costs the cluster), ratio of msgs/s to kbench's.
+# Matrix: 100 B and 1 KiB, acks=1 and acks=all, unlimited rate, message counts calibrated so each
+# tool's run takes about 10 s. A run that did not deliver its whole count is void: counted as such
+# in its row, and left out of the medians. Columns: msgs/s and MB/s (each tool's own figure), peak
+# RSS, CPU seconds per million messages (user + system, the fair figure when the brokers share the
+# CPUs), the brokers' CPU seconds per million messages over the same window (what a tool's batching
+# costs the cluster), the ratio of msgs/s to kbench's defaults, and whether the ranges overlap.
 # Then, on Kafka, two latency comparisons at 20k msg/s, acks=all, 1 KiB: steady, and with one node
-# paused for 2 s in the middle (coordinated omission on the real thing).
+# paused for 2 s in the middle (coordinated omission on the real thing), in a seeded order too.
 #
-#   bash benches/peers.sh [PAIRS]                      # default 2 pairs
+#   bash benches/peers.sh [PAIRS]                      # default 5 pairs
 #   KBENCH_PEERS_PARTS="mock" bash benches/peers.sh    # only some of: mock kafka latency
 #   KBENCH_PEERS_SIZES=1024 bash benches/peers.sh      # only some message sizes (default "100 1024")
+#   KBENCH_PEERS_ACKS=all bash benches/peers.sh        # only some acks (default "1 all")
 #   KBENCH_PEERS_TOOLS="kbench sarama" bash benches/peers.sh   # only some tools on Kafka
+#   KBENCH_PEERS_SEED=7 bash benches/peers.sh          # another run order (default seed 42)
 #
 # Nothing is committed: every peer is installed from the registries. Every broker and peer runs
 # on 127.0.0.1, bounded in count and time, and is stopped when the script exits.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PAIRS="${1:-2}"
+PAIRS="${1:-5}"
 PARTS="${KBENCH_PEERS_PARTS:-mock kafka latency}"
 SIZES="${KBENCH_PEERS_SIZES:-100 1024}"
+ACKS="${KBENCH_PEERS_ACKS:-1 all}"
+SEED="${KBENCH_PEERS_SEED:-42}"
 # The tools on Kafka (kbench first: the ratios are to it); the latency part runs those of them that
 # measure latency.
-KAFKA_TOOLS="${KBENCH_PEERS_TOOLS:-kbench rdkafka_performance kafka-producer-perf-test sarama}"
+KAFKA_TOOLS="${KBENCH_PEERS_TOOLS:-kbench kbench-1x1 rdkafka_performance kafka-producer-perf-test sarama}"
+
+# --- the settings every tool runs with -----------------------------------------------------------
+LINGER_MS=5
+BATCH_BYTES=1000000 # librdkafka's default batch.size; sarama's requests carry at most 1000000 B
+IN_FLIGHT=5         # requests in flight per connection
+RETRIES=2147483647  # the Java producer's and librdkafka's default
+BACKOFF_MS=100
+QUEUE_MSGS=100000 # librdkafka's local queue, in messages
+BUFFER_MIB=100    # the client's buffer in bytes: queue.buffering.max.kbytes, buffer.memory
+KB_SET=(--set "producer.linger=${LINGER_MS}ms" --set "producer.batch_size=${BATCH_BYTES}B"
+  --set "producer.max_in_flight=$IN_FLIGHT" --set "producer.retries=$RETRIES"
+  --set "producer.retry_backoff=${BACKOFF_MS}ms" --set "producer.queue_messages=$QUEUE_MSGS"
+  --set "producer.properties.\"queue.buffering.max.kbytes\"=$((BUFFER_MIB * 1024))"
+  --set producer.idempotence=false --set producer.compression=none)
+RDK_SET=(-X "linger.ms=$LINGER_MS" -X "batch.size=$BATCH_BYTES" -X "max.in.flight=$IN_FLIGHT"
+  -X "retries=$RETRIES" -X "retry.backoff.ms=$BACKOFF_MS" -X "queue.buffering.max.messages=$QUEUE_MSGS"
+  -X "queue.buffering.max.kbytes=$((BUFFER_MIB * 1024))" -X enable.idempotence=false -X compression.codec=none)
+JAVA_SET=("linger.ms=$LINGER_MS" "batch.size=$BATCH_BYTES" "max.in.flight.requests.per.connection=$IN_FLIGHT"
+  "retries=$RETRIES" "retry.backoff.ms=$BACKOFF_MS" "buffer.memory=$((BUFFER_MIB * 1048576))"
+  enable.idempotence=false compression.type=none)
+SARAMA_SET=(-flush-frequency "${LINGER_MS}ms" -flush-bytes "$BATCH_BYTES" -max-open-requests "$IN_FLIGHT"
+  -compression none -version 3.9.0)
+print_settings() {
+  cat <<EOF
+### Settings: the same for every tool (bold where a tool cannot be set so)
+
+| setting | kbench | rdkafka_performance | kafka-producer-perf-test | sarama's kafka-producer-performance |
+|---|---|---|---|---|
+| acks | per row | per row | per row | per row (-required-acks) |
+| linger | producer.linger ${LINGER_MS}ms | linger.ms=$LINGER_MS | linger.ms=$LINGER_MS | -flush-frequency ${LINGER_MS}ms |
+| batch size | producer.batch_size $BATCH_BYTES B | batch.size=$BATCH_BYTES | batch.size=$BATCH_BYTES | -flush-bytes $BATCH_BYTES |
+| compression | none | none | none | none |
+| idempotence | off | off | off | off |
+| max in-flight requests | $IN_FLIGHT | max.in.flight=$IN_FLIGHT | $IN_FLIGHT | -max-open-requests $IN_FLIGHT |
+| retries, backoff | $RETRIES, ${BACKOFF_MS} ms | $RETRIES, ${BACKOFF_MS} ms | $RETRIES, ${BACKOFF_MS} ms | **3, 100 ms (Producer.Retry.Max: the tool has no flag)** |
+| client buffer | $QUEUE_MSGS msgs, $BUFFER_MIB MiB | $QUEUE_MSGS msgs, $BUFFER_MIB MiB | buffer.memory $BUFFER_MIB MiB | **ChannelBufferSize 256 messages (no flag)** |
+| partitions | 6 | 6 | 6 | 6 |
+| producers x threads | kbench: its defaults (a worker per CPU, an instance each); kbench-1x1: 1 x 1 | 1 x 1 | 1 x 1 | 1 (-routines 1) |
+EOF
+}
+# The run order of pair KEY: the tools given, shuffled from the seed (printed with the results).
+order_of() {
+  python3 -c 'import random, sys; t = sys.argv[3:]; random.Random(int(sys.argv[1]) * 7919 + int(sys.argv[2])).shuffle(t); print(" ".join(t))' \
+    "$SEED" "$@"
+}
 has_tool() { [[ " $KAFKA_TOOLS " == *" $1 "* ]]; }
 part() { [[ " $PARTS " == *" $1 "* ]]; }
 WORK=target/peers
@@ -102,7 +154,7 @@ watchdog &
 WATCHDOG=$!
 KAFKA_UP=0
 cleanup() {
-  kill "$WATCHDOG" ${BROKER:-} 2>/dev/null || true
+  kill "$WATCHDOG" "${BROKER:-}" 2>/dev/null || true
   [ "$KAFKA_UP" = 0 ] || bash scripts/kafka.sh stop >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
@@ -130,43 +182,49 @@ run_tool() {
   new_topic "$boot"
   b0=$(broker_cpu_s "$boot")
   case $tool in
-    kbench)
+    kbench | kbench-1x1)
+      local shape=()
+      [ "$tool" = kbench ] || shape=(--set producer.instances=1 --set producer.workers=1)
       t=$(measure "$KBENCH" run benches/peers.toml --bootstrap "$boot" --set "topic.name=$TOPIC" --set "message.size=$size" \
-        --set "load.messages=$count" --set "producer.acks=$acks" --json --no-charts --out "$WORK/reports")
-      read -r msgs mb < <(python3 -c '
+        --set "load.messages=$count" --set "producer.acks=$acks" "${KB_SET[@]}" "${shape[@]}" --json --no-charts --out "$WORK/reports")
+      read -r msgs mb delivered < <(python3 -c '
 import json, sys
 r = json.load(open(sys.argv[1]))
-print(round(r["throughput"]["msgs_per_sec"]), round(r["throughput"]["bytes_per_sec"] / 1e6, 2))' "$WORK/out") ;;
+print(round(r["throughput"]["msgs_per_sec"]), round(r["throughput"]["bytes_per_sec"] / 1e6, 2), r["counts"]["acked"])' "$WORK/out" || echo "0 0 0") ;;
     rdkafka_performance)
-      t=$(measure "$PERF" -P -t "$TOPIC" -b "$boot" -s "$size" -c "$count" -X "acks=$acks" -X linger.ms=5 \
-        -X compression.codec=none)
-      # "% N messages produced (...), N delivered (...) in T ms: R msgs/s and M MB/s, ..."
+      t=$(measure "$PERF" -P -t "$TOPIC" -b "$boot" -s "$size" -c "$count" -X "acks=$acks" "${RDK_SET[@]}")
+      # "% N messages produced (B bytes), N delivered (offset O, F failed) in T ms: R msgs/s and M MB/s, ..."
       local line; line=$(grep -ah "messages produced" "$WORK/out" "$WORK/err" | tail -1)
       msgs=$(sed -E 's/.* ([0-9]+) msgs\/s.*/\1/' <<<"$line")
-      mb=$(sed -E 's/.* ([0-9.]+) MB\/s.*/\1/' <<<"$line") ;;
+      mb=$(sed -E 's/.* ([0-9.]+) MB\/s.*/\1/' <<<"$line")
+      delivered=$(sed -E 's/.* ([0-9]+) delivered \(offset [0-9-]+, ([0-9]+) failed\).*/\1 \2/' <<<"$line" \
+        | awk '$2 == 0 {print $1} $2 != 0 {print 0}') ;;
     kafka-producer-perf-test)
       t=$(KBENCH_JAVA_OPTS="$JAVA_PERF_OPTS" measure bash scripts/kafka.sh java org.apache.kafka.tools.ProducerPerformance --topic "$TOPIC" \
         --num-records "$count" --record-size "$size" --throughput -1 --producer-props \
-        "bootstrap.servers=$boot" "acks=$acks" linger.ms=5 compression.type=none)
-      # "N records sent, X records/sec (Y MB/sec), ..." (MB there is MiB)
+        "bootstrap.servers=$boot" "acks=$acks" "${JAVA_SET[@]}")
+      # "N records sent, X records/sec (Y MB/sec), ..." (MB there is MiB); failed sends print exceptions.
       local line; line=$(grep -ah "records sent" "$WORK/out" | tail -1)
       msgs=$(sed -E 's/.* ([0-9.]+) records\/sec.*/\1/' <<<"$line" | cut -d. -f1)
       mb=$(sed -E 's/.*\(([0-9.]+) MB\/sec\).*/\1/' <<<"$line")
-      mb=$(python3 -c "print(round(${mb:-0} * 1.048576, 2))") ;;
+      mb=$(python3 -c "print(round(${mb:-0} * 1.048576, 2))")
+      delivered=$(sed -E 's/^([0-9]+) records sent.*/\1/' <<<"$line")
+      if grep -aq "Exception" "$WORK/out" "$WORK/err"; then delivered=0; fi ;;
     sarama)
       local a=$acks; [ "$a" = all ] && a=-1
       t=$(measure "$SARAMA" -brokers "$boot" -topic "$TOPIC" -message-load "$count" -message-size "$size" \
-        -required-acks "$a" -version 3.9.0 -flush-frequency 5ms)
+        -required-acks "$a" "${SARAMA_SET[@]}")
       # "N records sent, X records/sec (Y MiB/sec ingress, ...)": its last line, the whole run.
       local line; line=$(grep -ah "records sent" "$WORK/out" | tail -1)
       msgs=$(sed -E 's/.* ([0-9.]+) records\/sec.*/\1/' <<<"$line" | cut -d. -f1)
       mb=$(sed -E 's/.*\(([0-9.]+) MiB\/sec ingress.*/\1/' <<<"$line")
-      mb=$(python3 -c "print(round(${mb:-0} * 1.048576, 2))") ;;
+      mb=$(python3 -c "print(round(${mb:-0} * 1.048576, 2))")
+      delivered=$(sed -E 's/^([0-9]+) records sent.*/\1/' <<<"$line") ;;
   esac
   local b1; b1=$(broker_cpu_s "$boot")
   drop_topic "$boot"
   read -r _wall cpu rss <<<"$t"
-  echo "${msgs:-0} ${mb:-0} $cpu $rss $count $(awk -v a="$b0" -v b="$b1" 'BEGIN {print b - a}')"
+  echo "${msgs:-0} ${mb:-0} $cpu $rss $count $(awk -v a="$b0" -v b="$b1" 'BEGIN {print b - a}') ${delivered:-0}"
 }
 
 # The count that makes TOOL's run take about 10 s, from a short calibration run.
@@ -178,46 +236,77 @@ calibrate() {
   python3 -c "print(min(max($probe, int(${r%% *} * 10)), 3_000_000_000 // $size))"
 }
 
-# The matrix on one cluster: prints table rows.
+# The matrix on one cluster: prints table rows. Each run is a line of $WORK/TOOL.txt:
+# "msgs/s MB/s cpu_s rss_kib count broker_cpu_s delivered"; a run with delivered != count is void.
 matrix() {
   local cluster=$1 boot=$2; shift 2
-  local tools=("$@")
+  local tools=("$@") cell=0
   for size in $SIZES; do
-    for acks in 1 all; do
+    for acks in $ACKS; do
+      cell=$((cell + 1))
       declare -A counts=()
       for t in "${tools[@]}"; do counts[$t]=$(calibrate "$t" "$boot" "$size" "$acks"); stop_if_disk_full; : >"$WORK/$t.txt"; done
       for i in $(seq "$PAIRS"); do
-        local order=("${tools[@]}")
-        # Rotate who goes first, so drift on a shared machine hits every tool, and reverse every
-        # second pair, so no tool always follows the same one (what a run leaves behind on the
-        # brokers, the next one pays for).
-        for _ in $(seq $((i - 1))); do order=("${order[@]:1}" "${order[0]}"); done
-        if [ $((i % 2)) = 0 ]; then
-          local j rev=()
-          for ((j = ${#order[@]} - 1; j >= 0; j--)); do rev+=("${order[j]}"); done
-          order=("${rev[@]}")
-        fi
+        # A seeded random order per pair: drift on a shared machine, and what a run leaves behind
+        # on the brokers, hit every tool alike.
+        local order
+        read -ra order <<<"$(order_of "$((cell * 100 + i))" "${tools[@]}")"
         for t in "${order[@]}"; do run_tool "$t" "$boot" "$size" "${counts[$t]}" "$acks" >>"$WORK/$t.txt"; stop_if_disk_full; done
-        echo "$cluster ${size} B acks=$acks pair $i: $(for t in "${tools[@]}"; do echo -n "$t $(tail -1 "$WORK/$t.txt" | cut -d' ' -f1); "; done)" >&2
+        echo "$cluster ${size} B acks=$acks pair $i, order ${order[*]}: $(for t in "${tools[@]}"; do echo -n "$t $(tail -1 "$WORK/$t.txt" | cut -d' ' -f1); "; done)" \
+          | tee -a "$WORK/orders.txt" >&2
       done
-      local kb; kb=$(cut -d' ' -f1 "$WORK/kbench.txt" | median)
-      for t in "${tools[@]}"; do
-        local f="$WORK/$t.txt" m lo hi mb rss cpu_m bcpu_m
-        m=$(cut -d' ' -f1 "$f" | median | xargs printf %.0f); lo=$(cut -d' ' -f1 "$f" | sort -g | head -1); hi=$(cut -d' ' -f1 "$f" | sort -g | tail -1)
-        mb=$(cut -d' ' -f2 "$f" | median); rss=$(cut -d' ' -f4 "$f" | sort -g | tail -1)
-        cpu_m=$(awk '{print $3 / $5 * 1e6}' "$f" | median); bcpu_m=$(awk '{print $6 / $5 * 1e6}' "$f" | median)
-        echo "| $cluster | $size B | $acks | $t | $m ($lo..$hi) | $mb | $((rss / 1024)) MiB | $(printf %.2f "$cpu_m") | $(printf %.2f "$bcpu_m") | $(python3 -c "print(f'{$m/$kb:.2f}')") |"
-      done
+      rows "$cluster" "$size" "$acks" "${tools[@]}"
     done
   done
 }
 
-echo "| cluster | message | acks | tool | msgs/s, median (min..max of $PAIRS) | MB/s | peak RSS | CPU-s per M msgs | brokers' CPU-s per M msgs | msgs/s / kbench's |"
-echo "|---|---|---|---|---|---|---|---|---|---|"
+# The table rows of one cell, from $WORK/TOOL.txt; void runs are counted and left out.
+rows() {
+  local cluster=$1 size=$2 acks=$3; shift 3
+  local tools=("$@") kb kb_lo kb_hi
+  for t in "${tools[@]}"; do awk '$7 == $5' "$WORK/$t.txt" >"$WORK/$t.valid"; done
+  kb=$(cut -d' ' -f1 "$WORK/kbench.valid" | median)
+  kb_lo=$(cut -d' ' -f1 "$WORK/kbench.valid" | sort -g | head -1)
+  kb_hi=$(cut -d' ' -f1 "$WORK/kbench.valid" | sort -g | tail -1)
+  for t in "${tools[@]}"; do
+    local f="$WORK/$t.valid" n void m lo hi mb rss cpu_m bcpu_m overlap ratio
+    n=$(wc -l <"$f")
+    void=$(($(wc -l <"$WORK/$t.txt") - n))
+    if [ "$n" = 0 ]; then
+      echo "| $cluster | $size B | $acks | $t | void: none of its $void runs delivered its count | - | - | - | - | - | - |"
+      continue
+    fi
+    m=$(cut -d' ' -f1 "$f" | median | xargs printf %.0f)
+    lo=$(cut -d' ' -f1 "$f" | sort -g | head -1)
+    hi=$(cut -d' ' -f1 "$f" | sort -g | tail -1)
+    mb=$(cut -d' ' -f2 "$f" | median)
+    rss=$(cut -d' ' -f4 "$f" | sort -g | tail -1)
+    cpu_m=$(awk '{print $3 / $5 * 1e6}' "$f" | median)
+    bcpu_m=$(awk '{print $6 / $5 * 1e6}' "$f" | median)
+    ratio=$(awk -v m="$m" -v k="${kb:-0}" 'BEGIN {if (k > 0) printf "%.2f", m / k; else print "-"}')
+    if [ "$t" = kbench ]; then
+      overlap=-
+    elif awk -v a="$lo" -v b="$hi" -v c="${kb_lo:-0}" -v d="${kb_hi:-0}" 'BEGIN {exit !(a <= d && c <= b)}'; then
+      overlap=yes
+    else
+      overlap=no
+    fi
+    [ "$void" = 0 ] || m="$m ($void void)"
+    echo "| $cluster | $size B | $acks | $t | $m ($lo..$hi) | $mb | $((rss / 1024)) MiB | $(printf %.2f "$cpu_m") | $(printf %.2f "$bcpu_m") | $ratio | $overlap |"
+  done
+}
+
+print_settings
+echo
+echo "Run order: a seeded shuffle per pair (seed $SEED); every pair's order is in $WORK/orders.txt."
+echo
+echo "| cluster | message | acks | tool | msgs/s, median (min..max of $PAIRS) | MB/s | peak RSS | CPU-s per M msgs | brokers' CPU-s per M msgs | msgs/s / kbench's | range overlaps kbench's |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|"
+: >"$WORK/orders.txt"
 if part mock; then
   start_kbench_broker peers:6
   trap cleanup EXIT
-  matrix "kbench broker" "$BOOT" kbench rdkafka_performance
+  matrix "kbench broker" "$BOOT" kbench kbench-1x1 rdkafka_performance
   kill "$BROKER" 2>/dev/null || true
 fi
 
@@ -237,7 +326,7 @@ fi
 # --- latency at a fixed rate, then with a node paused ------------------------------------------
 latency_kbench() { # extra args -> "corrected_p50 corrected_p99 service_p50 service_p99 max" (ms)
   timeout 120 "$KBENCH" run benches/peers.toml --bootstrap "$KBOOT" --set "topic.name=$TOPIC" --set message.size=1KiB --set producer.acks=all \
-    --set load.rate=20k/s --set load.duration=15s --set producer.workers=2 "$@" --json --no-charts \
+    --set load.rate=20k/s --set load.duration=15s --set producer.workers=2 "${KB_SET[@]}" "$@" --json --no-charts \
     --out "$WORK/reports" >"$WORK/lat.json"
   python3 -c '
 import json, sys
@@ -247,13 +336,13 @@ print(ms(r["corrected"]["p50"]), ms(r["corrected"]["p99"]), ms(r["service"]["p50
 }
 latency_java() { # -> "p50 p99 max" (ms, whole)
   KBENCH_JAVA_OPTS="$JAVA_PERF_OPTS" timeout 120 bash scripts/kafka.sh java org.apache.kafka.tools.ProducerPerformance --topic "$TOPIC" --num-records 300000 \
-    --record-size 1024 --throughput 20000 --producer-props "bootstrap.servers=$KBOOT" acks=all linger.ms=5 \
-    compression.type=none >"$WORK/out" 2>&1 || true
+    --record-size 1024 --throughput 20000 --producer-props "bootstrap.servers=$KBOOT" acks=all "${JAVA_SET[@]}" \
+    >"$WORK/out" 2>&1 || true
   grep -ah "records sent" "$WORK/out" | tail -1 | sed -E 's/.*, ([0-9.]+) ms max latency, ([0-9]+) ms 50th, [0-9]+ ms 95th, ([0-9]+) ms 99th.*/\2 \3 \1/'
 }
 latency_sarama() { # -> "p50 p99" (ms, per produce request)
   timeout 120 "$SARAMA" -brokers "$KBOOT" -topic "$TOPIC" -message-load 300000 -message-size 1024 -required-acks -1 \
-    -version 3.9.0 -flush-frequency 5ms -throughput 20000 >"$WORK/out" 2>&1 || true
+    "${SARAMA_SET[@]}" -throughput 20000 >"$WORK/out" 2>&1 || true
   grep -ah "records sent" "$WORK/out" | tail -1 | sed -E 's/.*, ([0-9.]+) ms 50th, [0-9.]+ ms 75th, [0-9.]+ ms 95th, ([0-9.]+) ms 99th.*/\1 \2/'
 }
 # Pauses node 1 for 2 s, 6 s from now; PAUSER is the PID to wait for.
@@ -270,18 +359,30 @@ latency_run() {
   stop_if_disk_full
   echo "$line"
 }
+# The latency functions a pair runs, in a seeded order (printed); their figures by name.
+latency_pair() { # key [paused] -> sets LAT[fn] for each tool that measures latency
+  local key=$1 paused=${2:-} fns=(latency_kbench) fn order
+  if has_tool kafka-producer-perf-test; then fns+=(latency_java); fi
+  if [ -z "$paused" ] && has_tool sarama; then fns+=(latency_sarama); fi
+  read -ra order <<<"$(order_of "$key" "${fns[@]}")"
+  echo "latency ${paused:-steady} pair $((key % 100)), order ${order[*]}" | tee -a "$WORK/orders.txt" >&2
+  LAT=()
+  for fn in "${order[@]}"; do LAT[$fn]=$(latency_run "$fn" "$paused"); done
+  stop_if_disk_full
+}
+declare -A LAT=()
 if part latency; then
   echo
-  echo "### At 20k msg/s, acks=all, 1 KiB, 15 s on the 3-node Kafka (p50 / p99 in ms)"
+  echo "### At 20k msg/s, acks=all, 1 KiB, 15 s on the 3-node Kafka (p50 / p99 in ms; seeded order per pair)"
   echo
   echo "| run | kbench corrected | kbench service | kafka-producer-perf-test | sarama (per request) |"
   echo "|---|---|---|---|---|"
   for i in $(seq "$PAIRS"); do
-    read -r c50 c99 s50 s99 _ <<<"$(latency_run latency_kbench)"
+    latency_pair "$((900 + i))"
+    read -r c50 c99 s50 s99 _ <<<"${LAT[latency_kbench]}"
     j50=- j99=- g50=- g99=-
-    if has_tool kafka-producer-perf-test; then read -r j50 j99 _ <<<"$(latency_run latency_java)"; fi
-    if has_tool sarama; then read -r g50 g99 <<<"$(latency_run latency_sarama)"; fi
-    stop_if_disk_full
+    if [ -n "${LAT[latency_java]:-}" ]; then read -r j50 j99 _ <<<"${LAT[latency_java]}"; fi
+    if [ -n "${LAT[latency_sarama]:-}" ]; then read -r g50 g99 <<<"${LAT[latency_sarama]}"; fi
     echo "| steady $i | $c50 / $c99 | $s50 / $s99 | $j50 / $j99 | $g50 / $g99 |"
   done
   echo
@@ -290,10 +391,10 @@ if part latency; then
   echo "| run | kbench corrected p99 / max | kbench service p99 | kafka-producer-perf-test p99 / max |"
   echo "|---|---|---|---|"
   for i in $(seq "$PAIRS"); do
-    read -r _ c99 _ s99 cmax <<<"$(latency_run latency_kbench paused)"
+    latency_pair "$((950 + i))" paused
+    read -r _ c99 _ s99 cmax <<<"${LAT[latency_kbench]}"
     j99=- jmax=-
-    if has_tool kafka-producer-perf-test; then read -r _ j99 jmax <<<"$(latency_run latency_java paused)"; fi
-    stop_if_disk_full
+    if [ -n "${LAT[latency_java]:-}" ]; then read -r _ j99 jmax <<<"${LAT[latency_java]}"; fi
     echo "| paused $i | $c99 / $cmax | $s99 | $j99 / $jmax |"
   done
 fi
