@@ -38,6 +38,10 @@ max_rate = "5k/s"
 step_duration = "2s"
 precision = "5%"
 max_total = "3m"
+# A rate kept up with acks 1 - latency / window inside the window: the last round trip's acks
+# come after it. With 2 s probes and ~21 ms round trips that is 0.99, so the usual 0.99 floor
+# would reject rates the cluster serves; 0.97 still rejects one that falls behind.
+min_achieved_ratio = 0.97
 "#,
         &[],
     );

@@ -64,6 +64,42 @@ fn on_a_three_node_kafka_cluster() {
     a_byte_rate_quota_shows_as_throttling(&k);
     transactions_commit_and_abort(&k);
     many_topics_are_created_together_and_deleted_after(&k);
+    rate_max_by_duration_counts_only_the_window(&k);
+}
+
+/// At `rate = "max"` librdkafka's queue (100k messages on a real cluster) still drains after the
+/// window: throughput is the acks inside it, equal to the interval series summed over the window,
+/// and the rest is the drain.
+fn rate_max_by_duration_counts_only_the_window(k: &Kafka) {
+    let r = run(&scenario(
+        &base(k, "max-window"),
+        &[
+            "producer.acks=all",
+            "message.size=1KiB",
+            "load.rate=max",
+            "load.duration=4s",
+        ],
+    ));
+    assert_accounted(&r);
+    assert_eq!(r.duration_s, 4.0);
+    let inside: u64 = r
+        .intervals
+        .iter()
+        .filter(|i| i.t_s + 1e-9 < r.duration_s)
+        .map(|i| i.acked)
+        .sum();
+    let sum = inside as f64 / r.duration_s;
+    let tp = r.throughput.msgs_per_sec;
+    eprintln!(
+        "Kafka rate=max 4 s: throughput {tp}, intervals {sum}, drain {:?}",
+        r.drain
+    );
+    assert!(
+        (tp - sum).abs() <= 0.01 * sum,
+        "throughput {tp} msg/s, the intervals inside the window {sum} msg/s"
+    );
+    let d = r.drain.expect("a duration run has a drain");
+    assert_eq!(r.counts.acked, (tp * 4.0).round() as u64 + d.messages);
 }
 
 fn many_topics_are_created_together_and_deleted_after(k: &Kafka) {

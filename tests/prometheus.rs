@@ -229,13 +229,7 @@ fn prometheus_scrapes_a_run_and_sees_its_rate_and_its_exact_count() {
     let query = "/api/v1/query?query=rate(kbench_messages_acked_total%5B5s%5D)";
     let deadline = Instant::now() + Duration::from_secs(40);
     let rate = loop {
-        let value = get(pport, query).and_then(|body| {
-            let v: serde_json::Value = serde_json::from_str(&body).ok()?;
-            v["data"]["result"][0]["value"][1]
-                .as_str()?
-                .parse::<f64>()
-                .ok()
-        });
+        let value = instant_value(pport, query);
         match value {
             Some(r) if r > 0.0 => break r,
             _ if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(500)),
@@ -244,15 +238,7 @@ fn prometheus_scrapes_a_run_and_sees_its_rate_and_its_exact_count() {
     };
     // Let a few more scrapes in, then ask again: well inside the run.
     std::thread::sleep(Duration::from_secs(3));
-    let rate = get(pport, query)
-        .and_then(|body| {
-            let v: serde_json::Value = serde_json::from_str(&body).ok()?;
-            v["data"]["result"][0]["value"][1]
-                .as_str()?
-                .parse::<f64>()
-                .ok()
-        })
-        .unwrap_or(rate);
+    let rate = instant_value(pport, query).unwrap_or(rate);
     eprintln!("Prometheus: rate(kbench_messages_acked_total[5s]) = {rate:.0} at a 2000/s target");
     // The counters step once per 1 s interval, so a 5 s window holds 4 to 6 steps of 2000.
     assert!(
@@ -267,20 +253,23 @@ fn prometheus_scrapes_a_run_and_sees_its_rate_and_its_exact_count() {
         std::thread::sleep(Duration::from_millis(200));
     }
     let r = kbench::result::RunResult::read(&result_in(&dir.path().join("out"))).unwrap();
-    let last = get(
+    let last = instant_value(
         pport,
         "/api/v1/query?query=max_over_time(kbench_messages_acked_total%5B10m%5D)",
     )
-    .and_then(|body| {
-        let v: serde_json::Value = serde_json::from_str(&body).ok()?;
-        v["data"]["result"][0]["value"][1]
-            .as_str()?
-            .parse::<f64>()
-            .ok()
-    })
     .expect("Prometheus has the counter");
     eprintln!("Prometheus: last kbench_messages_acked_total = {last}");
     assert_eq!(last, (r.counts.acked + r.warmup_counts.acked) as f64);
+}
+
+/// The first value of a Prometheus instant query's answer.
+fn instant_value(port: u16, query: &str) -> Option<f64> {
+    let body = get(port, query)?;
+    let v: serde_json::Value = serde_json::from_str(&body).ok()?;
+    v["data"]["result"][0]["value"][1]
+        .as_str()?
+        .parse::<f64>()
+        .ok()
 }
 
 /// The result.json one run wrote under `out`.

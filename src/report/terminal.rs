@@ -422,7 +422,15 @@ fn produced_line(r: &RunResult) -> Option<String> {
 /// One row per phase of a rate profile: target, achieved, latency.
 pub fn phase_table(r: &RunResult) -> String {
     let mut rows = vec![[
-        "phase", "window", "target", "achieved", "acked/s", "sent", "p50", "p99", "max",
+        "phase",
+        "window",
+        "target",
+        "sent/s",
+        "acked/s (of target)",
+        "sent",
+        "p50",
+        "p99",
+        "max",
     ]
     .map(String::from)
     .to_vec()];
@@ -441,12 +449,12 @@ pub fn phase_table(r: &RunResult) -> String {
             p.name.clone(),
             format!("{:.0}-{:.0}s", p.start_s, p.end_s),
             target,
+            format!("{}/s", Rate::human(p.achieved_rate)),
             format!(
                 "{}/s ({:.1}%)",
-                Rate::human(p.achieved_rate),
+                Rate::human(p.acked_rate),
                 p.achieved_rate_ratio * 100.0
             ),
-            Rate::human(p.acked_rate),
             thousands(p.sent),
             human_us(l.p50 as f64),
             human_us(l.p99 as f64),

@@ -9,6 +9,15 @@ use super::{color, err, font, legend, ms, Chart, Scale};
 use crate::capacity::drive::CapacityReport;
 use crate::units::Rate;
 
+/// The probes in the order the chart joins them: by offered rate (a stable sort, so repeats of
+/// one rate stay separate points in the order they ran), never in the order the search ran them
+/// (that zigzags back and forth across the knee).
+pub fn by_offered_rate(probes: &[crate::capacity::Probe]) -> Vec<&crate::capacity::Probe> {
+    let mut out: Vec<_> = probes.iter().filter(|p| p.rate > 0.0).collect();
+    out.sort_by(|a, b| a.rate.total_cmp(&b.rate));
+    out
+}
+
 pub struct Knee<'a> {
     pub report: &'a CapacityReport,
 }
@@ -19,8 +28,7 @@ impl Chart for Knee<'_> {
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
-        let mut probes: Vec<_> = self.report.probes.iter().filter(|p| p.rate > 0.0).collect();
-        probes.sort_by(|a, b| a.rate.total_cmp(&b.rate));
+        let probes = by_offered_rate(&self.report.probes);
         let x = |rate: f64| rate.log10();
         let (lo, hi) = probes.iter().fold((f64::MAX, 0f64), |(lo, hi), p| {
             (lo.min(p.rate), hi.max(p.rate))
@@ -146,5 +154,47 @@ impl Chart for Knee<'_> {
         }
         legend(&mut *chart, SeriesLabelPosition::UpperLeft, 15)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn probes_are_joined_by_offered_rate_with_repeats_kept() {
+        let probe = |rate: f64, p99_us: u64| crate::capacity::Probe {
+            rate,
+            p50_us: p99_us / 2,
+            p99_us,
+            p999_us: p99_us,
+            achieved_rate_ratio: Some(1.0),
+            error_rate: 0.0,
+            verdict: "pass".into(),
+            reasons: vec![],
+            result: String::new(),
+        };
+        // The order a bisection ran them: 64k, 48k, 56k, 52k, 48k (a confirmation).
+        let ran = [
+            probe(64e3, 900),
+            probe(48e3, 100),
+            probe(56e3, 400),
+            probe(52e3, 200),
+            probe(48e3, 110),
+        ];
+        let drawn: Vec<(f64, u64)> = by_offered_rate(&ran)
+            .iter()
+            .map(|p| (p.rate, p.p99_us))
+            .collect();
+        assert_eq!(
+            drawn,
+            [
+                (48e3, 100),
+                (48e3, 110),
+                (52e3, 200),
+                (56e3, 400),
+                (64e3, 900)
+            ]
+        );
     }
 }

@@ -277,7 +277,7 @@ pub fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
 /// Round ticks between `lo` and `hi`: at most about ten, 1, 2 or 5 times a power of ten apart.
 pub fn linear_ticks(lo: f64, hi: f64) -> Vec<f64> {
     let span = hi - lo;
-    if !(span > 0.0) || !span.is_finite() {
+    if span.is_nan() || span <= 0.0 || !span.is_finite() {
         return vec![lo];
     }
     let magnitude = 10f64.powf((span / 10.0).log10().floor());
