@@ -21,10 +21,12 @@ cd "$(dirname "$0")/.."
 PAIRS="${1:-3}"
 WORK=target/e2e
 mkdir -p "$WORK"
+# shellcheck source=benches/lib.sh
 source benches/lib.sh
 build_rdkafka_performance
 build_kbench
 start_kbench_broker e2e:6
+trap stop_kbench_broker EXIT
 # kbench sets this itself for its embedded broker; `kbench broker` is external to a run.
 MOCK_FETCH='consume.properties."fetch.wait.max.ms"=5'
 
@@ -114,7 +116,7 @@ part kafka || exit 0
 bash scripts/kafka.sh install >&2
 export KBENCH_KAFKA_STATE="$PWD/$WORK/kafka" KBENCH_KAFKA_SECONDS=1800
 KBOOT=$(bash scripts/kafka.sh start 3)
-trap 'kill $BROKER 2>/dev/null || true; bash scripts/kafka.sh stop >/dev/null 2>&1 || true' EXIT
+trap 'stop_kbench_broker; bash scripts/kafka.sh stop >/dev/null 2>&1 || true' EXIT
 echo "### Closed loop on the 3-node Kafka: one message at a time, acks=all, 1 KiB, 2000 messages"
 echo
 : >"$WORK/e2el.txt"; : >"$WORK/kbs.txt"

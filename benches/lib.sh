@@ -1,13 +1,21 @@
+# shellcheck shell=bash
 # Shared by the bench scripts (sourced): rdkafka_performance from the vendored librdkafka, a
-# release kbench, `kbench broker` in the background (stopped on exit), medians.
-# Expects WORK (a scratch directory under target/) to be set.
+# release kbench, `kbench broker` in the background, medians, fields of a result.
+# Expects WORK (a scratch directory under target/) to be set. Sets no trap: a script that starts
+# a broker stops it in its own EXIT trap (`stop_kbench_broker`).
 
 # Builds rdkafka_performance from the librdkafka source the rdkafka-sys crate vendors (already in
 # the cargo registry after any build of kbench): nothing is downloaded. Sets PERF.
 build_rdkafka_performance() {
   local src
-  src=$(ls -d "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/rdkafka-sys-*/librdkafka 2>/dev/null | sort | tail -1)
-  [ -n "$src" ] || { echo "error: no vendored librdkafka in the cargo registry: run cargo build first" >&2; exit 1; }
+  # The newest vendored librdkafka by version order (2.12.1 after 2.9.0), not by text order.
+  src=$(find "${CARGO_HOME:-$HOME/.cargo}"/registry/src -maxdepth 2 -type d -name 'rdkafka-sys-*' 2>/dev/null \
+    | sort -V | tail -1)
+  if [ -z "$src" ] || [ ! -d "$src/librdkafka" ]; then
+    echo "error: no vendored librdkafka in the cargo registry: run cargo build first" >&2
+    exit 1
+  fi
+  src="$src/librdkafka"
   PERF="$WORK/librdkafka/examples/rdkafka_performance"
   if [ ! -x "$PERF" ]; then
     echo "building rdkafka_performance from $src ..." >&2
@@ -24,19 +32,43 @@ build_kbench() {
   KBENCH=target/release/kbench
 }
 
-# Starts `kbench broker --brokers 3 --topic TOPIC:PARTITIONS` for at most an hour, stopped when
-# the script exits. Sets BOOT and BROKER.
+# Starts `kbench broker --brokers 3 --topic TOPIC:PARTITIONS` for at most an hour. Sets BOOT and
+# BROKER (its PID); fails when no bootstrap list came within 10 s. The caller's EXIT trap stops it
+# (`stop_kbench_broker`).
 start_kbench_broker() {
   "$KBENCH" broker --brokers 3 --topic "$1" --seconds 3600 >"$WORK/broker.out" 2>"$WORK/broker.err" &
   BROKER=$!
-  trap 'kill $BROKER 2>/dev/null || true' EXIT
   for _ in $(seq 100); do [ -s "$WORK/broker.out" ] && break; sleep 0.1; done
   BOOT=$(head -1 "$WORK/broker.out")
+  if [ -z "$BOOT" ]; then
+    echo "error: kbench broker printed no bootstrap list within 10 s: $(cat "$WORK/broker.err")" >&2
+    exit 1
+  fi
   echo "broker at $BOOT" >&2
+}
+
+# Stops the broker start_kbench_broker started, if any.
+stop_kbench_broker() {
+  if [ -n "${BROKER:-}" ]; then kill "$BROKER" 2>/dev/null || true; fi
 }
 
 # The median of the numbers on stdin, one a line.
 median() { sort -g | awk '{a[NR]=$1} END {v = (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2; printf "%.10g\n", v}'; }
+
+# The values of dotted keys of a result.json, space-separated: fields FILE throughput.msgs_per_sec ...
+fields() {
+  python3 - "$@" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+out = []
+for key in sys.argv[2:]:
+    v = r
+    for part in key.split("."):
+        v = v[part]
+    out.append(str(v))
+print(" ".join(out))
+PY
+}
 
 # Percentiles of the latencies (µs, one a line) in a file: "p50 p99 max" in ms.
 percentiles_ms() {

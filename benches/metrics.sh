@@ -18,6 +18,7 @@ mkdir -p "$WORK"
 source benches/lib.sh
 build_kbench
 start_kbench_broker peers:6
+trap stop_kbench_broker EXIT
 cat >"$WORK/metrics.toml" <<EOF
 name = "metrics-cost"
 [topic]

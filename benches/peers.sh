@@ -10,7 +10,7 @@
 #     scripts/kafka.sh install fetches from Maven Central);
 #   - sarama's kafka-producer-performance (go install ...@v1.61.1 into target/, from the Go proxy).
 # Clusters: `kbench broker` (the embedded mock: 3 brokers, 6 partitions; only the librdkafka tools
-# speak its protocol, see README) and the 3-node Kafka from scripts/kafka.sh (RF 3, 6 partitions).
+# speak its protocol, see docs/performance.md) and the 3-node Kafka from scripts/kafka.sh (RF 3, 6 partitions).
 # Matrix: 100 B and 1 KiB, acks=1 and acks=all, unlimited rate, message counts calibrated so each
 # tool's run takes about 10 s. A run that did not deliver its whole count is void: counted as such
 # in its row, and left out of the medians. Columns: msgs/s and MB/s (each tool's own figure), peak

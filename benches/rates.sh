@@ -13,45 +13,44 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS="${1:-20}"
-OUT=target/rates
-rm -rf "$OUT" && mkdir -p "$OUT"
-cargo build --release --quiet
-KB=target/release/kbench
+WORK=target/rates
+rm -rf "$WORK" && mkdir -p "$WORK"
+# shellcheck source=benches/lib.sh
+source benches/lib.sh
+build_kbench
 
 run() { # name, then --set overrides -> prints the result.json path
   local name=$1; shift
   local args=()
   for s in "$@"; do args+=(--set "$s"); done
-  "$KB" run benches/peers.toml -q --no-charts --out "$OUT/$name" --set topic.create=true "${args[@]}" >/dev/null
-  ls "$OUT/$name"/*/result.json
+  "$KBENCH" run benches/peers.toml -q --no-charts --out "$WORK/$name" --set topic.create=true "${args[@]}" >/dev/null
+  ls "$WORK/$name"/*/result.json
 }
-
-field() { python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$@"; }
 
 echo "| target | achieved (acks inside the window) | ratio | send lag p99 | corrected p99 | CPU-s | drain |"
 echo "|---|---|---|---|---|---|---|"
 for rate in 10000 100000 500000; do
   f=$(run "rate-$rate" "load.messages=null" "load.rate=$rate" "load.duration=${SECS}s" "load.warmup=2s")
-  field "$f" "'| %d/s | %.0f/s | %.4f | %d µs | %d µs | %.1f | %d msgs in %.3f s |' % ($rate, r['throughput']['msgs_per_sec'], r['achieved_rate_ratio'], r['latency_us']['send_lag']['p99'], r['latency_us']['corrected']['p99'], r['process']['cpu_s'], r['drain']['messages'], r['drain']['s'])"
+  read -r tp ratio lag p99 cpu dm ds <<<"$(fields "$f" throughput.msgs_per_sec achieved_rate_ratio \
+    latency_us.send_lag.p99 latency_us.corrected.p99 process.cpu_s drain.messages drain.s)"
+  printf '| %d/s | %.0f/s | %.4f | %d µs | %d µs | %.1f | %d msgs in %.3f s |\n' "$rate" "$tp" "$ratio" "$lag" "$p99" "$cpu" "$dm" "$ds"
 done
 echo
-"$KB" broker --brokers 3 --topic peers:6 --seconds 600 >"$OUT/broker.out" 2>/dev/null &
-BROKER=$!
-trap 'kill $BROKER 2>/dev/null || true' EXIT
-for _ in $(seq 100); do [ -s "$OUT/broker.out" ] && break; sleep 0.1; done
-BOOT=$(head -1 "$OUT/broker.out")
+start_kbench_broker peers:6
+trap stop_kbench_broker EXIT
 # Alternating 1M and 10M runs; the medians are compared (a 1M run is over in about 0.3 s, and a
 # single one may end before the in-flight messages reach their plateau).
 PAIRS="${MEM_PAIRS:-5}"
-: >"$OUT/mem.txt"
+: >"$WORK/mem.txt"
 for i in $(seq "$PAIRS"); do
   for n in 1000000 10000000; do
-    "$KB" run benches/peers.toml -q --no-charts --out "$OUT/mem-$n-$i" --bootstrap "$BOOT" --set "load.messages=$n" >/dev/null
-    f=$(ls "$OUT/mem-$n-$i"/*/result.json)
-    field "$f" "'%d %.0f %.1f' % ($n, r['throughput']['msgs_per_sec'], r['process']['peak_rss_bytes'] / 2**20)" >>"$OUT/mem.txt"
+    "$KBENCH" run benches/peers.toml -q --no-charts --out "$WORK/mem-$n-$i" --bootstrap "$BOOT" --set "load.messages=$n" >/dev/null
+    f=$(ls "$WORK/mem-$n-$i"/*/result.json)
+    read -r tp rss <<<"$(fields "$f" throughput.msgs_per_sec process.peak_rss_bytes)"
+    echo "$n $tp $(awk -v b="$rss" 'BEGIN {printf "%.1f", b / 1048576}')" >>"$WORK/mem.txt"
   done
 done
-python3 - "$OUT/mem.txt" <<'PY'
+python3 - "$WORK/mem.txt" <<'PY'
 import statistics, sys
 runs = {}
 for line in open(sys.argv[1]):
@@ -70,5 +69,6 @@ echo "| instances (rate=max, 2M x 100 B) | msgs/s | msgs per CPU-s |"
 echo "|---|---|---|"
 for i in 1 2; do
   f=$(run "inst-$i" "load.messages=2000000" "producer.instances=$i")
-  field "$f" "'| %d | %.0f | %.0f |' % ($i, r['throughput']['msgs_per_sec'], r['process']['msgs_per_cpu_s'])"
+  read -r tp per_cpu <<<"$(fields "$f" throughput.msgs_per_sec process.msgs_per_cpu_s)"
+  printf '| %d | %.0f | %.0f |\n' "$i" "$tp" "$per_cpu"
 done

@@ -8,6 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK=target/topics
 mkdir -p "$WORK"
+# shellcheck source=benches/lib.sh
 source benches/lib.sh
 build_kbench
 cat >"$WORK/s.toml" <<'TOML'
@@ -27,6 +28,6 @@ for n in 1 100 1000; do
   KBENCH_LOG=info timeout 300 /usr/bin/time -f "%M" -o "$WORK/rss" "$KBENCH" run "$WORK/s.toml" \
     --set "topic.count=$n" --json --no-charts --out "$WORK/reports" >"$WORK/r.json" 2>"$WORK/log"
   created=$(sed -nE 's/.*created [0-9]+ topics in ([0-9.]+)(m?s).*/\1 \2/p' "$WORK/log" | tail -1)
-  msgs=$(python3 -c 'import json,sys; print(round(json.load(open(sys.argv[1]))["throughput"]["msgs_per_sec"]))' "$WORK/r.json")
+  msgs=$(fields "$WORK/r.json" throughput.msgs_per_sec | xargs printf %.0f)
   echo "| $n | ${created:--} | $msgs | $(( $(cat "$WORK/rss") / 1024 )) MiB |"
 done

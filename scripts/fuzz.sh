@@ -16,6 +16,13 @@ export RUSTC_BOOTSTRAP=1
 for t in scenario units set_override result_json; do
   mkdir -p "fuzz/corpus/$t"
   echo "== $t ($seconds s)"
+  log="fuzz/corpus/$t.log"
+  status=0
   cargo fuzz run -s none -O "$t" "fuzz/corpus/$t" "fuzz/seeds/$t" -- \
-    -max_total_time="$seconds" -max_len=4096 2>&1 | grep -E "Done [0-9]+ runs|DONE|ERROR|panicked|crash-" | tail -2
+    -max_total_time="$seconds" -max_len=4096 >"$log" 2>&1 || status=$?
+  grep -E "Done [0-9]+ runs|DONE|ERROR|panicked|crash-" "$log" | tail -2 || true
+  if [ "$status" != 0 ]; then
+    echo "error: fuzzing $t failed (exit $status): a finding is in fuzz/artifacts/$t/, the log in $log" >&2
+    exit 1
+  fi
 done

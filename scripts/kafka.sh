@@ -58,7 +58,7 @@ EOF
     || die "install: Maven could not resolve org.apache.kafka:kafka_2.13:$VERSION and its dependencies (is Maven Central reachable?)"
   ls "$LIB"/kafka_2.13-"$VERSION".jar >/dev/null || die "install: kafka_2.13-$VERSION.jar is missing from $LIB"
   touch "$LIB/.complete"
-  echo "kafka $VERSION installed: $(ls "$LIB" | wc -l) jars"
+  echo "kafka $VERSION installed: $(find "$LIB" -name '*.jar' | wc -l) jars"
 }
 
 # JVM options of a tool run: by default a small heap and the quick-starting C1 JIT only (the admin
@@ -113,7 +113,8 @@ certificates() {
 # Writes node I's configuration; ports come from $STATE/ports (one "broker controller [sasl ssl]"
 # line a node).
 node_config() {
-  local i=$1 n=$2 dir="$STATE/node-$i"
+  local i=$1 n=$2
+  local dir="$STATE/node-$i"
   local ports voters="" j=1 rf=$(( n < 3 ? n : 3 )) isr=$(( n >= 3 ? 2 : 1 ))
   while read -r bp cp sp tp; do
     voters+="${voters:+,}$j@127.0.0.1:$cp"
@@ -183,7 +184,8 @@ EOF
 
 # Starts node I (already formatted); records the PIDs of `timeout` and of the JVM.
 start_node() {
-  local i=$1 dir="$STATE/node-$i"
+  local i=$1
+  local dir="$STATE/node-$i"
   nohup timeout -s KILL "$SECONDS_BOUND" java -Xms256m -Xmx512m -XX:+UseG1GC \
     -Dlog4j2.configurationFile="$dir/log4j2.properties" -cp "$LIB/*" kafka.Kafka "$dir/node.properties" \
     >"$dir/stdout.log" 2>&1 &
@@ -280,7 +282,7 @@ stop() {
     kill -TERM "$pid" 2>/dev/null || true
     for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$pid" 2>/dev/null || true
-    [ -f "$dir/timeout.pid" ] && kill -KILL "$(cat "$dir/timeout.pid")" 2>/dev/null || true
+    if [ -f "$dir/timeout.pid" ]; then kill -KILL "$(cat "$dir/timeout.pid")" 2>/dev/null || true; fi
     rm -f "$f" "$dir/timeout.pid"
   done
 }

@@ -4,7 +4,8 @@
 # Debian's stunnel4; a 3-node Apache Kafka cluster from Maven Central jars, scripts/kafka.sh),
 # charts, the report rendered in a real browser (Debian's chromium, installed here when missing),
 # the metrics endpoint scraped by a real Prometheus (Debian's prometheus, likewise),
-# and the Kubernetes manifests validated offline (kubernetes-validate from PyPI, in a private venv).
+# and the Kubernetes manifests validated offline (kubernetes-validate from PyPI, in a private venv);
+# every shell script through shellcheck (Debian's).
 # This is the README's test command, and .ci/run runs exactly this.
 # Needs a Rust toolchain and a C compiler (librdkafka, OpenSSL, zstd build from vendored source).
 set -euo pipefail
@@ -16,15 +17,20 @@ command -v stunnel4 >/dev/null 2>&1 || command -v stunnel >/dev/null 2>&1 || mis
 command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || missing+=(maven)
 command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
+command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "installing ${missing[*]} (Debian packages: the browser test, the TLS test, Kafka)..."
+    echo "installing ${missing[*]} (Debian packages: the browser test, the TLS test, Kafka, shellcheck)..."
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   else
     echo "error: the tests need ${missing[*]} (as root, this script installs the Debian packages)" >&2
     exit 1
   fi
 fi
+
+# Every shell script passes shellcheck (sourced helpers followed).
+echo "shellcheck: scripts/*.sh benches/*.sh .ci/run"
+shellcheck -x scripts/*.sh benches/*.sh .ci/run
 
 # The real-broker tests (tests/tansu.rs, tests/kafka.rs) must run here, not skip.
 bash scripts/tansu.sh install

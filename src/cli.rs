@@ -1,4 +1,5 @@
-//! The command line: `run`, `validate`, `broker`.
+//! The command line (clap derive): `run`, `validate`, `report`, `compare`, `gate`, `capacity`,
+//! `merge`, `broker` and `completions`, with the value parsers for sizes, rates and durations.
 
 use std::path::PathBuf;
 
@@ -244,10 +245,10 @@ pub struct CapacityArgs {
     /// Print only the answer line.
     #[arg(long, short)]
     pub quiet: bool,
-    /// Fail (exit 1) when the capacity is below this rate, e.g. 40k/s.
+    /// Fail (exit 99) when the capacity is below this rate, e.g. 40k/s.
     #[arg(long, value_parser = parse_rate)]
     pub floor: Option<f64>,
-    /// Fail (exit 1) when the capacity drops below a saved capacity.json by more than --max-drop.
+    /// Fail (exit 99) when the capacity drops below a saved capacity.json by more than --max-drop.
     #[arg(long, value_name = "CAPACITY_JSON")]
     pub baseline: Option<PathBuf>,
     /// Largest allowed drop against --baseline.

@@ -78,7 +78,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
 /// Arenas: glibc gives threads up to 8 arenas per CPU. With a dozen allocating threads (workers,
 /// librdkafka's broker threads, delivery threads) each arena fragmented on its own and the peak
 /// RSS kept creeping up through a run; one arena per CPU holds it flat at the same throughput,
-/// and a single arena cost throughput in lock contention (measured: README, "Performance").
+/// and a single arena cost throughput in lock contention (measured: docs/performance.md).
 /// Call before any allocation-heavy work (and before threads start).
 pub fn tune_allocator() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]

@@ -524,7 +524,7 @@ fn the_breakdown_says_where_the_time_went() {
     let service = r.latency_us.service.p50 as f64;
     eprintln!("breakdown at max_in_flight 1, 1000/s: {b:?}; service p50 {service} µs");
     assert!(b.outbuf_latency_us.p50 >= 10_000, "{b:?}");
-    // Medians do not add exactly; README states 10% (measured within 2%).
+    // Medians do not add exactly; docs/measuring.md states 10% (measured within 2%).
     let parts = (b.int_latency_us.p50 + b.outbuf_latency_us.p50 + b.rtt_us.p50) as f64;
     assert!(
         (parts - service).abs() / service < 0.1,

@@ -1,5 +1,5 @@
 //! The house has one direction: every top-level module of `src/` imports only modules on its own
-//! floor or below (STYLE.md's floors, README's layout), and no two modules import each other
+//! floor or below (STYLE.md's floors, ARCHITECTURE.md), and no two modules import each other
 //! through any path. Read from the source text (`crate::` paths outside `#[cfg(test)]` code), so
 //! a new upward import or a cycle fails here, before it grows.
 

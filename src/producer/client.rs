@@ -3,7 +3,7 @@
 //! rdkafka's `ThreadedProducer` hands delivery reports to the context one message at a time: per
 //! message it builds a `BorrowedMessage`, clones an `Arc`, and kbench then read the clock, locked
 //! the recorder and bumped two atomics: at millions of messages per second that thread was a
-//! large share of kbench's CPU (README, "Performance").
+//! large share of kbench's CPU (docs/performance.md).
 //!
 //! librdkafka delivers reports in events, one per produce response: every message of an event was
 //! acknowledged by the same response, at the same instant. So kbench's own delivery thread polls

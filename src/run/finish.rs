@@ -141,9 +141,9 @@ pub(super) fn collect(
 }
 
 /// A test hook: when set, every run counts one measured message per worker, plus one, as sent
-/// that no worker sent, so both identities on `sent` fail. Only the command layer sets it, from the environment
-/// variable `KBENCH_TEST_ACCOUNTING_SKEW` (no scenario key reaches it), so the tests can check
-/// that every command treats such a run as invalid.
+/// that no worker sent, so both identities on `sent` fail. Only the command layer sets it, from
+/// the environment variable `KBENCH_TEST_ACCOUNTING_SKEW` (no scenario key reaches it), so the
+/// tests can check that every command treats such a run as invalid.
 pub static SKEW_ACCOUNTING: std::sync::atomic::AtomicBool =
     std::sync::atomic::AtomicBool::new(false);
 

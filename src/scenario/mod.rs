@@ -7,7 +7,7 @@
 //! also resolve the defaults that depend on other keys or on the machine.
 //!
 //! The resolved scenario is what a run executes and what `result.json` stores as `spec`, so two
-//! results can be compared key by key. The file format is documented key by key in README.md.
+//! results can be compared key by key. The file format is documented key by key in docs/scenario-format.md.
 //!
 //! One layer of types serves both the file and the resolved form (serde defaults fill what the file
 //! leaves out): simpler than a parallel all-`Option` file struct, and sweeps and `--set` work on the
@@ -289,7 +289,7 @@ pub struct Producer {
     pub mode: Mode,
     /// Producer clients, each its own librdkafka instance (own threads, queues and connections).
     /// Unset: 1, except at `rate = "max"` in async or fire-and-forget mode, where each worker
-    /// gets its own (workers sharing one client contend on its locks; README, "Performance").
+    /// gets its own (workers sharing one client contend on its locks; docs/performance.md).
     pub instances: Option<u32>,
     /// Worker threads that generate the load (each with its own single-threaded runtime);
     /// worker `w` uses instance `w % instances`.

@@ -1,7 +1,7 @@
 //! Rendering a scenario into librdkafka client properties, and redacting secrets out of anything
 //! kbench prints or writes.
 //!
-//! The typed keys map one to one onto librdkafka properties (see the table in README.md); then
+//! The typed keys map one to one onto librdkafka properties (see the table in docs/scenario-format.md); then
 //! `[cluster.properties]` and `[producer.properties]` are applied verbatim on top, so any librdkafka
 //! property can be set and a raw property always wins over a typed key.
 

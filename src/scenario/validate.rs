@@ -141,7 +141,7 @@ pub fn validate(s: &mut Scenario, src: &Source) -> Result<(), InputError> {
         None => match p.mode {
             Mode::Sync => 4,
             // Unpaced with big payloads, librdkafka's sending threads (copying the bytes) need
-            // half the CPUs (measured: README, "Performance").
+            // half the CPUs (measured: docs/performance.md).
             _ if unpaced && bulky => (available_cpus() / 2).max(1),
             _ => available_cpus().max(p.instances.unwrap_or(1)),
         },
@@ -162,8 +162,8 @@ pub fn validate(s: &mut Scenario, src: &Source) -> Result<(), InputError> {
     if unpaced && p.mode != Mode::Sync && p.queue_messages.is_none() && s.cluster.is_embedded() {
         // Unpaced, the local queue is always full: its size is the run's memory, and every
         // queued message waits its turn (service latency). On the embedded broker, which shares
-        // the process, 25k gave the most throughput with the least memory (README,
-        // "Performance"). On a real cluster the queue also bounds what is in flight (Little's
+        // the process, 25k gave the most throughput with the least memory (docs/performance.md).
+        // On a real cluster the queue also bounds what is in flight (Little's
         // law: at 1 KiB and acks=all on the 3-node Kafka, 25k held kbench to ~110k msg/s where
         // librdkafka's own 100k made ~170k), so there librdkafka's default stays.
         p.queue_messages = Some(UNPACED_QUEUE_MESSAGES);
@@ -333,24 +333,8 @@ pub fn validate(s: &mut Scenario, src: &Source) -> Result<(), InputError> {
     if let Err((key, message)) = check_profile(s) {
         return err(&key, message);
     }
-    if l.whole_run() > super::MAX_RUN {
-        let key = match (l.profile.is_empty(), l.stop()) {
-            (false, _) => "load.profile",
-            (true, StopCondition::Count(_)) => "load.timeout",
-            (true, StopCondition::Duration(_)) => "load.duration",
-        };
-        return err(
-            key,
-            format!(
-                "the whole run (warm-up {} + {} + grace {}) is longer than kbench's limit of 12 days",
-                l.warmup,
-                match l.stop() {
-                    StopCondition::Count(_) => format!("timeout {}", l.timeout),
-                    StopCondition::Duration(d) => format!("duration {}", crate::units::Dur(d)),
-                },
-                l.grace
-            ),
-        );
+    if let Err((key, message)) = check_run_length(l) {
+        return err(key, message);
     }
     if let Some(rate) = l.rate.per_sec() {
         if rate > 100e6 {
@@ -515,4 +499,29 @@ fn mean_payload(m: &super::Message) -> Option<u64> {
 /// CPUs this process may use.
 pub fn available_cpus() -> u32 {
     std::thread::available_parallelism().map_or(1, |n| n.get() as u32)
+}
+
+/// The whole run (warm-up, the sending window or `load.timeout`, grace) within [`super::MAX_RUN`],
+/// or the key that makes it longer and why.
+fn check_run_length(l: &super::Load) -> Result<(), (&'static str, String)> {
+    if l.whole_run() <= super::MAX_RUN {
+        return Ok(());
+    }
+    let (key, sending) = match (l.profile.is_empty(), l.stop()) {
+        (_, StopCondition::Count(_)) => ("load.timeout", format!("timeout {}", l.timeout)),
+        (true, StopCondition::Duration(d)) => (
+            "load.duration",
+            format!("duration {}", crate::units::Dur(d)),
+        ),
+        (false, StopCondition::Duration(d)) => {
+            ("load.profile", format!("profile {}", crate::units::Dur(d)))
+        }
+    };
+    Err((
+        key,
+        format!(
+            "the whole run (warm-up {} + {sending} + grace {}) is longer than kbench's limit of 12 days",
+            l.warmup, l.grace
+        ),
+    ))
 }
