@@ -365,7 +365,7 @@ latency_pair() { # key [paused] -> sets LAT[fn] for each tool that measures late
   if has_tool kafka-producer-perf-test; then fns+=(latency_java); fi
   if [ -z "$paused" ] && has_tool sarama; then fns+=(latency_sarama); fi
   read -ra order <<<"$(order_of "$key" "${fns[@]}")"
-  echo "latency ${paused:-steady} pair $((key % 100)), order ${order[*]}" | tee -a "$WORK/orders.txt" >&2
+  echo "latency ${paused:-steady} run $((key % 50)), order ${order[*]}" | tee -a "$WORK/orders.txt" >&2
   LAT=()
   for fn in "${order[@]}"; do LAT[$fn]=$(latency_run "$fn" "$paused"); done
   stop_if_disk_full
