@@ -141,11 +141,16 @@ pub struct Metric {
 }
 
 /// The metrics of the comparison table, in order.
-pub const METRICS: [Metric; 12] = [
+pub const METRICS: [Metric; 13] = [
     Metric {
         name: "throughput",
         value: |r| r.throughput.msgs_per_sec,
         show: |v| format!("{} msg/s", Rate::human(v)),
+    },
+    Metric {
+        name: "drained",
+        value: |r| r.drain.map_or(f64::NAN, |d| d.messages as f64),
+        show: |v| format!("{} msgs", thousands(v as u64)),
     },
     Metric {
         name: "p50",

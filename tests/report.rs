@@ -71,10 +71,10 @@ fn comparison_labels_by_differing_keys_and_tables_ratios() {
     assert_eq!(c.entries[1].label, "acks=all");
     let md = compare::markdown(&c);
     let expected = "\
-| run | throughput | p50 | p99 | p99.9 | max | failed | loss |
-|---|---|---|---|---|---|---|---|
-| acks=1 (reference) | 2 msg/s | 2.00 ms | 4.00 ms | 4.00 ms | 4.00 ms | 0 | 0.000% |
-| acks=all | 2 msg/s (1.00x) | 4.00 ms (2.00x) | 8.00 ms (2.00x) | 8.00 ms (2.00x) | 8.00 ms (2.00x) | 1 | 20.000% |
+| run | throughput | drained | p50 | p99 | p99.9 | max | failed | loss |
+|---|---|---|---|---|---|---|---|---|
+| acks=1 (reference) | 2 msg/s | 0 msgs | 2.00 ms | 4.00 ms | 4.00 ms | 4.00 ms | 0 | 0.000% |
+| acks=all | 2 msg/s (1.00x) | 0 msgs | 4.00 ms (2.00x) | 8.00 ms (2.00x) | 8.00 ms (2.00x) | 8.00 ms (2.00x) | 1 | 20.000% |
 
 Latencies are corrected latency (from each message's due time). Ratios are to the reference run.
 Differing keys: producer.acks.
