@@ -192,3 +192,44 @@ fn version_1_results_still_read_report_and_compare() {
     );
     assert!(stdout.contains("0.990%"), "the loss column: {stdout}");
 }
+
+/// The summary every user reads, from a fixed result: a snapshot, so a change to it is a
+/// deliberate one (update the text below and the README's quickstart output together).
+#[test]
+fn the_terminal_summary_of_a_fixed_result() {
+    let r = literal(&[1000, 2000, 3000, 4000], 2, 1);
+    let text = kbench::report::terminal::summary(&r);
+    let expected = r#"kbench lit: literal
+  broker     embedded, 3 brokers at 127.0.0.1:1; topic kbench (6 partitions)
+  producer   async, 1 instance(s) x 2 workers, acks=1, compression=none, linger=5ms, batch=1000000B
+  load       100B messages at max, 10s measured after 0s warm-up  [completed]
+
+  throughput 2 msg/s, 200 B/s over 2.00 s (target 1000/s, achieved 99.0%)
+  messages   scheduled 5 = sent + unsent 0; sent 5 = acked 4 + failed 1 + unresolved 0
+
+  latency           p50        p90        p99      p99.9        max       mean
+  corrected     2.00 ms    4.00 ms    4.00 ms    4.00 ms    4.00 ms    2.50 ms
+  service       2.00 ms    4.00 ms    4.00 ms    4.00 ms    4.00 ms    2.50 ms
+  send lag   (no samples)
+  failed >=     30.02 s    30.02 s    30.02 s    30.02 s    30.02 s    30.01 s
+
+  LOSS       20.000% of the scheduled messages did not make it (failed + unresolved + unsent)
+  errors     _MSG_TIMED_OUT x1
+  events     1 (see result.json), first: a <tagged> & quoted "event" at 0.5s
+  note: a note
+"#;
+    assert_eq!(text, expected, "the summary changed:\n{text}");
+    // A drain is printed under the throughput when the run had one.
+    let mut drained = r.clone();
+    drained.drain = Some(kbench::result::Drain {
+        s: 1.5,
+        messages: 1200,
+        bytes: 120_000,
+        msgs_per_sec: 800.0,
+    });
+    let text = kbench::report::terminal::summary(&drained);
+    assert!(
+        text.contains("\n  drain      1,200 msgs acked in 1.50 s after the window (800 msg/s), not in the throughput\n"),
+        "{text}"
+    );
+}
