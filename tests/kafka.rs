@@ -82,13 +82,7 @@ fn rate_max_by_duration_counts_only_the_window(k: &Kafka) {
     ));
     assert_accounted(&r);
     assert_eq!(r.duration_s, 4.0);
-    let inside: u64 = r
-        .intervals
-        .iter()
-        .filter(|i| i.t_s + 1e-9 < r.duration_s)
-        .map(|i| i.acked)
-        .sum();
-    let sum = inside as f64 / r.duration_s;
+    let sum = common::interval_rate(&r);
     let tp = r.throughput.msgs_per_sec;
     eprintln!(
         "Kafka rate=max 4 s: throughput {tp}, intervals {sum}, drain {:?}",

@@ -6,7 +6,6 @@ mod common;
 
 use common::*;
 use kbench::gate::{judge, GateSpec, Verdict};
-use kbench::result::RunResult;
 
 /// One partition on the embedded broker, 20 ms round trip, one request in flight of at most 10
 /// messages: the cluster acks at most 10 / 20 ms = 500 msg/s.
@@ -29,18 +28,6 @@ at = "0s"
 action = "delay"
 rtt = "20ms"
 "#;
-
-/// The acks of the intervals inside `[warmup, warmup + duration)`, per second of it.
-fn interval_rate(r: &RunResult) -> f64 {
-    let end = r.warmup_s + r.duration_s;
-    let acked: u64 = r
-        .intervals
-        .iter()
-        .filter(|i| i.t_s + 1e-9 >= r.warmup_s && i.t_s + 1e-9 < end)
-        .map(|i| i.acked)
-        .sum();
-    acked as f64 / r.duration_s
-}
 
 #[test]
 fn a_cluster_slower_than_the_target_reads_as_slower() {

@@ -4,9 +4,9 @@
 //!
 //! Worker `w` of `W` on uniform arrivals takes message numbers `u = w, w + W, w + 2W, ...` of the
 //! curve, so the number of its messages due before instant `t` is about `ceil((u(t) - w) / W)`;
-//! the due instants next to that estimate, rounded as the worker rounds them, make it exact. Poisson arrivals have no closed
-//! form: the plan replays each worker's own seeded gaps (the same draws the worker makes), which
-//! costs one random draw per message.
+//! the due instants next to that estimate, rounded as the worker rounds them, make it exact.
+//! Poisson arrivals have no closed form: the plan replays each worker's own seeded gaps (the same
+//! draws the worker makes), which costs one random draw per message.
 
 use crate::pacing::{Pacing, WorkerStop};
 
@@ -34,16 +34,14 @@ impl RunPlan {
         let (mut warmup, mut measured) = (0, 0);
         for w in &self.workers {
             let t = &w.timing;
-            let end_ns = match t.stop {
-                WorkerStop::Until { end_ns } => Some(end_ns),
-                WorkerStop::Count(_) => None,
+            let (wu, m) = match t.stop {
+                WorkerStop::Until { end_ns } => {
+                    due_in_windows(&t.pacing, t.warmup_end_ns, Some(end_ns))
+                }
+                WorkerStop::Count(n) => (due_in_windows(&t.pacing, t.warmup_end_ns, None).0, n),
             };
-            let (wu, m) = due_in_windows(&t.pacing, t.warmup_end_ns, end_ns);
             warmup += wu;
-            measured += match t.stop {
-                WorkerStop::Count(n) => n,
-                WorkerStop::Until { .. } => m,
-            };
+            measured += m;
         }
         Scheduled {
             warmup: Some(warmup),
@@ -90,12 +88,9 @@ fn due_in_windows(pacing: &Pacing, warmup_end_ns: u64, end_ns: Option<u64>) -> (
         }
         Pacing::Scheduled { .. } => {
             let mut replay = pacing.clone();
-            let last = end_ns.unwrap_or(warmup_end_ns);
+            let last = end_ns.unwrap_or(warmup_end_ns).max(warmup_end_ns);
             let (mut warmup, mut measured) = (0, 0);
-            while let Some(due) = replay
-                .next_due_ns()
-                .filter(|&d| d < last.max(warmup_end_ns))
-            {
+            while let Some(due) = replay.next_due_ns().filter(|&d| d < last) {
                 if due < warmup_end_ns {
                     warmup += 1;
                 } else {

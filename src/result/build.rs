@@ -30,7 +30,6 @@ pub fn build(plan: &RunPlan, info: ScenarioInfo, started_at: String, out: RunOut
     let shards = plan.shard.map_or(1, |sh| sh.count) as f64;
     let target_rate = plan.target_rate;
     let achieved_rate_ratio = target_rate.map(|t| round(msgs_per_sec / t, 4));
-    // Something is due when there is a schedule, or a count to send.
     let counts = counts_of(
         r.send.sent,
         r.send.unsent,

@@ -77,6 +77,19 @@ pub fn run_watched(
     ))
 }
 
+/// The acks of the intervals inside the measured window `[warmup, warmup + duration)`, per
+/// second of it: what the throughput of a run by duration must equal.
+pub fn interval_rate(r: &RunResult) -> f64 {
+    let end = r.warmup_s + r.duration_s;
+    let acked: u64 = r
+        .intervals
+        .iter()
+        .filter(|i| i.t_s + 1e-9 >= r.warmup_s && i.t_s + 1e-9 < end)
+        .map(|i| i.acked)
+        .sum();
+    acked as f64 / r.duration_s
+}
+
 /// Runs a scenario that must succeed; returns its result.
 pub fn run(s: &Scenario) -> RunResult {
     let dir = tempfile::tempdir().expect("tempdir");
