@@ -17,6 +17,9 @@
 # in $STATE/scram-password) and an SSL listener with a throwaway CA ($STATE/ca.pem); their bootstrap
 # lists are in $STATE/sasl-bootstrap and $STATE/ssl-bootstrap.
 #
+# With KBENCH_KAFKA_OWNER=PID, start also leaves a watcher that stops the cluster and deletes
+# $KBENCH_KAFKA_STATE once process PID has exited (a test binary sharing one cluster among its tests).
+#
 # Replication factor min(3, N) for new topics and for the offsets and transaction-state topics;
 # min.insync.replicas 2 for N >= 3. Each node runs with a 512 MiB heap under `timeout` (at most
 # KBENCH_KAFKA_SECONDS, default 2 h) and is stopped by PID, never by name.
@@ -262,7 +265,19 @@ start() {
     awk '{printf "%s127.0.0.1:%s", (NR > 1 ? "," : ""), $3}' "$STATE/ports" >"$STATE/sasl-bootstrap"
     awk '{printf "%s127.0.0.1:%s", (NR > 1 ? "," : ""), $4}' "$STATE/ports" >"$STATE/ssl-bootstrap"
   fi
+  if [ -n "${KBENCH_KAFKA_OWNER:-}" ]; then watch_owner "$KBENCH_KAFKA_OWNER"; fi
   bootstrap_list | tee "$STATE/bootstrap"
+}
+
+# A watcher (bounded like the nodes) that stops the cluster and deletes its state once PID exits.
+watch_owner() {
+  # shellcheck disable=SC2016 # the inner script expands its own arguments
+  nohup bash -c '
+    end=$((SECONDS + $3))
+    while kill -0 "$1" 2>/dev/null && [ "$SECONDS" -lt "$end" ]; do sleep 1; done
+    KBENCH_KAFKA_STATE="$2" bash scripts/kafka.sh stop
+    rm -rf "$2"' watcher "$1" "$STATE" "$SECONDS_BOUND" </dev/null >/dev/null 2>&1 &
+  echo $! >"$STATE/watch.pid"
 }
 
 node_pid() {
@@ -273,6 +288,11 @@ node_pid() {
 
 stop() {
   [ -d "$STATE" ] || return 0
+  # The owner's watcher, unless it is the one stopping the cluster.
+  if [ -f "$STATE/watch.pid" ] && [ "$(cat "$STATE/watch.pid")" != "$PPID" ]; then
+    kill "$(cat "$STATE/watch.pid")" 2>/dev/null || true
+    rm -f "$STATE/watch.pid"
+  fi
   for f in "$STATE"/node-*/pid; do
     [ -f "$f" ] || continue
     local pid dir

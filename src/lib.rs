@@ -25,6 +25,7 @@ pub mod fault;
 pub mod gate;
 pub mod input;
 pub mod kafka_error;
+pub mod live;
 pub mod merge;
 pub mod orchestrate;
 pub mod pacing;

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
-use crate::report::metrics::{Metrics, RunLabels};
+use crate::live::metrics::{Metrics, RunLabels};
 use crate::result::{self, run_dir, RunResult, ScenarioInfo};
 use crate::run;
 use crate::scenario::Scenario;
@@ -64,7 +64,7 @@ pub async fn run_into(
             let task = m.watch(live.clone(), labels.clone(), s.load.interval.0);
             watch = Some((task, live.clone()));
         }
-        bar = crate::report::progress::Progress::start(live, progress);
+        bar = crate::live::progress::Progress::start(live, progress);
     })
     .await;
     if let Some(b) = bar {

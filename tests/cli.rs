@@ -591,7 +591,7 @@ fn sigint_writes_an_interrupted_result_and_exits_130() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // Wait for the load to start (kbench logs it), not for a wall-clock delay.
+    // Wait until messages are acked (kbench's progress log says so), not for a wall-clock delay.
     let stderr = child.stderr.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -600,14 +600,19 @@ fn sigint_writes_an_interrupted_result_and_exits_130() {
             .lines()
             .map_while(Result::ok)
         {
-            if line.contains("load started") {
+            let acked = line
+                .split("progress: ")
+                .nth(1)
+                .and_then(|p| p.split("acked ").nth(1))
+                .and_then(|a| a.split_whitespace().next())
+                .and_then(|n| n.parse::<u64>().ok());
+            if acked.is_some_and(|n| n > 0) {
                 let _ = tx.send(());
             }
         }
     });
     rx.recv_timeout(Duration::from_secs(60))
-        .expect("kbench logs the start of the load");
-    std::thread::sleep(Duration::from_millis(500));
+        .expect("kbench logs its progress");
     // SAFETY: sending SIGINT to our own child process.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let start = std::time::Instant::now();

@@ -1,5 +1,6 @@
 //! On a real Apache Kafka 4.1 cluster: three KRaft nodes (scripts/kafka.sh) on 127.0.0.1, one
-//! cluster for this test binary, every check on a topic of its own. What the embedded broker and
+//! cluster for this test binary, shared by its tests one at a time (`common::kafka::shared`), every
+//! check on a topic of its own; `cargo test --test kafka NAME` runs one. What the embedded broker and
 //! tansu cannot show: acks=all against acks=1 on replication factor 3, min.insync.replicas with a
 //! node down, a leader killed mid-run with and without idempotence, watermarks that can be
 //! trusted. Skipped (with a message) without Java and Maven, unless KBENCH_REQUIRE_KAFKA=1 (the
@@ -9,7 +10,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::kafka::Kafka;
+use common::kafka::{shared, Kafka};
 use common::{assert_accounted, run, scenario};
 use kbench::result::RunResult;
 
@@ -49,28 +50,15 @@ fn exactly_once(k: &Kafka, topic: &str, r: &RunResult) -> (usize, u64, u64) {
     (keys.len(), missing, dup)
 }
 
-#[test]
-fn on_a_three_node_kafka_cluster() {
-    let Some(k) = Kafka::start(3) else {
-        return;
-    };
-    acks_all_costs_more_than_acks_1(&k);
-    fire_and_forget_lands_what_watermarks_say(&k);
-    every_codec_lands_exactly(&k);
-    min_insync_3_refuses_acks_all_with_a_node_down(&k);
-    leader_failover_with_idempotence_keeps_one_copy(&k);
-    leader_failover_without_idempotence_is_at_least_once(&k);
-    sasl_scram_and_tls_on_the_real_thing(&k);
-    a_byte_rate_quota_shows_as_throttling(&k);
-    transactions_commit_and_abort(&k);
-    many_topics_are_created_together_and_deleted_after(&k);
-    rate_max_by_duration_counts_only_the_window(&k);
-}
-
 /// At `rate = "max"` librdkafka's queue (100k messages on a real cluster) still drains after the
 /// window: throughput is the acks inside it, equal to the interval series summed over the window,
 /// and the rest is the drain.
-fn rate_max_by_duration_counts_only_the_window(k: &Kafka) {
+#[test]
+fn rate_max_by_duration_counts_only_the_window() {
+    let Some(k) = shared() else {
+        return;
+    };
+    let k = &*k;
     let r = run(&scenario(
         &base(k, "max-window"),
         &[
@@ -96,7 +84,12 @@ fn rate_max_by_duration_counts_only_the_window(k: &Kafka) {
     assert_eq!(r.counts.acked, (tp * 4.0).round() as u64 + d.messages);
 }
 
-fn many_topics_are_created_together_and_deleted_after(k: &Kafka) {
+#[test]
+fn many_topics_are_created_together_and_deleted_after() {
+    let Some(k) = shared() else {
+        return;
+    };
+    let k = &*k;
     let text = format!(
         "{}\n[consume]\nmode = \"partitions\"\n",
         base(k, "multi-{i}")
@@ -137,7 +130,12 @@ fn many_topics_are_created_together_and_deleted_after(k: &Kafka) {
     }
 }
 
-fn acks_all_costs_more_than_acks_1(k: &Kafka) {
+#[test]
+fn acks_all_costs_more_than_acks_1() {
+    let Some(k) = shared() else {
+        return;
+    };
+    let k = &*k;
     // A B B A, and the lower p50 of each: noise (a JVM still warming up after the start, a
     // neighbour on the shared CPUs) only ever adds latency.
     let mut p50 = [u64::MAX; 2];
@@ -183,7 +181,12 @@ fn acks_all_costs_more_than_acks_1(k: &Kafka) {
     );
 }
 
-fn fire_and_forget_lands_what_watermarks_say(k: &Kafka) {
+#[test]
+fn fire_and_forget_lands_what_watermarks_say() {
+    let Some(k) = shared() else {
+        return;
+    };
+    let k = &*k;
     let topic = "acks-0";
     let r = run(&scenario(
         &base(k, topic),
@@ -204,7 +207,12 @@ fn fire_and_forget_lands_what_watermarks_say(k: &Kafka) {
     );
 }
 
-fn every_codec_lands_exactly(k: &Kafka) {
+#[test]
+fn every_codec_lands_exactly() {
+    let Some(k) = shared() else {
+        return;
+    };
+    let k = &*k;
     for codec in ["none", "gzip", "snappy", "lz4", "zstd"] {
         let topic = format!("codec-{codec}");
         let r = run(&scenario(
@@ -223,7 +231,12 @@ fn every_codec_lands_exactly(k: &Kafka) {
     }
 }
 
-fn min_insync_3_refuses_acks_all_with_a_node_down(k: &Kafka) {
+#[test]
+fn min_insync_3_refuses_acks_all_with_a_node_down() {
+    let Some(k) = shared() else {
+        return;
+    };
+    let k = &*k;
     let topic = "min-isr-3";
     let text = base(k, topic);
     // Create the topic with all three nodes up.
@@ -236,6 +249,7 @@ fn min_insync_3_refuses_acks_all_with_a_node_down(k: &Kafka) {
     ));
     assert_eq!(r.counts.acked, 100, "{:?}", r.errors);
     k.sh(&["kill", "3"]);
+    let _revive = Revive(k, "3");
     k.wait_for(topic, "node 3 leaving the ISR", |_, isr| isr == 2);
     let r = run(&scenario(
         &text,
@@ -303,7 +317,12 @@ fn failover(k: &Kafka, topic: &str, idempotence: bool, consume: bool) -> RunResu
     r
 }
 
-fn leader_failover_with_idempotence_keeps_one_copy(k: &Kafka) {
+#[test]
+fn leader_failover_with_idempotence_keeps_one_copy() {
+    let Some(k) = shared() else {
+        return;
+    };
+    let k = &*k;
     let topic = "failover-idempotent";
     let r = failover(k, topic, true, true);
     assert_eq!(
@@ -348,7 +367,12 @@ fn leader_failover_with_idempotence_keeps_one_copy(k: &Kafka) {
     assert!(recovery > 0.5, "recovered after {recovery} s");
 }
 
-fn leader_failover_without_idempotence_is_at_least_once(k: &Kafka) {
+#[test]
+fn leader_failover_without_idempotence_is_at_least_once() {
+    let Some(k) = shared() else {
+        return;
+    };
+    let k = &*k;
     let topic = "failover-plain";
     let r = failover(k, topic, false, false);
     let (read, missing, dup) = exactly_once(k, topic, &r);
@@ -390,7 +414,12 @@ fn run_binary(text: &str, password: &str) -> (Option<i32>, String, Duration) {
     (out.status.code(), printed, start.elapsed())
 }
 
-fn sasl_scram_and_tls_on_the_real_thing(k: &Kafka) {
+#[test]
+fn sasl_scram_and_tls_on_the_real_thing() {
+    let Some(k) = shared() else {
+        return;
+    };
+    let k = &*k;
     let password = k.read("scram-password");
     let sasl = format!(
         "name = \"sasl\"\n[cluster]\nbootstrap = \"{}\"\nconnect_timeout = \"20s\"\n\
@@ -424,7 +453,12 @@ fn sasl_scram_and_tls_on_the_real_thing(k: &Kafka) {
     assert!(printed.contains("acked 500"), "{printed}");
 }
 
-fn a_byte_rate_quota_shows_as_throttling(k: &Kafka) {
+#[test]
+fn a_byte_rate_quota_shows_as_throttling() {
+    let Some(k) = shared() else {
+        return;
+    };
+    let k = &*k;
     // kbench's client.id is "kbench-<scenario name>": a 20 kB/s produce quota for this one.
     k.sh(&[
         "java",
@@ -467,7 +501,12 @@ fn a_byte_rate_quota_shows_as_throttling(k: &Kafka) {
     }
 }
 
-fn transactions_commit_and_abort(k: &Kafka) {
+#[test]
+fn transactions_commit_and_abort() {
+    let Some(k) = shared() else {
+        return;
+    };
+    let k = &*k;
     let topic = "tx-abort";
     let r = run(&scenario(
         &base(k, topic),
@@ -585,4 +624,156 @@ fn hdrhistogram_log_processor_reads_the_log() {
             "p{q}: HistogramLogProcessor {got} µs, result.json {want} µs"
         );
     }
+}
+
+/// Restarts a killed node if the test holding it fails, so the next test finds three nodes.
+struct Revive<'a>(&'a Kafka, &'static str);
+
+impl Drop for Revive<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.sh(&["restart", self.1]);
+        }
+    }
+}
+
+/// `kbench run FILE --out DIR/out` of scenario `text` written to DIR; (exit code, stderr,
+/// whether DIR/out exists, elapsed).
+fn run_file(text: &str) -> (Option<i32>, String, bool, Duration) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("scenario.toml");
+    std::fs::write(&path, text).unwrap();
+    let start = Instant::now();
+    let out = assert_cmd::Command::cargo_bin("kbench")
+        .unwrap()
+        .arg("run")
+        .arg(&path)
+        .args(["--no-charts", "--out"])
+        .arg(dir.path().join("out"))
+        .timeout(Duration::from_secs(120))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    (
+        out.status.code(),
+        stderr,
+        dir.path().join("out").exists(),
+        start.elapsed(),
+    )
+}
+
+#[test]
+fn topics_are_created_with_configs_checked_and_refused() {
+    let Some(k) = shared() else {
+        return;
+    };
+    let text = base(&k, "made-by-kbench");
+    // Created through the admin API, with its partitions and configs.
+    let r = run(&scenario(
+        &text,
+        &[
+            "load.messages=100",
+            "topic.partitions=4",
+            "topic.configs={ \"retention.ms\" = \"600000\" }",
+        ],
+    ));
+    assert_eq!((r.broker.partitions, r.counts.acked), (4, 100));
+    assert_eq!(
+        k.topic_config("made-by-kbench", "retention.ms").as_deref(),
+        Some("600000")
+    );
+    // It exists now: another partition count is a note naming both counts.
+    let r = run(&scenario(
+        &text,
+        &["load.messages=100", "topic.partitions=2"],
+    ));
+    assert!(
+        r.notes
+            .iter()
+            .any(|n| n.contains("has 4 partitions, the scenario asks for 2")),
+        "{:?}",
+        r.notes
+    );
+    // create = false and missing: exit 3 before any load, naming the topic.
+    let missing = base(&k, "not-there").replace("replication = 3\n", "replication = 3\ncreate = false\n");
+    let (code, stderr, wrote, _) = run_file(&missing);
+    assert_eq!(code, Some(3), "{stderr}");
+    assert!(
+        stderr.contains("topic \"not-there\" does not exist and [topic] create = false"),
+        "{stderr}"
+    );
+    assert!(!wrote, "no load, no result");
+}
+
+#[test]
+fn a_wrong_ca_fails_fast() {
+    let Some(k) = shared() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let other = dir.path().join("other-ca.pem");
+    let made = std::process::Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"])
+        .args(["-subj", "/CN=not-the-cluster-ca", "-keyout"])
+        .arg(dir.path().join("other-ca.key"))
+        .arg("-out")
+        .arg(&other)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{made:?}");
+    let tls = format!(
+        "name = \"wrong-ca\"\n[cluster]\nbootstrap = \"{}\"\nconnect_timeout = \"20s\"\n\
+         [cluster.security]\nprotocol = \"SSL\"\nca = \"{}\"\n[topic]\nname = \"tls\"\n\
+         [load]\nmessages = 10\n",
+        k.read("ssl-bootstrap"),
+        other.display()
+    );
+    let (code, stderr, _, took) = run_file(&tls);
+    assert_eq!(code, Some(3), "{stderr}");
+    assert!(stderr.contains("certificate verify failed"), "{stderr}");
+    assert!(took < Duration::from_secs(15), "took {took:?}");
+}
+
+/// A transaction timeout above the broker's `transaction.max.timeout.ms` (15 min): Kafka refuses
+/// the producer's transactions, and kbench stops with the broker's reason instead of hanging.
+#[test]
+fn a_broker_refusing_transactions_stops_with_a_clear_error() {
+    let Some(k) = shared() else {
+        return;
+    };
+    let text = base(&k, "tx-refused").replace(
+        "[producer]\n",
+        "[producer]\nacks = \"all\"\nidempotence = true\ntransaction = { messages = 100 }\n\
+         properties = { \"transaction.timeout.ms\" = \"900001\" }\n",
+    ) + "[load]\nmessages = 500\n";
+    let (code, stderr, _, took) = run_file(&text);
+    assert_eq!(code, Some(3), "{stderr}");
+    assert!(
+        stderr.contains("transactions on instance 0")
+            && stderr.contains("Transaction timeout is larger than the maximum"),
+        "{stderr}"
+    );
+    assert!(took < Duration::from_secs(60), "no hang: {took:?}");
+}
+
+/// acks=all on a topic of replication factor 1 waits for nobody else: the result says so.
+#[test]
+fn acks_all_on_one_replica_is_noted() {
+    let Some(k) = shared() else {
+        return;
+    };
+    let r = run(&scenario(
+        &base(&k, "one-replica"),
+        &[
+            "topic.replication=1",
+            "producer.acks=all",
+            "load.messages=200",
+        ],
+    ));
+    assert_eq!(r.counts.acked, 200, "{:?}", r.errors);
+    assert!(
+        r.notes.iter().any(|n| n.contains("replication factor 1")),
+        "{:?}",
+        r.notes
+    );
 }

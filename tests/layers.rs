@@ -26,7 +26,7 @@ const FLOORS: [&[&str]; 8] = [
     &["run"],
     &["result"],
     &["compare", "gate", "capacity", "sweep", "merge", "runner"],
-    &["report"],
+    &["report", "live"],
     &["commands", "orchestrate", "cli", "lib"],
 ];
 

@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::scenario;
-use kbench::report::metrics::{prometheus_text, Metrics};
+use kbench::live::metrics::{prometheus_text, Metrics};
 
 /// GET http://127.0.0.1:port/path, the body (HTTP/1.0: the server closes when done).
 fn get(port: u16, path: &str) -> Option<String> {
@@ -225,20 +225,15 @@ fn prometheus_scrapes_a_run_and_sees_its_rate_and_its_exact_count() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    // Prometheus' own view of the acked rate, once it has 5 s of 1 s scrapes.
-    let query = "/api/v1/query?query=rate(kbench_messages_acked_total%5B5s%5D)";
+    // Prometheus' own view of the acked rate, once its 5 s window holds at least four 1 s scrapes.
+    let samples = "/api/v1/query?query=count_over_time(kbench_messages_acked_total%5B5s%5D)";
     let deadline = Instant::now() + Duration::from_secs(40);
-    let rate = loop {
-        let value = instant_value(pport, query);
-        match value {
-            Some(r) if r > 0.0 => break r,
-            _ if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(500)),
-            _ => panic!("Prometheus never had a rate"),
-        }
-    };
-    // Let a few more scrapes in, then ask again: well inside the run.
-    std::thread::sleep(Duration::from_secs(3));
-    let rate = instant_value(pport, query).unwrap_or(rate);
+    while instant_value(pport, samples).unwrap_or(0.0) < 4.0 {
+        assert!(Instant::now() < deadline, "Prometheus never had 4 scrapes in 5 s");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let query = "/api/v1/query?query=rate(kbench_messages_acked_total%5B5s%5D)";
+    let rate = instant_value(pport, query).expect("Prometheus has a rate");
     eprintln!("Prometheus: rate(kbench_messages_acked_total[5s]) = {rate:.0} at a 2000/s target");
     // The counters step once per 1 s interval, so a 5 s window holds 4 to 6 steps of 2000.
     assert!(

@@ -1,7 +1,8 @@
 //! Against a real broker process (tansu, Kafka-compatible): counts checked against what landed,
 //! topic management, TLS through stunnel, SASL, and secrets kept out of every output.
-//! Skipped (with a message) when tansu is not installed, unless KBENCH_REQUIRE_TANSU=1 (the README's
-//! test command). tansu is a single node: acks=all cannot differ from acks=1 on it.
+//! Optional: these run with KBENCH_REQUIRE_TANSU=1 (after `scripts/tansu.sh install`) and skip with
+//! a message otherwise; tests/kafka.rs checks the same behaviour on Apache Kafka. tansu is a single
+//! node: acks=all cannot differ from acks=1 on it.
 
 mod common;
 

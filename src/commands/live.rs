@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::cli::{CompletionsArgs, MetricsFlags, ScenarioArgs};
 use crate::exit;
-use crate::report::metrics::Metrics;
+use crate::live::metrics::Metrics;
 use crate::scenario::{self, InputError, Scenario};
 use crate::signal::Interrupts;
 

@@ -10,7 +10,7 @@ use crate::cli::{
     BrokerArgs, CapacityArgs, CompareArgs, GateArgs, MergeArgs, ReportArgs, RunArgs, ValidateArgs,
 };
 use crate::orchestrate::{run_into, Dir, LiveRunner};
-use crate::report::metrics::Metrics;
+use crate::live::metrics::Metrics;
 use crate::result::run_dir;
 use crate::result::{self, RunResult, ScenarioInfo};
 use crate::scenario::{self, InputError, Scenario};

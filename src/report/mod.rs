@@ -4,8 +4,6 @@
 
 pub mod chart;
 pub mod html;
-pub mod metrics;
-pub mod progress;
 pub mod terminal;
 
 use std::path::{Path, PathBuf};

@@ -1,18 +1,21 @@
 //! A real Apache Kafka cluster for tests: `scripts/kafka.sh start 3` in a state directory of its
-//! own, stopped when dropped. The README's test command installs the jars and sets
+//! own. `shared()` gives every test of a binary the same cluster, one test at a time; the script's
+//! watcher stops it and deletes its state when the test binary exits. The README's test command installs the jars and sets
 //! KBENCH_REQUIRE_KAFKA=1, so a missing Kafka fails there; a plain `cargo test` without it skips
 //! these tests and says so.
 
 use std::collections::HashMap;
 use std::path::Path;
 use std::process::Command;
+use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
 
 pub struct Kafka {
-    state: tempfile::TempDir,
+    /// Deleted by the script's watcher, not by a drop.
+    state: std::path::PathBuf,
     /// The PLAINTEXT listeners.
     pub bootstrap: String,
 }
@@ -25,9 +28,18 @@ pub fn installed() -> bool {
         && Command::new("java").arg("-version").output().is_ok()
 }
 
+/// The binary's one 3-node cluster, started by the first test that asks, or `None` (skip). Tests
+/// hold it one at a time: some kill and restart nodes.
+pub fn shared() -> Option<MutexGuard<'static, Kafka>> {
+    static CLUSTER: OnceLock<Option<Mutex<Kafka>>> = OnceLock::new();
+    let cluster = CLUSTER.get_or_init(|| Kafka::start(3).map(Mutex::new)).as_ref()?;
+    // A test that failed while holding it leaves it usable for the next.
+    Some(cluster.lock().unwrap_or_else(|poisoned| poisoned.into_inner()))
+}
+
 impl Kafka {
     /// Starts a cluster of `nodes`, or `None` (skip) when Kafka cannot run here and is not
-    /// required.
+    /// required. It stops when this process exits.
     pub fn start(nodes: u32) -> Option<Kafka> {
         let required = std::env::var("KBENCH_REQUIRE_KAFKA").is_ok_and(|v| v == "1");
         if !installed() {
@@ -38,14 +50,16 @@ impl Kafka {
             super::skipped("kafka", "Java, Maven or the Kafka jars are missing (scripts/kafka.sh install; KBENCH_REQUIRE_KAFKA=1 makes this a failure)");
             return None;
         }
-        let state = tempfile::tempdir().expect("tempdir");
+        let state = tempfile::tempdir().expect("tempdir").keep();
         let out = Command::new("bash")
             .args(["scripts/kafka.sh", "start", &nodes.to_string()])
-            .env("KBENCH_KAFKA_STATE", state.path())
+            .env("KBENCH_KAFKA_STATE", &state)
             // SASL_PLAINTEXT (SCRAM-SHA-512) and SSL listeners beside PLAINTEXT.
             .env("KBENCH_KAFKA_SECURE", "1")
             // Bounded even if this process dies without dropping the cluster.
             .env("KBENCH_KAFKA_SECONDS", "1800")
+            // Stopped and deleted once this test binary exits (statics are never dropped).
+            .env("KBENCH_KAFKA_OWNER", std::process::id().to_string())
             .output()
             .expect("scripts/kafka.sh runs");
         let k = Kafka {
@@ -61,7 +75,7 @@ impl Kafka {
     }
 
     pub fn state(&self) -> &Path {
-        self.state.path()
+        &self.state
     }
 
     /// A file of the state directory, e.g. `sasl-bootstrap`, `ssl-bootstrap`, `scram-password`.
@@ -75,6 +89,7 @@ impl Kafka {
             .arg("scripts/kafka.sh")
             .args(args)
             .env("KBENCH_KAFKA_STATE", self.state())
+            .env("KBENCH_KAFKA_SECONDS", "1800")
             .output()
             .expect("scripts/kafka.sh runs");
         assert!(
@@ -113,6 +128,22 @@ impl Kafka {
             r.unwrap_or_else(|(t, e)| panic!("creating {t}: {e}"));
         }
         self.wait_for(topic, "the new topic's leader", |_, isr| isr == 3);
+    }
+
+    /// A topic config's value as the cluster describes it.
+    pub fn topic_config(&self, topic: &str, key: &str) -> Option<String> {
+        use rdkafka::admin::{AdminClient, AdminOptions, ResourceSpecifier};
+        let admin: AdminClient<rdkafka::client::DefaultClientContext> = ClientConfig::new()
+            .set("bootstrap.servers", &self.bootstrap)
+            .create()
+            .expect("admin client");
+        let rt = tokio::runtime::Runtime::new().expect("runtime");
+        let opts = AdminOptions::new().request_timeout(Some(Duration::from_secs(30)));
+        let described = rt
+            .block_on(admin.describe_configs([&ResourceSpecifier::Topic(topic)], &opts))
+            .expect("describe_configs");
+        let resource = described.into_iter().next()?.ok()?;
+        resource.get(key)?.value.clone()
     }
 
     fn consumer(&self) -> BaseConsumer {
@@ -232,13 +263,4 @@ fn from_the_start(c: &BaseConsumer, topic: &str, partitions: u32) -> Vec<i64> {
     }
     c.assign(&tpl).unwrap();
     ends
-}
-
-impl Drop for Kafka {
-    fn drop(&mut self) {
-        let _ = Command::new("bash")
-            .args(["scripts/kafka.sh", "stop"])
-            .env("KBENCH_KAFKA_STATE", self.state())
-            .output();
-    }
 }
