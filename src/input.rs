@@ -24,3 +24,36 @@ impl fmt::Display for InputError {
 }
 
 impl std::error::Error for InputError {}
+
+/// A bad value at a dotted key, before it is placed in a file: validation returns it, and the
+/// loader turns it into an [`InputError`] with the file and line (or `--set`) of the key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    /// The dotted key: `producer.acks`, `faults[1].at`.
+    pub key: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(key: impl Into<String>, message: impl Into<String>) -> FieldError {
+        FieldError {
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// The (key, message) pairs the section checkers return.
+impl<K: Into<String>> From<(K, String)> for FieldError {
+    fn from((key, message): (K, String)) -> FieldError {
+        FieldError::new(key, message)
+    }
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.key, self.message)
+    }
+}
+
+impl std::error::Error for FieldError {}

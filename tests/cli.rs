@@ -413,6 +413,23 @@ fn validate_prints_the_resolved_scenario_with_secrets_hidden() {
     assert!(!stdout.contains("hunter2"), "{stdout}");
 }
 
+/// A validation warning is the command's to print, once per file, not once per sweep cell.
+#[test]
+fn a_sweep_prints_a_validation_warning_once() {
+    let (_dir, path) = file(
+        "w.toml",
+        "name = \"w\"\n[cluster]\nbootstrap = \"127.0.0.1:1\"\n[cluster.security]\n\
+         protocol = \"SASL_PLAINTEXT\"\nmechanism = \"PLAIN\"\nusername = \"u\"\n\
+         password = \"inline-hunter2\"\n[matrix]\n\"producer.acks\" = [\"0\", \"1\", \"all\"]\n",
+    );
+    let out = kbench().arg("validate").arg(&path).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.matches("warning:").count(), 1, "{stderr}");
+    assert!(stderr.contains("w.toml: "), "{stderr}");
+    assert!(!stderr.contains("inline-hunter2"), "{stderr}");
+}
+
 #[test]
 fn run_json_prints_a_complete_result_and_hides_secrets() {
     let (dir, path) = file(

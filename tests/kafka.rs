@@ -695,7 +695,8 @@ fn topics_are_created_with_configs_checked_and_refused() {
         r.notes
     );
     // create = false and missing: exit 3 before any load, naming the topic.
-    let missing = base(&k, "not-there").replace("replication = 3\n", "replication = 3\ncreate = false\n");
+    let missing =
+        base(&k, "not-there").replace("replication = 3\n", "replication = 3\ncreate = false\n");
     let (code, stderr, wrote, _) = run_file(&missing);
     assert_eq!(code, Some(3), "{stderr}");
     assert!(
@@ -713,7 +714,9 @@ fn a_wrong_ca_fails_fast() {
     let dir = tempfile::tempdir().unwrap();
     let other = dir.path().join("other-ca.pem");
     let made = std::process::Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"])
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        ])
         .args(["-subj", "/CN=not-the-cluster-ca", "-keyout"])
         .arg(dir.path().join("other-ca.key"))
         .arg("-out")

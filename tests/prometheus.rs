@@ -229,7 +229,10 @@ fn prometheus_scrapes_a_run_and_sees_its_rate_and_its_exact_count() {
     let samples = "/api/v1/query?query=count_over_time(kbench_messages_acked_total%5B5s%5D)";
     let deadline = Instant::now() + Duration::from_secs(40);
     while instant_value(pport, samples).unwrap_or(0.0) < 4.0 {
-        assert!(Instant::now() < deadline, "Prometheus never had 4 scrapes in 5 s");
+        assert!(
+            Instant::now() < deadline,
+            "Prometheus never had 4 scrapes in 5 s"
+        );
         std::thread::sleep(Duration::from_millis(500));
     }
     let query = "/api/v1/query?query=rate(kbench_messages_acked_total%5B5s%5D)";

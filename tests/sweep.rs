@@ -234,14 +234,12 @@ fn paper_sweep(
     interrupt_at: Option<usize>,
     overrides: &[String],
 ) -> anyhow::Result<(kbench::sweep::run::SweepOutcome, Vec<String>)> {
-    let (cells, _) = kbench::plan::load_cells_str(
-        std::path::Path::new("sw.toml"),
-        SWEEP,
-        kbench::scenario::Format::Toml,
-        overrides,
-        None,
-    )
-    .unwrap();
+    let origin = kbench::plan::Origin::Text {
+        path: std::path::Path::new("sw.toml"),
+        text: SWEEP,
+        format: kbench::scenario::Format::Toml,
+    };
+    let cells = kbench::plan::load(origin, overrides, None).unwrap().cells;
     let exp = cells[0].scenario.experiment.clone().unwrap_or_default();
     let runs = kbench::plan::plan(&cells, &exp);
     let mut runner = PaperRunner {

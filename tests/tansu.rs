@@ -204,8 +204,11 @@ fn tls_through_stunnel_and_a_wrong_ca_fails_fast() {
         std::fs::write(&path, text).unwrap();
         path
     };
-    let (s, _) =
-        kbench::scenario::load(&scenario_with("ca"), &["load.messages=500".into()]).unwrap();
+    let path = scenario_with("ca");
+    let origin = kbench::plan::Origin::File(&path);
+    let s = kbench::plan::load(origin, &["load.messages=500".into()], None)
+        .unwrap()
+        .scenario();
     let r = run(&s);
     assert_eq!(r.counts.acked, 500, "{:?}", r.events);
     // The certificate path in the spec is resolved next to the scenario file.

@@ -119,7 +119,9 @@ fn corpus_lines_are_the_payloads() {
     )
     .unwrap();
     // The file is found next to the scenario, whatever the working directory.
-    let (s, _) = kbench::scenario::load(&path, &[]).unwrap();
+    let s = kbench::plan::load(kbench::plan::Origin::File(&path), &[], None)
+        .unwrap()
+        .scenario();
     let r = run(&s);
     assert_accounted(&r);
     let p = r.produced.as_ref().unwrap();

@@ -6,18 +6,17 @@ use std::path::Path;
 use crate::cli::ScenarioArgs;
 use crate::plan;
 use crate::result::ScenarioInfo;
-use crate::scenario::{self, InputError, Scenario};
+use crate::scenario::{self, InputError};
 
-/// Loads a scenario's cells (one without `[matrix]`) with the command line's overrides.
-pub(crate) fn load_cells(
-    args: &ScenarioArgs,
-) -> Result<(Vec<scenario::Cell>, ScenarioInfo), InputError> {
+/// Loads a scenario's cells (one without `[matrix]`) with the command line's overrides, through
+/// the one loader ([`plan::load`]), and prints its warnings once.
+pub(crate) fn load(args: &ScenarioArgs) -> Result<(plan::Loaded, ScenarioInfo), InputError> {
     let overrides = overrides_of(args);
     let fallback = args
         .default_bootstrap
         .as_deref()
         .or(args.kafka_bootstrap_servers.as_deref());
-    let (cells, _source) = match &args.scenario {
+    let loaded = match &args.scenario {
         Some(p) if p.as_os_str() == "-" => {
             let mut text = String::new();
             std::io::Read::read_to_string(&mut std::io::stdin(), &mut text).map_err(|e| {
@@ -28,9 +27,15 @@ pub(crate) fn load_cells(
                 }
             })?;
             let path = Path::new("<stdin>");
-            plan::load_cells_str(path, &text, scenario::Format::Toml, &overrides, fallback)?
+            let format = scenario::Format::Toml;
+            let origin = plan::Origin::Text {
+                path,
+                text: &text,
+                format,
+            };
+            plan::load(origin, &overrides, fallback)?
         }
-        Some(p) => plan::load_cells(p, &overrides, fallback)?,
+        Some(p) => plan::load(plan::Origin::File(p), &overrides, fallback)?,
         None => {
             if overrides.is_empty() {
                 return Err(InputError {
@@ -39,18 +44,25 @@ pub(crate) fn load_cells(
                     message: "give a scenario file (or - to read TOML from stdin), or the load as flags over an empty scenario, e.g. kbench run --rate 10k/s --size 1KiB --acks all --duration 30s (shorthands of --set; see kbench run --help)".into(),
                 });
             }
-            let path = Path::new("<command line>");
-            plan::load_cells_str(path, "", scenario::Format::Toml, &overrides, fallback)?
+            let origin = plan::Origin::Text {
+                path: Path::new("<command line>"),
+                text: "",
+                format: scenario::Format::Toml,
+            };
+            plan::load(origin, &overrides, fallback)?
         }
     };
-    let s = &cells[0].scenario;
+    for w in loaded.warnings() {
+        eprintln!("warning: {w}");
+    }
+    let s = &loaded.cells[0].scenario;
     let info = ScenarioInfo {
         name: s.name.clone(),
         file: args.scenario.as_ref().map(|_| args.location()),
         description: s.description.clone(),
         overrides: overrides.iter().map(|o| redact_override(o)).collect(),
     };
-    Ok((cells, info))
+    Ok((loaded, info))
 }
 
 fn overrides_of(args: &ScenarioArgs) -> Vec<String> {
@@ -73,12 +85,6 @@ fn overrides_of(args: &ScenarioArgs) -> Vec<String> {
     }
     overrides.extend(shorthands);
     overrides
-}
-
-/// Loads a scenario with the command line's overrides.
-pub(crate) fn load_scenario(args: &ScenarioArgs) -> Result<(Scenario, ScenarioInfo), InputError> {
-    let (mut cells, info) = load_cells(args)?;
-    Ok((cells.swap_remove(0).scenario, info))
 }
 
 /// `key=value` with the value hidden when the key names a secret.

@@ -9,8 +9,8 @@ use anyhow::Context as _;
 use crate::cli::{
     BrokerArgs, CapacityArgs, CompareArgs, GateArgs, MergeArgs, ReportArgs, RunArgs, ValidateArgs,
 };
-use crate::orchestrate::{run_into, Dir, LiveRunner};
 use crate::live::metrics::Metrics;
+use crate::orchestrate::{run_into, Dir, LiveRunner};
 use crate::result::run_dir;
 use crate::result::{self, RunResult, ScenarioInfo};
 use crate::scenario::{self, InputError, Scenario};
@@ -20,7 +20,7 @@ use crate::{broker, capacity, compare, exit, gate, merge, plan, report, run, swe
 mod input;
 mod live;
 
-pub(crate) use input::{load_cells, load_scenario};
+pub(crate) use input::load;
 pub(crate) use live::cmd_completions;
 use live::{bind_metrics, hold_metrics, properties_of};
 use std::sync::Arc;
@@ -120,7 +120,7 @@ async fn sweep_run(
 }
 
 pub(crate) fn cmd_validate(args: ValidateArgs) -> anyhow::Result<i32> {
-    let (cells, _) = load_cells(&args.scenario)?;
+    let cells = load(&args.scenario)?.0.cells;
     if args.properties {
         print!("{}", properties_of(&cells[0].scenario));
         return Ok(exit::OK);
@@ -144,7 +144,8 @@ pub(crate) fn cmd_validate(args: ValidateArgs) -> anyhow::Result<i32> {
 }
 
 pub(crate) async fn cmd_run(args: RunArgs) -> anyhow::Result<i32> {
-    let (cells, info) = load_cells(&args.scenario)?;
+    let (loaded, info) = load(&args.scenario)?;
+    let cells = loaded.cells;
     let metrics = match args.dry_run {
         true => None,
         false => bind_metrics(&args.metrics, &cells[0].scenario, &args.scenario)?,
@@ -277,7 +278,8 @@ pub(crate) fn cmd_merge(args: MergeArgs) -> anyhow::Result<i32> {
 }
 
 pub(crate) async fn cmd_capacity(args: CapacityArgs) -> anyhow::Result<i32> {
-    let (s, info) = load_scenario(&args.scenario)?;
+    let (loaded, info) = load(&args.scenario)?;
+    let s = loaded.scenario();
     if s.capacity.is_none() {
         anyhow::bail!(InputError {
             location: args.scenario.location(),
@@ -374,7 +376,11 @@ pub(crate) fn cmd_gate(args: GateArgs) -> anyhow::Result<i32> {
     let current = read_plain(&args.results)?;
     let baseline = read_plain(&args.gate.baseline)?;
     let spec = match &args.config {
-        Some(path) => scenario::load(path, &[])?.0.gate,
+        Some(path) => {
+            plan::load(plan::Origin::File(path), &[], None)?
+                .scenario()
+                .gate
+        }
         None => current[0].spec.gate.clone(),
     };
     if spec.thresholds.is_empty() && baseline.is_empty() {

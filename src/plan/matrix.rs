@@ -8,42 +8,75 @@ use serde_json::Value;
 
 use crate::scenario::{self, Cell, Format, InputError, Scenario, ScenarioFile, Source};
 
-/// Reads a scenario file into its cells (one cell when there is no `[matrix]`).
-/// `fallback_bootstrap`: see [`scenario::read`].
-pub fn load_cells(
-    path: &Path,
-    overrides: &[String],
-    fallback_bootstrap: Option<&str>,
-) -> Result<(Vec<Cell>, Source), InputError> {
-    cells(scenario::read(path, overrides, fallback_bootstrap)?)
+/// Where a scenario's text comes from.
+#[derive(Debug, Clone, Copy)]
+pub enum Origin<'a> {
+    /// A file (TOML, or JSON by its `.json` extension).
+    File(&'a Path),
+    /// Text already in memory (stdin, the command line's empty scenario, tests), named `path`
+    /// in errors.
+    Text {
+        path: &'a Path,
+        text: &'a str,
+        format: Format,
+    },
 }
 
-/// [`load_cells`] from text already in memory.
-pub fn load_cells_str(
-    path: &Path,
-    text: &str,
-    format: Format,
+/// A loaded scenario file: every cell of its `[matrix]` (one without), and its source.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub cells: Vec<Cell>,
+    pub source: Source,
+}
+
+impl Loaded {
+    /// The scenario of a file without `[matrix]` (of a sweep: its first cell).
+    pub fn scenario(mut self) -> Scenario {
+        self.cells.swap_remove(0).scenario
+    }
+
+    /// Every cell's warnings, each once, in order.
+    pub fn warnings(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for w in self.cells.iter().flat_map(|c| &c.warnings) {
+            if !out.contains(&w.as_str()) {
+                out.push(w);
+            }
+        }
+        out
+    }
+}
+
+/// The one scenario loader, shared by the commands and the tests: reads the text, applies the
+/// `--set` overrides, expands `[matrix]`, types and validates every cell, and reads the files
+/// each names (payload corpus, size histogram, fault programs). `fallback_bootstrap`: see
+/// [`scenario::read`].
+pub fn load(
+    origin: Origin,
     overrides: &[String],
     fallback_bootstrap: Option<&str>,
-) -> Result<(Vec<Cell>, Source), InputError> {
-    cells(scenario::parse(
-        path,
-        text,
-        format,
-        overrides,
-        fallback_bootstrap,
-    )?)
+) -> Result<Loaded, InputError> {
+    let file = match origin {
+        Origin::File(path) => scenario::read(path, overrides, fallback_bootstrap)?,
+        Origin::Text { path, text, format } => {
+            scenario::parse(path, text, format, overrides, fallback_bootstrap)?
+        }
+    };
+    cells(file)
 }
 
 /// Every cell of the file, each validated and with its input files read once.
-pub fn cells(file: ScenarioFile) -> Result<(Vec<Cell>, Source), InputError> {
+fn cells(file: ScenarioFile) -> Result<Loaded, InputError> {
     let mut out = Vec::new();
     for combo in cartesian(&file.matrix) {
         let cell = file.cell(&combo)?;
         check_inputs(&cell.scenario).map_err(|(key, m)| file.source.key_error(&key, m))?;
         out.push(cell);
     }
-    Ok((out, file.source))
+    Ok(Loaded {
+        cells: out,
+        source: file.source,
+    })
 }
 
 /// Reads what the scenario names on disk (the payload corpus, a size histogram, the programs of

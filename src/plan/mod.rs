@@ -12,7 +12,7 @@ mod matrix;
 mod run;
 mod scheduled;
 
-pub use matrix::{cells, check_inputs, load_cells, load_cells_str};
+pub use matrix::{check_inputs, load, Loaded, Origin};
 pub use run::{
     fault_steps, FaultStep, InstancePlan, PartitionPlan, Planned, RunPlan, StopPlan, WorkerSpec,
     STOP_SLACK, WORKER_SEED_STRIDE,
@@ -181,11 +181,15 @@ repeat = 2
 cooldown = "2s"
 "#;
 
+    fn text_cells(text: &str, overrides: &[String]) -> Result<Loaded, crate::scenario::InputError> {
+        let path = Path::new("sweep.toml");
+        let format = Format::Toml;
+        load(Origin::Text { path, text, format }, overrides, None)
+    }
+
     fn cells(text: &str, overrides: &[&str]) -> Vec<Cell> {
         let o: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
-        load_cells_str(Path::new("sweep.toml"), text, Format::Toml, &o, None)
-            .unwrap()
-            .0
+        text_cells(text, &o).unwrap().cells
     }
 
     #[test]
@@ -241,15 +245,15 @@ cooldown = "2s"
     #[test]
     fn bad_matrix_keys_and_values_name_their_line() {
         let bad = SWEEP.replace("\"producer.linger\"", "\"producer.lingr\"");
-        let e = load_cells_str(Path::new("sweep.toml"), &bad, Format::Toml, &[], None).unwrap_err();
+        let e = text_cells(&bad, &[]).unwrap_err();
         assert_eq!(e.location, "sweep.toml:9", "{e}");
         assert!(e.to_string().contains("producer.lingr: unknown key"), "{e}");
         let bad = SWEEP.replace("[\"0ms\", \"5ms\", \"20ms\"]", "[\"0ms\", \"fast\"]");
-        let e = load_cells_str(Path::new("sweep.toml"), &bad, Format::Toml, &[], None).unwrap_err();
+        let e = text_cells(&bad, &[]).unwrap_err();
         assert_eq!(e.location, "sweep.toml:9", "{e}");
         assert!(e.to_string().contains("producer.linger"), "{e}");
         let bad = SWEEP.replace("[\"1\", \"all\"]", "[]");
-        let e = load_cells_str(Path::new("sweep.toml"), &bad, Format::Toml, &[], None).unwrap_err();
+        let e = text_cells(&bad, &[]).unwrap_err();
         assert!(
             e.to_string()
                 .contains("sweep.toml:8: matrix.producer.acks: expected a non-empty list"),

@@ -385,9 +385,11 @@ mod tests {
     use std::path::Path;
 
     fn scenario(text: &str) -> Scenario {
-        crate::scenario::load_str(Path::new("t.toml"), text, Format::Toml, &[])
+        let path = Path::new("t.toml");
+        let format = Format::Toml;
+        crate::plan::load(crate::plan::Origin::Text { path, text, format }, &[], None)
             .unwrap()
-            .0
+            .scenario()
     }
 
     #[test]

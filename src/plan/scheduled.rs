@@ -109,8 +109,11 @@ mod tests {
     use std::path::Path;
 
     fn plan(text: &str) -> RunPlan {
-        let (s, _) =
-            crate::scenario::load_str(Path::new("t.toml"), text, Format::Toml, &[]).unwrap();
+        let path = Path::new("t.toml");
+        let format = Format::Toml;
+        let s = crate::plan::load(crate::plan::Origin::Text { path, text, format }, &[], None)
+            .unwrap()
+            .scenario();
         RunPlan::build(&s, None)
     }
 

@@ -72,30 +72,14 @@ impl Source {
     }
 }
 
-/// Reads, overrides, types and validates a scenario file (for a sweep: its first cell; the plan
-/// stage expands every cell, see `crate::plan::load_cells`).
-pub fn load(path: &Path, overrides: &[String]) -> Result<(Scenario, Source), InputError> {
-    let file = read(path, overrides, None)?;
-    Ok((file.first()?, file.source))
-}
-
-/// [`load`] from text already in memory (tests, embedded scenarios).
-pub fn load_str(
-    path: &Path,
-    text: &str,
-    format: Format,
-    overrides: &[String],
-) -> Result<(Scenario, Source), InputError> {
-    let file = parse(path, text, format, overrides, None)?;
-    Ok((file.first()?, file.source))
-}
-
 /// One cell of a sweep: the values of its matrix keys, and the scenario they give.
 #[derive(Debug, Clone)]
 pub struct Cell {
     /// (dotted key, value) for every matrix key, in key order.
     pub vars: Vec<(String, String)>,
     pub scenario: Scenario,
+    /// What validation warned about (printed once by the command, not once per cell).
+    pub warnings: Vec<String>,
 }
 
 /// A scenario file parsed, with `--set` applied and its `[matrix]` taken apart: the first layer,
@@ -176,8 +160,12 @@ impl ScenarioFile {
             vars.push(((*k).clone(), value_text(v)));
         }
         let mut scenario = typed(&self.source, tree)?;
-        validate(&mut scenario, &self.source)?;
-        Ok(Cell { vars, scenario })
+        let warnings = validate(&mut scenario, &self.source)?;
+        Ok(Cell {
+            vars,
+            scenario,
+            warnings,
+        })
     }
 
     /// The first cell: every matrix key at its first value (the scenario itself without a matrix).
@@ -441,7 +429,8 @@ mod tests {
 
     #[test]
     fn empty_file_is_the_default_scenario() {
-        let (s, _) = load_str(Path::new("e.toml"), "", Format::Toml, &[]).unwrap();
+        let file = parse(Path::new("e.toml"), "", Format::Toml, &[], None).unwrap();
+        let s = file.first().unwrap();
         assert_eq!(s.topic.partitions, 6);
         assert!(s.producer.workers.is_some() && s.producer.acks.is_some());
     }

@@ -38,8 +38,7 @@ use crate::units::{Bytes, Dur, Rate};
 
 pub use experiment::{Experiment, Order};
 pub use load::{
-    load, load_str, parse, read, set_override, set_path, Cell, Format, InputError, ScenarioFile,
-    Source,
+    parse, read, set_override, set_path, Cell, Format, InputError, ScenarioFile, Source,
 };
 pub use message::{key_width, Headers, KeySpec, Keys, Message, PayloadFile, SizeDist};
 pub use partitioner::{Partitioner, LIBRDKAFKA_PARTITIONERS};

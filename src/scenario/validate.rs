@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use super::{Acks, Arrivals, InputError, Keys, Mode, Scenario, SizeDist, Source, StopCondition};
+use crate::input::FieldError;
 
 /// `queue.buffering.max.messages` per instance at `rate = "max"` on the embedded broker unless
 /// set.
@@ -12,38 +13,83 @@ pub const UNPACED_QUEUE_MESSAGES: u32 = 25_000;
 /// A worker count above this is a typo, not a benchmark.
 const MAX_WORKERS: u32 = 4096;
 
-/// Checks a typed scenario and fills the defaults that depend on other keys.
-pub fn validate(s: &mut Scenario, src: &Source) -> Result<(), InputError> {
-    let err = |key: &str, msg: String| Err(src.key_error(key, msg));
+/// Checks a typed scenario and fills the defaults that depend on other keys; returns the
+/// warnings (`file: message`) for the command to print once.
+pub fn validate(s: &mut Scenario, src: &Source) -> Result<Vec<String>, InputError> {
+    let at = |e: FieldError| src.key_error(&e.key, e.message);
+    check_name(&s.name).map_err(at)?;
+    let base = src.path.parent().unwrap_or(Path::new("")).to_path_buf();
+    let warnings = check_cluster(&mut s.cluster, &base).map_err(at)?;
+    check_topic(s).map_err(at)?;
+    producer_defaults(s).map_err(at)?;
+    check_producer(&s.producer, s.topic.partitions).map_err(at)?;
+    check_message(s, src)
+        .map_err(FieldError::from)
+        .map_err(at)?;
+    check_sections(s).map_err(at)?;
+    check_load(s).map_err(at)?;
+    let file = src.path.display();
+    Ok(warnings.iter().map(|w| format!("{file}: {w}")).collect())
+}
 
-    if s.name.trim().is_empty() {
-        return err("name", "must not be empty".into());
+type Checked = Result<(), FieldError>;
+
+fn fail(key: &str, message: impl Into<String>) -> Checked {
+    Err(FieldError::new(key, message))
+}
+
+fn check_name(name: &str) -> Checked {
+    if name.trim().is_empty() {
+        return fail("name", "must not be empty");
     }
-    if s.name.contains(['/', '\\']) {
-        return err(
+    if name.contains(['/', '\\']) {
+        return fail(
             "name",
-            format!("must not contain a path separator, found {:?}", s.name),
+            format!("must not contain a path separator, found {name:?}"),
         );
     }
+    Ok(())
+}
 
-    // cluster
-    if let Some(b) = &s.cluster.bootstrap {
+/// `[cluster]`, and its security (paths resolved against `base`): returns the warnings.
+fn check_cluster(c: &mut super::Cluster, base: &Path) -> Result<Vec<String>, FieldError> {
+    if let Some(b) = &c.bootstrap {
         if b.trim().is_empty() {
-            return err(
+            return Err(FieldError::new(
                 "cluster.bootstrap",
-                "must not be empty (leave it out for the embedded broker)".into(),
-            );
+                "must not be empty (leave it out for the embedded broker)",
+            ));
         }
     }
-    if s.cluster.is_embedded() && !(1..=16).contains(&s.cluster.brokers) {
-        return err(
+    if c.is_embedded() && !(1..=16).contains(&c.brokers) {
+        let found = c.brokers;
+        return Err(FieldError::new(
             "cluster.brokers",
-            format!("expected 1 to 16 brokers, found {}", s.cluster.brokers),
-        );
+            format!("expected 1 to 16 brokers, found {found}"),
+        ));
     }
-    if s.cluster.connect_timeout.0.is_zero() {
-        return err("cluster.connect_timeout", "must be greater than 0".into());
+    if c.connect_timeout.0.is_zero() {
+        return Err(FieldError::new(
+            "cluster.connect_timeout",
+            "must be greater than 0",
+        ));
     }
+    let embedded = c.is_embedded();
+    let Some(sec) = &mut c.security else {
+        return Ok(Vec::new());
+    };
+    let warnings = sec.check(base)?;
+    if embedded && sec.protocol != super::security::Protocol::Plaintext {
+        return Err(FieldError::new(
+            "cluster.security.protocol",
+            "the embedded broker has no TLS or SASL: set cluster.bootstrap",
+        ));
+    }
+    Ok(warnings)
+}
+
+/// Property names of `[cluster]` and `[producer]`, and `[topic]`.
+fn check_topic(s: &Scenario) -> Checked {
     for key in s
         .cluster
         .properties
@@ -51,88 +97,62 @@ pub fn validate(s: &mut Scenario, src: &Source) -> Result<(), InputError> {
         .chain(s.producer.properties.keys())
     {
         if key.trim().is_empty() || key.contains(char::is_whitespace) {
-            return err(
+            return fail(
                 "producer.properties",
                 format!("invalid librdkafka property name {key:?}"),
             );
         }
     }
-
-    let embedded = s.cluster.is_embedded();
-    if let Some(sec) = &mut s.cluster.security {
-        let base = src.path.parent().unwrap_or(Path::new("")).to_path_buf();
-        match sec.check(&base) {
-            Ok(warnings) => {
-                for w in warnings {
-                    eprintln!("warning: {}: {w}", src.path.display());
-                }
-            }
-            Err((key, message)) => return err(&key, message),
-        }
-        if embedded && sec.protocol != super::security::Protocol::Plaintext {
-            return err(
-                "cluster.security.protocol",
-                "the embedded broker has no TLS or SASL: set cluster.bootstrap".into(),
-            );
-        }
-    }
-
-    // topic
-    if let Err((key, message)) =
-        super::topics::check(&s.topic.name, s.topic.count, &s.topic.distribution)
-    {
-        return err(&key, message);
-    }
-    let longest = s
-        .topic
-        .name
-        .replace("{i}", &(s.topic.count - 1).to_string());
+    let t = &s.topic;
+    super::topics::check(&t.name, t.count, &t.distribution)?;
+    let longest = t.name.replace("{i}", &(t.count - 1).to_string());
     if longest.is_empty()
         || longest.len() > 249
         || !longest
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
     {
-        return err(
+        return fail(
             "topic.name",
             format!(
                 "expected 1-249 characters of [a-zA-Z0-9._-], found {:?}",
-                s.topic.name
+                t.name
             ),
         );
     }
-    if s.topic.partitions == 0 {
-        return err(
-            "topic.partitions",
-            "expected at least 1 partition, found 0".into(),
-        );
+    if t.partitions == 0 {
+        return fail("topic.partitions", "expected at least 1 partition, found 0");
     }
-    if s.topic.replication == 0 {
-        return err("topic.replication", "expected at least 1, found 0".into());
+    if t.replication == 0 {
+        return fail("topic.replication", "expected at least 1, found 0");
     }
-    if s.cluster.is_embedded() && s.topic.replication > s.cluster.brokers {
-        return err(
+    if s.cluster.is_embedded() && t.replication > s.cluster.brokers {
+        return fail(
             "topic.replication",
             format!(
                 "the embedded cluster has {} brokers, so replication {} is impossible",
-                s.cluster.brokers, s.topic.replication
+                s.cluster.brokers, t.replication
             ),
         );
     }
+    Ok(())
+}
 
-    // producer
+/// The producer's defaults that depend on other keys: workers, instances, the queue at an
+/// unpaced rate, acks.
+fn producer_defaults(s: &mut Scenario) -> Checked {
     // A capacity search paces every probe, whatever `load.rate` says.
     let unpaced =
         s.load.profile.is_empty() && s.load.rate.per_sec().is_none() && s.capacity.is_none();
     let bulky = mean_payload(&s.message).is_some_and(|b| b >= BULKY_PAYLOAD);
     let p = &mut s.producer;
     if p.instances == Some(0) {
-        return err("producer.instances", "expected at least 1, found 0".into());
+        return fail("producer.instances", "expected at least 1, found 0");
     }
     let workers = match p.workers {
-        Some(0) => return err("producer.workers", "expected at least 1, found 0".into()),
+        Some(0) => return fail("producer.workers", "expected at least 1, found 0"),
         Some(w) if w > MAX_WORKERS => {
-            return err(
+            return fail(
                 "producer.workers",
                 format!("expected at most {MAX_WORKERS}, found {w}"),
             )
@@ -152,7 +172,7 @@ pub fn validate(s: &mut Scenario, src: &Source) -> Result<(), InputError> {
         None => 1,
     };
     if workers < instances {
-        return err(
+        return fail(
             "producer.workers",
             format!("{workers} workers cannot drive {instances} instances: give at least one worker per instance"),
         );
@@ -171,7 +191,7 @@ pub fn validate(s: &mut Scenario, src: &Source) -> Result<(), InputError> {
     let acks = match (p.mode, p.acks) {
         (Mode::FireAndForget, None | Some(Acks::None)) => Acks::None,
         (Mode::FireAndForget, Some(a)) => {
-            return err(
+            return fail(
                 "producer.acks",
                 format!("fire-and-forget mode means acks = 0, found {a} (use mode = \"async\" to wait for acks)"),
             )
@@ -180,26 +200,26 @@ pub fn validate(s: &mut Scenario, src: &Source) -> Result<(), InputError> {
         (_, None) => Acks::All,
     };
     p.acks = Some(acks);
+    Ok(())
+}
+
+/// The `[producer]` rules between keys (after [`producer_defaults`]).
+fn check_producer(p: &super::Producer, partitions: u32) -> Checked {
+    let acks = p.acks.unwrap_or(Acks::All);
     if p.idempotence && acks != Acks::All {
-        return err(
+        return fail(
             "producer.acks",
             format!("idempotence requires acks = all, found {acks}"),
         );
     }
-    if p.max_in_flight == 0 {
-        return err(
-            "producer.max_in_flight",
-            "expected at least 1, found 0".into(),
-        );
-    }
     if p.sync_batch == 0 || p.sync_batch > 100_000 {
-        return err(
+        return fail(
             "producer.sync_batch",
             format!("expected 1 to 100000, found {}", p.sync_batch),
         );
     }
     if p.sync_batch > 1 && p.mode != Mode::Sync {
-        return err(
+        return fail(
             "producer.sync_batch",
             format!(
                 "a batch a worker waits for needs producer.mode = \"sync\", found {:?}",
@@ -208,12 +228,10 @@ pub fn validate(s: &mut Scenario, src: &Source) -> Result<(), InputError> {
         );
     }
     if let Some(t) = &p.transaction {
-        if let Err((key, message)) = super::transaction::check(t, p.mode, acks, p.idempotence) {
-            return err(&key, message);
-        }
+        super::transaction::check(t, p.mode, acks, p.idempotence)?;
     }
     if p.idempotence && p.max_in_flight > 5 {
-        return err(
+        return fail(
             "producer.max_in_flight",
             format!(
                 "idempotence allows at most 5 in-flight requests, found {}",
@@ -222,7 +240,7 @@ pub fn validate(s: &mut Scenario, src: &Source) -> Result<(), InputError> {
         );
     }
     if p.message_timeout.0 < p.linger.0 {
-        return err(
+        return fail(
             "producer.message_timeout",
             format!(
                 "must be at least linger ({}), found {}",
@@ -231,48 +249,39 @@ pub fn validate(s: &mut Scenario, src: &Source) -> Result<(), InputError> {
         );
     }
     if p.linger.0.as_millis() > 900_000 {
-        return err(
+        return fail(
             "producer.linger",
             format!("expected at most 900s, found {}", p.linger),
         );
     }
     if p.batch_size.0 == 0 {
-        return err(
-            "producer.batch_size",
-            "expected at least 1 byte, found 0".into(),
-        );
+        return fail("producer.batch_size", "expected at least 1 byte, found 0");
     }
-    if p.batch_messages == Some(0) {
-        return err(
-            "producer.batch_messages",
-            "expected at least 1, found 0".into(),
-        );
+    for (key, zero) in [
+        ("producer.max_in_flight", p.max_in_flight == 0),
+        ("producer.batch_messages", p.batch_messages == Some(0)),
+        ("producer.queue_messages", p.queue_messages == Some(0)),
+    ] {
+        if zero {
+            return fail(key, "expected at least 1, found 0");
+        }
     }
-    if p.queue_messages == Some(0) {
-        return err(
-            "producer.queue_messages",
-            "expected at least 1, found 0".into(),
-        );
-    }
-
     if let super::Partitioner::Manual(n) = p.partitioner {
-        if n >= s.topic.partitions {
-            return err(
+        if n >= partitions {
+            return fail(
                 "producer.partitioner",
                 format!(
-                    "manual partition {n} does not exist: the topic has {} partitions (0..{})",
-                    s.topic.partitions,
-                    s.topic.partitions - 1
+                    "manual partition {n} does not exist: the topic has {partitions} partitions (0..{})",
+                    partitions - 1
                 ),
             );
         }
     }
+    Ok(())
+}
 
-    // message
-    if let Err((key, message)) = check_message(s, src) {
-        return err(&key, message);
-    }
-
+/// `[consume]`, `[gate]`, `[[faults]]`, `[capacity]` and `[experiment]`, each by its own rules.
+fn check_sections(s: &Scenario) -> Checked {
     if let Some(c) = &s.consume {
         let smallest = match (&s.message.payload, &s.message.size) {
             (Some(_), _) => None,
@@ -280,69 +289,50 @@ pub fn validate(s: &mut Scenario, src: &Source) -> Result<(), InputError> {
             (None, SizeDist::Uniform { min, .. }) => Some(min.0),
             _ => None,
         };
-        if let Err((key, message)) = super::consume::check(c, smallest) {
-            return err(&key, message);
-        }
+        super::consume::check(c, smallest)?;
     }
+    super::gate::check_spec(&s.gate)?;
+    super::fault::check(&s.faults, s.cluster.is_embedded(), s.cluster.brokers)?;
+    if let Some(c) = &s.capacity {
+        c.check()?;
+    }
+    if s.experiment.as_ref().is_some_and(|e| e.repeat == 0) {
+        return fail("experiment.repeat", "expected at least 1, found 0");
+    }
+    Ok(())
+}
 
-    if let Err((key, message)) = super::gate::check_spec(&s.gate) {
-        return err(&key, message);
-    }
-    if let Err((key, message)) =
-        super::fault::check(&s.faults, s.cluster.is_embedded(), s.cluster.brokers)
-    {
-        return err(&key, message);
-    }
-    if let Some(Err((key, message))) = s.capacity.as_ref().map(|c| c.check()) {
-        return err(&key, message);
-    }
-    if let Some(e) = &s.experiment {
-        if e.repeat == 0 {
-            return err("experiment.repeat", "expected at least 1, found 0".into());
-        }
-    }
-
-    // load
+/// `[load]`: how long, how many, how fast, and its profile.
+fn check_load(s: &Scenario) -> Checked {
     let l = &s.load;
     if l.duration.is_some() && l.messages.is_some() {
-        return err(
+        return fail(
             "load.messages",
-            "give either load.duration or load.messages, not both".into(),
+            "give either load.duration or load.messages, not both",
         );
     }
-    if let Some(d) = l.duration {
-        if d.0.is_zero() {
-            return err("load.duration", "must be greater than 0".into());
-        }
+    if l.duration.is_some_and(|d| d.0.is_zero()) {
+        return fail("load.duration", "must be greater than 0");
     }
     if l.timeout.0.is_zero() {
-        return err("load.timeout", "must be greater than 0".into());
+        return fail("load.timeout", "must be greater than 0");
     }
     if l.messages == Some(0) {
-        return err(
-            "load.messages",
-            "expected at least 1 message, found 0".into(),
-        );
+        return fail("load.messages", "expected at least 1 message, found 0");
     }
     if l.interval.0.as_millis() < 100 {
-        return err(
+        return fail(
             "load.interval",
             format!("expected at least 100ms, found {}", l.interval),
         );
     }
-    if let Err((key, message)) = check_profile(s) {
-        return err(&key, message);
-    }
-    if let Err((key, message)) = check_run_length(l) {
-        return err(key, message);
-    }
-    if let Some(rate) = l.rate.per_sec() {
-        if rate > 100e6 {
-            return err(
-                "load.rate",
-                format!("expected at most 100M/s, found {}", l.rate),
-            );
-        }
+    check_profile(s)?;
+    check_run_length(l)?;
+    if l.rate.per_sec().is_some_and(|r| r > 100e6) {
+        return fail(
+            "load.rate",
+            format!("expected at most 100M/s, found {}", l.rate),
+        );
     }
     Ok(())
 }

@@ -32,9 +32,15 @@ pub fn installed() -> bool {
 /// hold it one at a time: some kill and restart nodes.
 pub fn shared() -> Option<MutexGuard<'static, Kafka>> {
     static CLUSTER: OnceLock<Option<Mutex<Kafka>>> = OnceLock::new();
-    let cluster = CLUSTER.get_or_init(|| Kafka::start(3).map(Mutex::new)).as_ref()?;
+    let cluster = CLUSTER
+        .get_or_init(|| Kafka::start(3).map(Mutex::new))
+        .as_ref()?;
     // A test that failed while holding it leaves it usable for the next.
-    Some(cluster.lock().unwrap_or_else(|poisoned| poisoned.into_inner()))
+    Some(
+        cluster
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()),
+    )
 }
 
 impl Kafka {

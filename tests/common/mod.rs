@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use kbench::recorder::hist::{self, LatencyStats};
 use kbench::result::*;
 use kbench::scenario::Acks;
-use kbench::scenario::{self, Format, Scenario};
+use kbench::scenario::{Format, Scenario};
 use kbench::signal::Interrupts;
 
 /// N different free loopback ports: all bound until every one is chosen, then released (one at a
@@ -27,12 +27,17 @@ pub fn skipped(test: &str, why: &str) {
     let _ = writeln!(std::io::stderr(), "skipped: {test}: {why}");
 }
 
-/// A validated scenario from TOML text plus `--set` overrides.
+/// A scenario from TOML text plus `--set` overrides, through the CLI's loader (every check).
 pub fn scenario(toml: &str, overrides: &[&str]) -> Scenario {
     let overrides: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
-    scenario::load_str(Path::new("test.toml"), toml, Format::Toml, &overrides)
+    let origin = kbench::plan::Origin::Text {
+        path: Path::new("test.toml"),
+        text: toml,
+        format: Format::Toml,
+    };
+    kbench::plan::load(origin, &overrides, None)
         .unwrap_or_else(|e| panic!("test scenario is invalid: {e}"))
-        .0
+        .scenario()
 }
 
 pub fn info(s: &Scenario) -> ScenarioInfo {
