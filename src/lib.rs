@@ -49,7 +49,7 @@ pub mod usage;
 use cli::{Cli, Command};
 
 pub use commands::exit_code_of;
-pub use orchestrate::{run_into, run_scenario, Dir};
+pub use orchestrate::{run_one, Dir, RunHow};
 pub use result::run_dir;
 
 /// Runs a parsed command line; returns the exit code.

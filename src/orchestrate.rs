@@ -12,26 +12,6 @@ use crate::run;
 use crate::scenario::Scenario;
 use crate::signal::Interrupts;
 
-/// Runs one scenario and writes its result under `out`; returns the result and its directory.
-pub async fn run_scenario(
-    s: &Scenario,
-    info: ScenarioInfo,
-    out: &Path,
-    interrupts: &Interrupts,
-    progress: bool,
-) -> anyhow::Result<(RunResult, PathBuf)> {
-    run_into(
-        s,
-        info,
-        Dir::Under(out),
-        interrupts,
-        progress,
-        run::RunOpts::default(),
-        None,
-    )
-    .await
-}
-
 /// Where a run's result goes.
 pub enum Dir<'a> {
     /// `<out>/<timestamp>-<name>`.
@@ -40,18 +20,50 @@ pub enum Dir<'a> {
     Exactly(PathBuf),
 }
 
-/// Runs one scenario and writes its result into `dir`; returns the result and its directory.
-/// With `metrics`, the run's live counters are published there once per interval, and once
-/// more when it ends.
-pub async fn run_into(
-    s: &Scenario,
-    info: ScenarioInfo,
-    dir: Dir<'_>,
-    interrupts: &Interrupts,
-    progress: bool,
-    opts: run::RunOpts,
-    metrics: Option<&std::sync::Arc<Metrics>>,
-) -> anyhow::Result<(RunResult, PathBuf)> {
+/// Who watches a run while it goes on.
+pub type OnStart<'a> = Box<dyn FnOnce(run::Live) + Send + 'a>;
+
+/// How to run one scenario: where its result goes, and who watches it while it goes on.
+pub struct RunHow<'a> {
+    pub info: ScenarioInfo,
+    pub dir: Dir<'a>,
+    pub interrupts: &'a Interrupts,
+    pub opts: run::RunOpts,
+    /// The progress line on a terminal (or progress log lines elsewhere, with `KBENCH_LOG`).
+    pub progress: bool,
+    /// The live metrics endpoint, published once per interval and once more at the end.
+    pub metrics: Option<&'a std::sync::Arc<Metrics>>,
+    /// Handed the run's live counters when the load starts (a test interrupts on progress).
+    pub on_start: Option<OnStart<'a>>,
+}
+
+impl<'a> RunHow<'a> {
+    /// A run writing under `out`, with no live view.
+    pub fn under(out: &'a Path, info: ScenarioInfo, interrupts: &'a Interrupts) -> RunHow<'a> {
+        RunHow {
+            info,
+            dir: Dir::Under(out),
+            interrupts,
+            opts: run::RunOpts::default(),
+            progress: false,
+            metrics: None,
+            on_start: None,
+        }
+    }
+}
+
+/// The one way to run one scenario: plan it, run it with its live views, build its result and
+/// write `result.json`; returns the result and its directory.
+pub async fn run_one(s: &Scenario, how: RunHow<'_>) -> anyhow::Result<(RunResult, PathBuf)> {
+    let RunHow {
+        info,
+        dir,
+        interrupts,
+        opts,
+        progress,
+        metrics,
+        on_start,
+    } = how;
     let mut bar = None;
     let mut watch = None;
     let labels = RunLabels {
@@ -64,7 +76,10 @@ pub async fn run_into(
             let task = m.watch(live.clone(), labels.clone(), s.load.interval.0);
             watch = Some((task, live.clone()));
         }
-        bar = crate::live::progress::Progress::start(live, progress);
+        bar = crate::live::progress::Progress::start(live.clone(), progress);
+        if let Some(f) = on_start {
+            f(live);
+        }
     })
     .await;
     if let Some(b) = bar {
@@ -78,19 +93,7 @@ pub async fn run_into(
     done
 }
 
-/// [`run_scenario`] that hands the run's live counters to `watch` when the load starts (a test
-/// can interrupt on progress instead of after a wall-clock delay).
-pub async fn run_watched(
-    s: &Scenario,
-    info: ScenarioInfo,
-    out: &Path,
-    interrupts: &Interrupts,
-    watch: impl FnOnce(run::Live),
-) -> anyhow::Result<(RunResult, PathBuf)> {
-    let opts = run::RunOpts::default();
-    execute_and_write(s, info, Dir::Under(out), interrupts, opts, watch).await
-}
-
+/// Runs, builds the result and writes it.
 async fn execute_and_write(
     s: &Scenario,
     info: ScenarioInfo,
@@ -121,6 +124,14 @@ async fn execute_and_write(
     Ok((result, dir))
 }
 
+/// Draws a run's charts and HTML next to its result. The result is already on disk: a drawing
+/// failure is a warning, not an error.
+pub fn write_charts(r: &RunResult, dir: &Path) {
+    if let Err(e) = crate::report::write_run_report(r, dir) {
+        eprintln!("warning: charts for {}: {e:#}", dir.display());
+    }
+}
+
 /// The live [`crate::runner::Runner`]: each run on the configured cluster, its result written
 /// the moment it ends, then its charts (a drawing failure is a warning: the result is on disk).
 pub struct LiveRunner<'a> {
@@ -133,20 +144,14 @@ pub struct LiveRunner<'a> {
 
 impl crate::runner::Runner for LiveRunner<'_> {
     async fn run(&mut self, s: &Scenario, dir: &Path) -> anyhow::Result<RunResult> {
-        let (r, _) = run_into(
-            s,
-            self.info.clone(),
-            Dir::Exactly(dir.to_path_buf()),
-            self.interrupts,
-            false,
-            run::RunOpts::default(),
-            self.metrics.as_ref(),
-        )
-        .await?;
+        let how = RunHow {
+            dir: Dir::Exactly(dir.to_path_buf()),
+            metrics: self.metrics.as_ref(),
+            ..RunHow::under(dir, self.info.clone(), self.interrupts)
+        };
+        let (r, _) = run_one(s, how).await?;
         if self.charts {
-            if let Err(e) = crate::report::write_run_report(&r, dir) {
-                eprintln!("warning: charts for {}: {e:#}", dir.display());
-            }
+            write_charts(&r, dir);
         }
         Ok(r)
     }

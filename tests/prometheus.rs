@@ -39,17 +39,12 @@ fn run_with_metrics(toml: &str) -> (kbench::result::RunResult, String) {
     let s = scenario(toml, &[]);
     let dir = tempfile::tempdir().unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let (r, _) = rt
-        .block_on(kbench::run_into(
-            &s,
-            common::info(&s),
-            kbench::Dir::Under(dir.path()),
-            &kbench::signal::Interrupts::none(),
-            false,
-            kbench::run::RunOpts::default(),
-            Some(&m),
-        ))
-        .unwrap();
+    let interrupts = kbench::signal::Interrupts::none();
+    let how = kbench::RunHow {
+        metrics: Some(&m),
+        ..kbench::RunHow::under(dir.path(), common::info(&s), &interrupts)
+    };
+    let (r, _) = rt.block_on(kbench::run_one(&s, how)).unwrap();
     let text = m.text();
     (r, text)
 }

@@ -27,7 +27,6 @@
 //! in sync mode where each worker waits for its ack, the cluster is what fell behind, and that is
 //! a real result.) Interrupted runs are invalid too.
 
-pub mod apply;
 mod metric;
 pub mod output;
 
@@ -35,6 +34,9 @@ pub use crate::scenario::gate::{
     check_spec, Allowance, GateSpec, Kind, Metric, Op, Stat, Stream, Threshold, Validity,
 };
 pub use metric::value;
+
+/// The allowances used when `--baseline` is given but the scenario has no `[gate.baseline]`.
+pub const DEFAULT_ALLOWANCES: [(&str, &str); 2] = [("throughput", "-5%"), ("p99", "+10%")];
 
 use std::fmt::Write as _;
 

@@ -11,6 +11,7 @@ use kbench::result::*;
 use kbench::scenario::Acks;
 use kbench::scenario::{Format, Scenario};
 use kbench::signal::Interrupts;
+use kbench::RunHow;
 
 /// N different free loopback ports: all bound until every one is chosen, then released (one at a
 /// time, the kernel may hand out the same port twice).
@@ -59,7 +60,7 @@ pub fn run_in(
         .enable_all()
         .build()
         .expect("test runtime");
-    rt.block_on(kbench::run_scenario(s, info(s), out, &interrupts, false))
+    rt.block_on(kbench::run_one(s, RunHow::under(out, info(s), &interrupts)))
 }
 
 /// Runs a scenario like [`run_in`], handing its live counters to `watch` when the load starts.
@@ -67,19 +68,17 @@ pub fn run_watched(
     s: &Scenario,
     out: &Path,
     interrupts: Interrupts,
-    watch: impl FnOnce(kbench::run::Live),
+    watch: impl FnOnce(kbench::run::Live) + Send,
 ) -> anyhow::Result<(RunResult, PathBuf)> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("test runtime");
-    rt.block_on(kbench::orchestrate::run_watched(
-        s,
-        info(s),
-        out,
-        &interrupts,
-        watch,
-    ))
+    let how = RunHow {
+        on_start: Some(Box::new(watch)),
+        ..RunHow::under(out, info(s), &interrupts)
+    };
+    rt.block_on(kbench::run_one(s, how))
 }
 
 /// The acks of the intervals inside the measured window `[warmup, warmup + duration)`, per

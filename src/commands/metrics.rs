@@ -1,26 +1,12 @@
-//! The command line's live and descriptive extras: the metrics endpoint's lifetime, the
-//! librdkafka properties dump, shell completions.
+//! The metrics endpoint's lifetime around a command: bound before any load (a bad address is
+//! bad input), held for `--metrics-hold` after it.
 
 use std::sync::Arc;
 
-use crate::cli::{CompletionsArgs, MetricsFlags, ScenarioArgs};
-use crate::exit;
+use crate::cli::{MetricsFlags, ScenarioArgs};
 use crate::live::metrics::Metrics;
-use crate::scenario::{self, InputError, Scenario};
+use crate::scenario::{InputError, Scenario};
 use crate::signal::Interrupts;
-
-/// What `validate --properties` and `run --dry-run` show as the embedded broker's address.
-const EMBEDDED_PLACEHOLDER: &str = "<embedded: chosen when the run starts>";
-
-/// The properties of a scenario as `-X dump` would print them.
-pub(super) fn properties_of(s: &Scenario) -> String {
-    let bootstrap = s
-        .cluster
-        .bootstrap
-        .as_deref()
-        .unwrap_or(EMBEDDED_PLACEHOLDER);
-    scenario::properties_text(s, bootstrap)
-}
 
 /// Binds the metrics endpoint of `--metrics-addr` (else `[output] metrics_addr`) before any
 /// load: an address that cannot be bound is bad input (exit 2), named.
@@ -56,12 +42,4 @@ pub(super) async fn hold_metrics(metrics: Option<Arc<Metrics>>, flags: &MetricsF
         }
     }
     drop(metrics);
-}
-
-/// Prints the completion script of `args.shell` for every subcommand and flag (clap_complete).
-pub(crate) fn cmd_completions(args: CompletionsArgs) -> anyhow::Result<i32> {
-    use clap::CommandFactory as _;
-    let mut cmd = crate::cli::Cli::command();
-    clap_complete::generate(args.shell, &mut cmd, "kbench", &mut std::io::stdout());
-    Ok(exit::OK)
 }

@@ -1,0 +1,155 @@
+//! `kbench run`: one scenario (or a sweep of its `[matrix]`, or its capacity search), its
+//! summary, charts and gate.
+
+use std::io::Write;
+
+use anyhow::Context as _;
+
+use super::capacity::capacity_search;
+use super::metrics::{bind_metrics, hold_metrics};
+use super::properties::properties_of;
+use super::sweep::sweep_run;
+use super::{load, read_plain};
+use crate::cli::RunArgs;
+use crate::live::metrics::Metrics;
+use crate::orchestrate::{run_one, write_charts, RunHow};
+use crate::result::{self, RunResult, ScenarioInfo};
+use crate::scenario::{self, InputError};
+use crate::signal::Interrupts;
+use crate::{capacity, exit, plan, report, run};
+use std::sync::Arc;
+
+pub(crate) async fn cmd_run(args: RunArgs) -> anyhow::Result<i32> {
+    let (loaded, info) = load(&args.scenario)?;
+    let cells = loaded.cells;
+    let metrics = match args.dry_run {
+        true => None,
+        false => bind_metrics(&args.metrics, &cells[0].scenario, &args.scenario)?,
+    };
+    let flags = args.metrics.clone();
+    let code = run_cells(args, cells, info, metrics.clone()).await;
+    hold_metrics(metrics, &flags).await;
+    code
+}
+
+/// A dry run's plan, a sweep, a capacity search, or one run.
+async fn run_cells(
+    args: RunArgs,
+    cells: Vec<scenario::Cell>,
+    info: ScenarioInfo,
+    metrics: Option<Arc<Metrics>>,
+) -> anyhow::Result<i32> {
+    let exp = cells[0].scenario.experiment.clone().unwrap_or_default();
+    let runs = plan::plan(&cells, &exp);
+    let opts = run_opts(&args)?;
+    if args.dry_run {
+        print!("{}", plan::describe(&runs, &exp));
+        if let [one] = runs.as_slice() {
+            print!(
+                "{}",
+                plan::RunPlan::build(&one.scenario, opts.shard).describe()
+            );
+            println!("\nlibrdkafka properties:");
+            print!("{}", properties_of(&one.scenario));
+        }
+        return Ok(exit::OK);
+    }
+    // Read the baseline before the load, so a bad file fails fast (exit 2).
+    let baseline = read_plain(&args.gate.baseline)?;
+    if runs.len() > 1 || args.resume.is_some() {
+        if opts.shard.is_some() {
+            anyhow::bail!(InputError {
+                location: args.scenario.location(),
+                key: Some("matrix".into()),
+                message: "--shard applies to plain runs, not sweeps".into(),
+            });
+        }
+        return sweep_run(&args, &runs, &exp, &info, &baseline, metrics).await;
+    }
+    let s = cells
+        .into_iter()
+        .next()
+        .map(|c| c.scenario)
+        .context("a scenario has one cell")?;
+    if s.capacity.is_some() {
+        let gate = capacity::drive::CapacityGate::default();
+        return capacity_search(s, info, &args.out, args.quiet, gate, metrics).await;
+    }
+    let interrupts = Interrupts::listen();
+    let how = RunHow {
+        opts,
+        progress: !args.quiet && !args.json,
+        metrics: metrics.as_ref(),
+        ..RunHow::under(&args.out, info, &interrupts)
+    };
+    let (result, dir) = run_one(&s, how).await?;
+    if !args.no_charts {
+        write_charts(&result, &dir);
+    }
+    if args.json {
+        let mut out = std::io::stdout().lock();
+        serde_json::to_writer_pretty(&mut out, &result)?;
+        writeln!(out)?;
+    } else if !args.quiet {
+        print!("{}", report::terminal::summary(&result));
+        println!("  result     {}", dir.join("result.json").display());
+    }
+    if let Some(code) = failed(&result) {
+        return Ok(code);
+    }
+    if s.gate.is_empty() && baseline.is_empty() {
+        return Ok(exit::OK);
+    }
+    let quiet = args.quiet || args.json;
+    if !quiet {
+        println!();
+    }
+    super::gate::judge(&[result], &baseline, &s.gate, &s.name, &args.gate, quiet)
+}
+
+/// The exit code of a run that was written and reported but is not a result to gate: counts
+/// that do not add up are kbench's failure (1), a cluster that could not serve as asked (no
+/// transactions on it) is the cluster's (3), an interrupted run is 130.
+fn failed(result: &RunResult) -> Option<i32> {
+    for (kind, code) in [
+        (run::ACCOUNTING_EVENT, exit::FAILURE),
+        (run::TXN_BROKEN_EVENT, exit::BROKER),
+    ] {
+        if let Some(e) = result.events.iter().find(|e| e.kind == kind) {
+            eprintln!("Error: {}", e.detail);
+            return Some(code);
+        }
+    }
+    (result.status == result::Status::Interrupted).then_some(exit::INTERRUPTED)
+}
+
+/// Shard and start time from the command line (and Kubernetes' JOB_COMPLETION_INDEX).
+fn run_opts(args: &RunArgs) -> Result<run::RunOpts, InputError> {
+    let bad = |message: String| InputError {
+        location: "command line".into(),
+        key: None,
+        message,
+    };
+    let shard = match (args.shard, args.shards) {
+        (Some((index, count)), _) => Some(plan::ShardSpec { index, count }),
+        (None, Some(count)) => {
+            let index: u32 = std::env::var("JOB_COMPLETION_INDEX")
+                .ok()
+                .and_then(|v| v.trim().parse().ok())
+                .ok_or_else(|| bad("--shards N (or KBENCH_SHARDS) needs JOB_COMPLETION_INDEX, or give --shard I/N".into()))?;
+            if count == 0 || index >= count {
+                return Err(bad(format!(
+                    "shard index {index} is not below the shard count {count}"
+                )));
+            }
+            Some(plan::ShardSpec { index, count })
+        }
+        (None, None) => None,
+    };
+    let start_at = match (args.start_at, args.start_after) {
+        (Some(t), _) => Some(t),
+        (None, Some(d)) => Some(std::time::SystemTime::now() + d.0),
+        (None, None) => None,
+    };
+    Ok(run::RunOpts { shard, start_at })
+}
