@@ -10,12 +10,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::compare::flatten;
-use crate::recorder::hist::{self, new_hist, LatencyStats};
+use crate::recorder::hist::{self, LatencyStats};
+use crate::result::derive::{derive, Hists, Totals};
 use crate::result::*;
 
 mod client;
 mod parts;
-use parts::{add_opt, merge_consume, merge_partitions, merge_phases, merge_produced, merge_topics};
+use parts::{merge_consume, merge_partitions, merge_phases, merge_produced, merge_topics};
 
 /// Why shards cannot be merged: bad input, exit 2.
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +31,21 @@ fn sum_decoded(encoded: &[&String], new: fn() -> hist::Hist) -> Result<hist::His
         hist::add(&mut sum, &h);
     }
     Ok(sum)
+}
+
+/// A shard's totals, read back from its result: the in-window acks exactly, their bytes from its
+/// throughput over its window.
+fn shard_totals(r: &RunResult) -> Result<Totals, String> {
+    Ok(Totals {
+        counts: r.counts,
+        warmup_counts: r.warmup_counts,
+        errors: r.errors.clone(),
+        in_window_messages: r.in_window_acks(),
+        in_window_bytes: (r.throughput.bytes_per_sec * r.duration_s).round() as u64,
+        queue_full: r.backpressure.queue_full,
+        clamped: r.clamped_samples,
+        hists: Hists::decode(&r.histograms)?,
+    })
 }
 
 /// Merges shard results (path, result).
@@ -94,54 +110,11 @@ pub fn merge(
     let rs: Vec<&RunResult> = results.iter().map(|(_, r)| r).collect();
     let t0 = rs.iter().map(|r| r.t0_unix_ms).min().unwrap_or(0);
     let offset_s = |r: &RunResult| (r.t0_unix_ms - t0) as f64 / 1000.0;
-    let sum_counts = |f: fn(&RunResult) -> Counts| {
-        rs.iter()
-            .map(|r| f(r))
-            .fold(Counts::default(), |a, c| Counts {
-                scheduled: a
-                    .scheduled
-                    .zip(c.scheduled)
-                    .map(|(x, y)| x + y)
-                    .or(a.scheduled.xor(c.scheduled)),
-                sent: a.sent + c.sent,
-                unsent: a.unsent + c.unsent,
-                acked: a.acked + c.acked,
-                failed: a.failed + c.failed,
-                unresolved: a.unresolved + c.unresolved,
-                unresolved_by: UnresolvedBy {
-                    queued: a.unresolved_by.queued + c.unresolved_by.queued,
-                    in_flight: a.unresolved_by.in_flight + c.unresolved_by.in_flight,
-                },
-                aborted: a.aborted + c.aborted,
-                consumed: add_opt(a.consumed, c.consumed),
-                duplicates: add_opt(a.duplicates, c.duplicates),
-                missing: add_opt(a.missing, c.missing),
-            })
-    };
-    let counts = sum_counts(|r| r.counts);
-    let mut errors: BTreeMap<String, u64> = BTreeMap::new();
-    for r in &rs {
-        for (k, v) in &r.errors {
-            *errors.entry(k.clone()).or_insert(0) += v;
-        }
+    // Every shard's totals add: counts, errors, in-window acks, full histograms (exact).
+    let mut totals = Totals::default();
+    for (path, r) in results {
+        totals += &shard_totals(r).map_err(|e| MergeError(format!("{path}: {e}")))?;
     }
-    let stream = |f: fn(&RunResult) -> &String| {
-        sum_decoded(&rs.iter().map(|r| f(r)).collect::<Vec<_>>(), new_hist)
-    };
-    let (corrected, service, send_lag) = (
-        stream(|r| &r.histograms.corrected)?,
-        stream(|r| &r.histograms.service)?,
-        stream(|r| &r.histograms.send_lag)?,
-    );
-    let (failed, unsent, commit) = (
-        stream(|r| &r.histograms.failed)?,
-        stream(|r| &r.histograms.unsent)?,
-        stream(|r| &r.histograms.commit)?,
-    );
-    let (e2e, e2e_service) = (
-        stream(|r| &r.histograms.e2e)?,
-        stream(|r| &r.histograms.e2e_service)?,
-    );
     // The measured window: from the earliest end of warm-up to the latest end of a shard's window.
     let start = rs
         .iter()
@@ -154,20 +127,9 @@ pub fn merge(
     let duration_s = (end - start).max(0.0);
     let step = first.spec.load.interval.0.as_secs_f64();
     let intervals = merge_intervals(&rs, t0, step)?;
-    let per_sec = |v: f64| {
-        if duration_s > 0.0 {
-            v / duration_s
-        } else {
-            0.0
-        }
-    };
-    let acked_bytes: f64 = rs
-        .iter()
-        .map(|r| r.throughput.bytes_per_sec * r.duration_s)
-        .sum();
-    // Each shard's in-window acks, added exactly; its drain stays apart.
-    let msgs_per_sec = per_sec(rs.iter().map(|r| r.in_window_acks()).sum::<u64>() as f64);
     let target_rate = rs.iter().map(|r| r.target_rate).sum::<Option<f64>>();
+    let acked = totals.counts.acked;
+    let d = derive(totals, duration_s, target_rate);
     let cpu_s = rs.iter().map(|r| r.process.cpu_s).sum::<Option<f64>>();
     let mut events = Vec::new();
     let mut notes: BTreeSet<String> = BTreeSet::new();
@@ -223,7 +185,7 @@ pub fn merge(
             missing,
             sources: results.iter().map(|(p, _)| p.clone()).collect(),
         }),
-        duration_s,
+        duration_s: d.duration_s,
         drain: merge_drains(&rs),
         warmup_s: first.warmup_s,
         wall_s: rs
@@ -231,40 +193,17 @@ pub fn merge(
             .map(|r| offset_s(r) + r.wall_s)
             .fold(0.0, f64::max),
         broker: first.broker.clone(),
-        loss_rate: loss_rate(&counts),
-        counts,
-        warmup_counts: sum_counts(|r| r.warmup_counts),
-        errors,
-        backpressure: Backpressure {
-            queue_full: rs.iter().map(|r| r.backpressure.queue_full).sum(),
-        },
-        throughput: Throughput {
-            msgs_per_sec,
-            bytes_per_sec: per_sec(acked_bytes),
-        },
-        achieved_rate_ratio: target_rate.map(|t| msgs_per_sec / t),
-        target_rate,
-        latency_us: Streams {
-            corrected: LatencyStats::of(&corrected),
-            service: LatencyStats::of(&service),
-            send_lag: LatencyStats::of(&send_lag),
-            failed: LatencyStats::of(&failed),
-            unsent: LatencyStats::of(&unsent),
-            commit: LatencyStats::of(&commit),
-            e2e: LatencyStats::of(&e2e),
-            e2e_service: LatencyStats::of(&e2e_service),
-        },
-        histograms: Streams {
-            corrected: hist::encode(&corrected),
-            service: hist::encode(&service),
-            send_lag: hist::encode(&send_lag),
-            failed: hist::encode(&failed),
-            unsent: hist::encode(&unsent),
-            commit: hist::encode(&commit),
-            e2e: hist::encode(&e2e),
-            e2e_service: hist::encode(&e2e_service),
-        },
-        clamped_samples: rs.iter().map(|r| r.clamped_samples).sum(),
+        loss_rate: d.loss_rate,
+        backpressure: d.backpressure,
+        throughput: d.throughput,
+        target_rate: d.target_rate,
+        achieved_rate_ratio: d.achieved_rate_ratio,
+        latency_us: d.latency_us,
+        histograms: d.histograms,
+        clamped_samples: d.clamped_samples,
+        counts: d.counts,
+        warmup_counts: d.warmup_counts,
+        errors: d.errors,
         // Every shard's watermarks saw the others' messages too: no per-run count survives.
         landed_messages: None,
         client: client::summary(&rs, &intervals, (start / step).round() as usize),
@@ -287,7 +226,7 @@ pub fn merge(
         events,
         notes,
         process: ProcessStats {
-            msgs_per_cpu_s: cpu_s.filter(|c| *c > 0.0).map(|c| counts.acked as f64 / c),
+            msgs_per_cpu_s: cpu_s.filter(|c| *c > 0.0).map(|c| acked as f64 / c),
             cpu_s,
             peak_rss_bytes: rs.iter().filter_map(|r| r.process.peak_rss_bytes).max(),
         },

@@ -57,11 +57,6 @@ pub(super) fn merge_phases(rs: &[&RunResult]) -> Result<Vec<PhaseResult>, MergeE
     Ok(out)
 }
 
-/// `a + b` when both are known, else the known one.
-pub(super) fn add_opt(a: Option<u64>, b: Option<u64>) -> Option<u64> {
-    a.zip(b).map(|(x, y)| x + y).or(a.xor(b))
-}
-
 /// Adds the shards' consumer results: consumers and foreign records add up; a partition's missing
 /// messages are its merged acks minus what every shard read back of it; backlogs add up, their
 /// catch-up is the latest shard's.

@@ -1,10 +1,11 @@
 //! From what a run recorded to the [`RunResult`] model: counts, throughput over the measured
 //! window, latency summaries, the interval series and the notes a reader needs.
 
+use super::derive::{derive, Hists, Totals};
 use super::*;
 use crate::broker::EMBEDDED_NOTES;
 use crate::plan::RunPlan;
-use crate::recorder::hist::{self, LatencyStats};
+use crate::recorder::hist;
 use crate::recorder::{IntervalCounts, Outcomes, Recorded};
 use crate::run::RunOutput;
 use crate::scenario::{redact, Acks, Mode};
@@ -14,34 +15,15 @@ pub fn build(plan: &RunPlan, info: ScenarioInfo, started_at: String, out: RunOut
     let s = &plan.scenario;
     let r = &out.recorded;
     let (window_us, drain) = measured_window(plan, r, out.interrupted);
-    let duration_s = window_us as f64 / 1e6;
-    let per_sec = |v: u64| {
-        if duration_s > 0.0 {
-            v as f64 / duration_s
-        } else {
-            0.0
-        }
-    };
     // Throughput counts what was acked inside the window; the drain is reported apart.
     let drained = drain.map_or(IntervalCounts::default(), |_| r.drain);
-    let msgs_per_sec = per_sec(r.measured.acked - drained.acked);
-    let bytes_per_sec = per_sec(r.measured.acked_bytes - drained.acked_bytes);
+    let d = derive(
+        totals(r, &out, drained),
+        window_us as f64 / 1e6,
+        plan.target_rate,
+    );
     // A shard offers its share of the rate.
     let shards = plan.shard.map_or(1, |sh| sh.count) as f64;
-    let target_rate = plan.target_rate;
-    let achieved_rate_ratio = target_rate.map(|t| round(msgs_per_sec / t, 4));
-    let counts = counts_of(
-        r.send.sent,
-        r.send.unsent,
-        &r.measured,
-        out.scheduled.measured,
-    );
-    let warmup_counts = counts_of(
-        r.send.warmup_sent,
-        r.send.warmup_unsent,
-        &r.warmup,
-        out.scheduled.warmup,
-    );
     let cpu_s = out.cpu_s.map(|c| round(c, 3));
     let names = s.topic.names();
     let mut series = intervals(r);
@@ -87,7 +69,7 @@ pub fn build(plan: &RunPlan, info: ScenarioInfo, started_at: String, out: RunOut
         t0_unix_ms: out.t0_unix_ms,
         shard: plan.shard,
         merge: None,
-        duration_s: round(duration_s, 6),
+        duration_s: d.duration_s,
         drain: drain.map(|s_us| {
             let s = round(s_us as f64 / 1e6, 6);
             Drain {
@@ -113,52 +95,17 @@ pub fn build(plan: &RunPlan, info: ScenarioInfo, started_at: String, out: RunOut
             partitions: out.topic.partitions,
             librdkafka: rdkafka::util::get_rdkafka_version().1,
         },
-        counts,
-        warmup_counts,
-        errors: r
-            .measured
-            .errors
-            .iter()
-            .map(|(k, v)| (k.to_string(), *v))
-            .collect(),
-        loss_rate: round(loss_rate(&counts), 6),
-        backpressure: Backpressure {
-            queue_full: r.send.queue_full,
-        },
-        throughput: Throughput {
-            msgs_per_sec: round(msgs_per_sec, 2),
-            bytes_per_sec: round(bytes_per_sec, 2),
-        },
-        target_rate,
-        achieved_rate_ratio,
-        latency_us: Streams {
-            corrected: LatencyStats::of(&r.corrected),
-            service: LatencyStats::of(&r.service),
-            send_lag: LatencyStats::of(&r.send.send_lag),
-            failed: LatencyStats::of(&r.failed),
-            unsent: LatencyStats::of(&r.send.unsent_lateness),
-            commit: out
-                .transactions
-                .as_ref()
-                .map(|t| LatencyStats::of(&t.commit))
-                .unwrap_or_default(),
-            ..Streams::default()
-        },
-        histograms: Streams {
-            corrected: hist::encode(&r.corrected),
-            service: hist::encode(&r.service),
-            send_lag: hist::encode(&r.send.send_lag),
-            failed: hist::encode(&r.failed),
-            unsent: hist::encode(&r.send.unsent_lateness),
-            commit: hist::encode(
-                &out.transactions
-                    .as_ref()
-                    .map_or_else(hist::new_hist, |t| t.commit.clone()),
-            ),
-            e2e: hist::encode(&hist::new_hist()),
-            e2e_service: hist::encode(&hist::new_hist()),
-        },
-        clamped_samples: r.clamped,
+        loss_rate: d.loss_rate,
+        backpressure: d.backpressure,
+        throughput: d.throughput,
+        target_rate: d.target_rate,
+        achieved_rate_ratio: d.achieved_rate_ratio,
+        latency_us: d.latency_us,
+        histograms: d.histograms,
+        clamped_samples: d.clamped_samples,
+        counts: d.counts,
+        warmup_counts: d.warmup_counts,
+        errors: d.errors,
         landed_messages: out.landed,
         client: out.client.map(|c| ClientSummary {
             txmsgs: c.txmsgs,
@@ -221,6 +168,40 @@ pub fn build(plan: &RunPlan, info: ScenarioInfo, started_at: String, out: RunOut
         result.events.extend(c.events.iter().cloned());
     }
     result
+}
+
+/// What the recorder gathered, as the totals the headline figures derive from.
+fn totals(r: &Recorded, out: &RunOutput, drained: IntervalCounts) -> Totals {
+    let mut hists = Hists::empty();
+    hists.corrected = r.corrected.clone();
+    hists.service = r.service.clone();
+    hists.send_lag = r.send.send_lag.clone();
+    hists.failed = r.failed.clone();
+    hists.unsent = r.send.unsent_lateness.clone();
+    if let Some(t) = &out.transactions {
+        hists.commit = t.commit.clone();
+    }
+    let scheduled = out.scheduled;
+    Totals {
+        counts: counts_of(r.send.sent, r.send.unsent, &r.measured, scheduled.measured),
+        warmup_counts: counts_of(
+            r.send.warmup_sent,
+            r.send.warmup_unsent,
+            &r.warmup,
+            scheduled.warmup,
+        ),
+        errors: r
+            .measured
+            .errors
+            .iter()
+            .map(|(k, v)| (k.to_string(), *v))
+            .collect(),
+        in_window_messages: r.measured.acked - drained.acked,
+        in_window_bytes: r.measured.acked_bytes - drained.acked_bytes,
+        queue_full: r.send.queue_full,
+        clamped: r.clamped,
+        hists,
+    }
 }
 
 /// Sets `recovery_s` on every fault's start event (the `fault` events are one per plan step, in

@@ -228,7 +228,8 @@ pub struct UnresolvedBy {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Backpressure {
-    /// Times `send` answered `QueueFull` (local queue full); each was retried after a 50 µs pause.
+    /// Times `send` answered `QueueFull` (local queue full); each time the worker waited for a
+    /// delivery report to free room (at most 10 ms) and sent again.
     pub queue_full: u64,
 }
 
@@ -490,5 +491,6 @@ pub use io::{run_dir, write_atomic, ResultError};
 pub mod build;
 pub mod client;
 pub mod consume;
+pub mod derive;
 pub mod hlog;
 pub mod topics;
