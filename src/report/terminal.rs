@@ -134,11 +134,26 @@ fn latency_row(out: &mut String, name: &str, l: &LatencyStats) {
     );
 }
 
-/// The multi-line summary printed after a run.
+/// The multi-line summary printed after a run: what ran, what it counted, its latency, and what
+/// went wrong.
 pub fn summary(r: &RunResult) -> String {
+    let mut out = String::new();
+    what_ran(&mut out, r);
+    out.push('\n');
+    counted(&mut out, r);
+    out.push('\n');
+    latency_table(&mut out, r);
+    out.push('\n');
+    extras(&mut out, r);
+    trouble(&mut out, r);
+    events(&mut out, r);
+    out
+}
+
+/// The scenario, the broker, the producer and the load.
+fn what_ran(out: &mut String, r: &RunResult) {
     let s = &r.spec;
     let p = &s.producer;
-    let mut out = String::new();
     let _ = write!(out, "kbench {}", r.scenario.name);
     if !r.scenario.description.is_empty() {
         let _ = write!(out, ": {}", r.scenario.description);
@@ -200,7 +215,10 @@ pub fn summary(r: &RunResult) -> String {
         "  load       {} messages {rate}{arrivals} measured after {} warm-up  [{status}]",
         s.message.size, s.load.warmup
     );
-    out.push('\n');
+}
+
+/// Throughput, the drain, the message accounting, topics, partitions, sizes, back-pressure.
+fn counted(out: &mut String, r: &RunResult) {
     let mut tp = format!(
         "  throughput {} msg/s, {}/s over {:.2} s",
         Rate::human(r.throughput.msgs_per_sec),
@@ -262,7 +280,10 @@ pub fn summary(r: &RunResult) -> String {
             thousands(r.backpressure.queue_full)
         );
     }
-    out.push('\n');
+}
+
+/// The latency streams, lower bounds of what did not make it included.
+fn latency_table(out: &mut String, r: &RunResult) {
     let _ = writeln!(
         out,
         "  {:<10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}",
@@ -272,28 +293,31 @@ pub fn summary(r: &RunResult) -> String {
     if r.spec.producer.mode == crate::scenario::Mode::Sync {
         // A closed loop: service latency is the round trip each worker waits for; corrected is
         // from the open-loop schedule's arrival to the ack, through the W sync callers.
-        latency_row(&mut out, "service", &l.service);
-        latency_row(&mut out, "corrected", &l.corrected);
+        latency_row(out, "service", &l.service);
+        latency_row(out, "corrected", &l.corrected);
     } else {
-        latency_row(&mut out, "corrected", &l.corrected);
-        latency_row(&mut out, "service", &l.service);
+        latency_row(out, "corrected", &l.corrected);
+        latency_row(out, "service", &l.service);
     }
-    latency_row(&mut out, "send lag", &l.send_lag);
+    latency_row(out, "send lag", &l.send_lag);
     // What did not make it stays in the picture: lower bounds, never hidden.
     if l.failed.count > 0 {
-        latency_row(&mut out, "failed >=", &l.failed);
+        latency_row(out, "failed >=", &l.failed);
     }
     if l.unsent.count > 0 {
-        latency_row(&mut out, "unsent >=", &l.unsent);
+        latency_row(out, "unsent >=", &l.unsent);
     }
     if l.commit.count > 0 {
-        latency_row(&mut out, "commit", &l.commit);
+        latency_row(out, "commit", &l.commit);
     }
     if r.consume.is_some() {
-        latency_row(&mut out, "e2e", &l.e2e);
-        latency_row(&mut out, "e2e serv.", &l.e2e_service);
+        latency_row(out, "e2e", &l.e2e);
+        latency_row(out, "e2e serv.", &l.e2e_service);
     }
-    out.push('\n');
+}
+
+/// Read back, transactions, the librdkafka breakdown.
+fn extras(out: &mut String, r: &RunResult) {
     if let Some(line) = read_back(r) {
         out.push_str(&line);
         out.push('\n');
@@ -326,6 +350,10 @@ pub fn summary(r: &RunResult) -> String {
         );
         out.push('\n');
     }
+}
+
+/// Loss, accounting errors, the phases.
+fn trouble(out: &mut String, r: &RunResult) {
     if r.loss_rate > 0.0 {
         let _ = writeln!(
             out,
@@ -340,6 +368,10 @@ pub fn summary(r: &RunResult) -> String {
         out.push_str(&phase_table(r));
         out.push('\n');
     }
+}
+
+/// Errors, faults, client events, the generator's cost, notes.
+fn events(out: &mut String, r: &RunResult) {
     if r.errors.is_empty() {
         let _ = writeln!(out, "  errors     none");
     } else {
@@ -385,7 +417,6 @@ pub fn summary(r: &RunResult) -> String {
     for n in &r.notes {
         let _ = writeln!(out, "  note: {n}");
     }
-    out
 }
 
 /// Sizes and keys, when they vary (a fixed size without keys says nothing new).

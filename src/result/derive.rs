@@ -200,17 +200,19 @@ mod tests {
 
     #[test]
     fn totals_add_up_and_derive_the_same_figures_as_one_run() {
-        let mut one = Totals::default();
-        one.counts = Counts {
-            scheduled: Some(100),
-            sent: 100,
-            acked: 98,
-            failed: 2,
-            ..Counts::default()
+        let mut one = Totals {
+            counts: Counts {
+                scheduled: Some(100),
+                sent: 100,
+                acked: 98,
+                failed: 2,
+                ..Counts::default()
+            },
+            in_window_messages: 90,
+            in_window_bytes: 9_000,
+            ..Totals::default()
         };
         one.errors.insert("REQUEST_TIMED_OUT".into(), 2);
-        one.in_window_messages = 90;
-        one.in_window_bytes = 9_000;
         for v in [100, 200, 300] {
             hist::record(&mut one.hists.corrected, v);
         }
