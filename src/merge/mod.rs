@@ -48,11 +48,20 @@ fn shard_totals(r: &RunResult) -> Result<Totals, String> {
     })
 }
 
-/// Merges shard results (path, result).
-pub fn merge(
-    results: &[(String, RunResult)],
-    allow_partial: bool,
-) -> Result<RunResult, MergeError> {
+/// What the checks found of a set of shards.
+struct Shards {
+    /// The shard count of the run.
+    count: u32,
+    /// The shard indices present.
+    merged: Vec<u32>,
+    missing: Vec<u32>,
+    /// "path: detail" of each shard whose counts do not add up.
+    invalid: Vec<String>,
+}
+
+/// Checks that the results are shards of one run: the same scenario (bootstrap aside), the same
+/// count, no index twice; none missing and none invalid unless `allow_partial`.
+fn check(results: &[(String, RunResult)], allow_partial: bool) -> Result<Shards, MergeError> {
     let (first_path, first) = results
         .first()
         .ok_or_else(|| MergeError("no results".into()))?;
@@ -107,36 +116,28 @@ pub fn merge(
             "shards {missing:?} of {count} are missing (--allow-partial merges the rest)"
         )));
     }
-    let rs: Vec<&RunResult> = results.iter().map(|(_, r)| r).collect();
-    let t0 = rs.iter().map(|r| r.t0_unix_ms).min().unwrap_or(0);
-    let offset_s = |r: &RunResult| (r.t0_unix_ms - t0) as f64 / 1000.0;
-    // Every shard's totals add: counts, errors, in-window acks, full histograms (exact).
-    let mut totals = Totals::default();
-    for (path, r) in results {
-        totals += &shard_totals(r).map_err(|e| MergeError(format!("{path}: {e}")))?;
-    }
-    // The measured window: from the earliest end of warm-up to the latest end of a shard's window.
-    let start = rs
-        .iter()
-        .map(|r| offset_s(r) + r.warmup_s)
-        .fold(f64::MAX, f64::min);
-    let end = rs
-        .iter()
-        .map(|r| offset_s(r) + r.warmup_s + r.duration_s)
-        .fold(0.0, f64::max);
-    let duration_s = (end - start).max(0.0);
-    let step = first.spec.load.interval.0.as_secs_f64();
-    let intervals = merge_intervals(&rs, t0, step)?;
-    let target_rate = rs.iter().map(|r| r.target_rate).sum::<Option<f64>>();
-    let acked = totals.counts.acked;
-    let d = derive(totals, duration_s, target_rate);
-    let cpu_s = rs.iter().map(|r| r.process.cpu_s).sum::<Option<f64>>();
+    Ok(Shards {
+        count,
+        merged: seen.keys().copied().collect(),
+        missing,
+        invalid,
+    })
+}
+
+/// The shards' events on the merged clock (each labelled with its shard), their notes once each,
+/// and the merge's own notes.
+fn events_and_notes(
+    results: &[(String, RunResult)],
+    t0: u64,
+    shards: &Shards,
+) -> (Vec<Event>, Vec<String>) {
     let mut events = Vec::new();
     let mut notes: BTreeSet<String> = BTreeSet::new();
-    for (path, r) in results {
+    for (_, r) in results {
         let idx = r.shard.map_or(0, |s| s.index);
+        let offset_s = (r.t0_unix_ms - t0) as f64 / 1000.0;
         events.extend(r.events.iter().map(|e| Event {
-            t_s: e.t_s + offset_s(r),
+            t_s: e.t_s + offset_s,
             detail: format!("shard {idx}: {}", e.detail),
             ..e.clone()
         }));
@@ -146,22 +147,67 @@ pub fn merge(
                 .filter(|n| !n.contains("the topic received"))
                 .cloned(),
         );
-        let _ = path;
     }
     events.sort_by(|a, b| a.t_s.total_cmp(&b.t_s));
     let mut notes: Vec<String> = notes.into_iter().collect();
-    notes.push(format!("merged from {} of {count} shards", results.len()));
-    if !invalid.is_empty() {
+    notes.push(format!(
+        "merged from {} of {} shards",
+        results.len(),
+        shards.count
+    ));
+    if !shards.invalid.is_empty() {
         notes.push(format!(
             "INVALID: merged with --allow-partial although {} shard(s) have counts that do not add up",
-            invalid.len()
+            shards.invalid.len()
         ));
     }
-    if !missing.is_empty() {
+    if !shards.missing.is_empty() {
         notes.push(format!(
-            "PARTIAL: shards {missing:?} are missing; counts and throughput cover the others only"
+            "PARTIAL: shards {:?} are missing; counts and throughput cover the others only",
+            shards.missing
         ));
     }
+    (events, notes)
+}
+
+/// The merged measured window on the merged clock (from `t0`): (start, length) in seconds, from
+/// the earliest end of a warm-up to the latest end of a shard's window.
+fn window(rs: &[&RunResult], t0: u64) -> (f64, f64) {
+    let offset_s = |r: &RunResult| (r.t0_unix_ms - t0) as f64 / 1000.0;
+    let start = rs
+        .iter()
+        .map(|r| offset_s(r) + r.warmup_s)
+        .fold(f64::MAX, f64::min);
+    let end = rs
+        .iter()
+        .map(|r| offset_s(r) + r.warmup_s + r.duration_s)
+        .fold(0.0, f64::max);
+    (start, (end - start).max(0.0))
+}
+
+/// Merges shard results (path, result): the checks, then sums.
+pub fn merge(
+    results: &[(String, RunResult)],
+    allow_partial: bool,
+) -> Result<RunResult, MergeError> {
+    let shards = check(results, allow_partial)?;
+    let first = &results[0].1;
+    let rs: Vec<&RunResult> = results.iter().map(|(_, r)| r).collect();
+    let t0 = rs.iter().map(|r| r.t0_unix_ms).min().unwrap_or(0);
+    let offset_s = |r: &RunResult| (r.t0_unix_ms - t0) as f64 / 1000.0;
+    // Every shard's totals add: counts, errors, in-window acks, full histograms (exact).
+    let mut totals = Totals::default();
+    for (path, r) in results {
+        totals += &shard_totals(r).map_err(|e| MergeError(format!("{path}: {e}")))?;
+    }
+    let (start, duration_s) = window(&rs, t0);
+    let step = first.spec.load.interval.0.as_secs_f64();
+    let intervals = merge_intervals(&rs, t0, step)?;
+    let target_rate = rs.iter().map(|r| r.target_rate).sum::<Option<f64>>();
+    let acked = totals.counts.acked;
+    let d = derive(totals, duration_s, target_rate);
+    let cpu_s = rs.iter().map(|r| r.process.cpu_s).sum::<Option<f64>>();
+    let (events, notes) = events_and_notes(results, t0, &shards);
     Ok(RunResult {
         schema: SCHEMA.into(),
         kbench_version: env!("CARGO_PKG_VERSION").into(),
@@ -180,9 +226,9 @@ pub fn merge(
         t0_unix_ms: t0,
         shard: None,
         merge: Some(MergeInfo {
-            shards: count,
-            merged: seen.keys().copied().collect(),
-            missing,
+            shards: shards.count,
+            merged: shards.merged,
+            missing: shards.missing,
             sources: results.iter().map(|(p, _)| p.clone()).collect(),
         }),
         duration_s: d.duration_s,

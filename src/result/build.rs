@@ -26,35 +26,7 @@ pub fn build(plan: &RunPlan, info: ScenarioInfo, started_at: String, out: RunOut
     let shards = plan.shard.map_or(1, |sh| sh.count) as f64;
     let cpu_s = out.cpu_s.map(|c| round(c, 3));
     let names = s.topic.names();
-    let mut series = intervals(r);
-    let rows = client::intervals(&out.reports, plan.interval_us, series.len());
-    let breakdown = client::breakdown(
-        &rows,
-        (plan.warmup_end_us / plan.interval_us.max(1)) as usize,
-    );
-    let mut events = out.events.clone();
-    events.extend(client::events(&rows, plan.interval_us as f64 / 1e6));
-    events.sort_by(|a, b| a.t_s.total_cmp(&b.t_s));
-    for (i, row) in series.iter_mut().zip(rows) {
-        i.client = row;
-    }
-    if let Some(t) = &out.transactions {
-        // The last commit can end after the last delivery report: the series reaches it.
-        let step = plan.interval_us as f64 / 1e6;
-        while series.len() < t.series.len() {
-            let t_s = round(series.len() as f64 * step, 6);
-            series.push(Interval {
-                t_s,
-                ..Interval::default()
-            });
-        }
-        for (i, h) in series.iter_mut().zip(&t.series) {
-            if let Some(h) = h.as_deref().and_then(|t| hist::decode(t).ok()) {
-                i.commits = h.len();
-                i.commit_p99_us = (!h.is_empty()).then(|| h.value_at_quantile(0.99));
-            }
-        }
-    }
+    let (series, events, breakdown) = series_and_events(plan, &out);
     let mut result = RunResult {
         schema: SCHEMA.into(),
         kbench_version: env!("CARGO_PKG_VERSION").into(),
@@ -70,19 +42,7 @@ pub fn build(plan: &RunPlan, info: ScenarioInfo, started_at: String, out: RunOut
         shard: plan.shard,
         merge: None,
         duration_s: d.duration_s,
-        drain: drain.map(|s_us| {
-            let s = round(s_us as f64 / 1e6, 6);
-            Drain {
-                s,
-                messages: drained.acked,
-                bytes: drained.acked_bytes,
-                msgs_per_sec: if s > 0.0 {
-                    round(drained.acked as f64 / s, 2)
-                } else {
-                    0.0
-                },
-            }
-        }),
+        drain: drain.map(|s_us| drain_of(s_us, drained)),
         warmup_s: s.load.warmup.0.as_secs_f64(),
         wall_s: round(out.wall.as_secs_f64(), 3),
         broker: BrokerInfo {
@@ -107,17 +67,7 @@ pub fn build(plan: &RunPlan, info: ScenarioInfo, started_at: String, out: RunOut
         warmup_counts: d.warmup_counts,
         errors: d.errors,
         landed_messages: out.landed,
-        client: out.client.map(|c| ClientSummary {
-            txmsgs: c.txmsgs,
-            txmsg_bytes: c.txmsg_bytes,
-            tx_bytes: c.tx_bytes,
-            requests: c.tx,
-            compression_ratio: (c.tx_bytes > 0 && c.txmsg_bytes > 0)
-                .then(|| round(c.txmsg_bytes as f64 / c.tx_bytes as f64, 3)),
-            msgs_per_request: (c.tx > 0).then(|| round(c.txmsgs as f64 / c.tx as f64, 2)),
-            breakdown,
-            brokers: client::brokers(&out.reports),
-        }),
+        client: client_summary(&out, breakdown),
         partitions: topics::partitions(&names, &r.topics),
         topics: if names.len() > 1 {
             topics::topics(&names, &r.topics)
@@ -142,32 +92,98 @@ pub fn build(plan: &RunPlan, info: ScenarioInfo, started_at: String, out: RunOut
             peak_rss_bytes: crate::usage::peak_rss_bytes(),
         },
         consume: None,
-        client_properties: ClientProperties {
-            producer: crate::scenario::redacted_properties(s, &out.bootstrap),
-            consumer: match &s.consume {
-                Some(c) => crate::scenario::render::redacted_consumer_properties(
-                    s,
-                    &out.bootstrap,
-                    &c.group,
-                ),
-                None => Default::default(),
-            },
-        },
+        client_properties: client_properties(s, &out.bootstrap),
     };
     if let (Some(c), Some(spec)) = (&r.consumed, &s.consume) {
-        let mode = serde_json::to_value(spec.mode).ok();
-        let mode = mode.as_ref().and_then(|v| v.as_str()).unwrap_or("group");
-        let isolation = spec.isolation.as_rdkafka();
-        consume::apply(
-            &mut result,
-            c,
-            mode,
-            isolation,
-            plan.interval_us as f64 / 1e6,
-        );
+        let (mode, isolation) = (spec.mode.as_str(), spec.isolation.as_rdkafka());
+        let step = plan.interval_us as f64 / 1e6;
+        consume::apply(&mut result, c, mode, isolation, step);
         result.events.extend(c.events.iter().cloned());
     }
     result
+}
+
+/// The interval series with librdkafka's per-interval statistics and, in transactional runs,
+/// each interval's commits; the run's events with the client's, in time order; the latency
+/// breakdown of the measured intervals.
+fn series_and_events(
+    plan: &RunPlan,
+    out: &RunOutput,
+) -> (Vec<Interval>, Vec<Event>, Option<client::Breakdown>) {
+    let mut series = intervals(&out.recorded);
+    let step = plan.interval_us as f64 / 1e6;
+    let rows = client::intervals(&out.reports, plan.interval_us, series.len());
+    let breakdown = client::breakdown(
+        &rows,
+        (plan.warmup_end_us / plan.interval_us.max(1)) as usize,
+    );
+    let mut events = out.events.clone();
+    events.extend(client::events(&rows, step));
+    events.sort_by(|a, b| a.t_s.total_cmp(&b.t_s));
+    for (i, row) in series.iter_mut().zip(rows) {
+        i.client = row;
+    }
+    if let Some(t) = &out.transactions {
+        // The last commit can end after the last delivery report: the series reaches it.
+        while series.len() < t.series.len() {
+            let t_s = round(series.len() as f64 * step, 6);
+            series.push(Interval {
+                t_s,
+                ..Interval::default()
+            });
+        }
+        for (i, h) in series.iter_mut().zip(&t.series) {
+            if let Some(h) = h.as_deref().and_then(|t| hist::decode(t).ok()) {
+                i.commits = h.len();
+                i.commit_p99_us = (!h.is_empty()).then(|| h.value_at_quantile(0.99));
+            }
+        }
+    }
+    (series, events, breakdown)
+}
+
+/// The measured acks after the window: how long (µs) and what.
+fn drain_of(s_us: u64, drained: IntervalCounts) -> Drain {
+    let s = round(s_us as f64 / 1e6, 6);
+    Drain {
+        s,
+        messages: drained.acked,
+        bytes: drained.acked_bytes,
+        msgs_per_sec: if s > 0.0 {
+            round(drained.acked as f64 / s, 2)
+        } else {
+            0.0
+        },
+    }
+}
+
+/// librdkafka's totals of the run, with the breakdown and the per-broker figures.
+fn client_summary(out: &RunOutput, breakdown: Option<client::Breakdown>) -> Option<ClientSummary> {
+    let c = out.client.as_ref()?;
+    Some(ClientSummary {
+        txmsgs: c.txmsgs,
+        txmsg_bytes: c.txmsg_bytes,
+        tx_bytes: c.tx_bytes,
+        requests: c.tx,
+        compression_ratio: (c.tx_bytes > 0 && c.txmsg_bytes > 0)
+            .then(|| round(c.txmsg_bytes as f64 / c.tx_bytes as f64, 3)),
+        msgs_per_request: (c.tx > 0).then(|| round(c.txmsgs as f64 / c.tx as f64, 2)),
+        breakdown,
+        brokers: client::brokers(&out.reports),
+    })
+}
+
+/// The librdkafka properties the producer (and the consumers) ran with, secrets hidden.
+fn client_properties(s: &Scenario, bootstrap: &str) -> ClientProperties {
+    ClientProperties {
+        producer: crate::scenario::redacted_properties(s, bootstrap),
+        consumer: match &s.consume {
+            Some(c) => {
+                crate::scenario::render::redacted_consumer_properties(s, bootstrap, &c.group)
+            }
+            None => Default::default(),
+        },
+    }
 }
 
 /// What the recorder gathered, as the totals the headline figures derive from.

@@ -66,6 +66,16 @@ pub enum ConsumeMode {
     Partitions,
 }
 
+impl ConsumeMode {
+    /// The name in a scenario and a result: "group" or "partitions".
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConsumeMode::Group => "group",
+            ConsumeMode::Partitions => "partitions",
+        }
+    }
+}
+
 /// `isolation.level`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
