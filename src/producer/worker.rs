@@ -17,7 +17,7 @@ use tokio::sync::watch;
 
 pub use super::extras::{HeaderSet, Stamper};
 use super::handle::TopicHandle;
-use super::{kafka_error_name, opaque, Client, Context};
+use super::{kafka_error_name, opaque, Client};
 use crate::pacing::{Clock, Pacing, WorkerPlan, WorkerStop};
 use crate::payload::{KeyGen, Payloads};
 use crate::recorder::{PhaseBounds, Phases, ProducedTally, SendStats};
@@ -148,6 +148,16 @@ enum Sent {
     Abandoned,
 }
 
+/// What the worker loop does next.
+enum Next {
+    /// Send the message due at this instant (ns on the run's clock).
+    Due(u64),
+    /// The run is over for this worker.
+    End,
+    /// Stopped while waiting for this due instant: the message is due but unsent.
+    Pending(u64),
+}
+
 impl Worker {
     /// Unpaced asynchronous workers without headers, whose payloads librdkafka may point at,
     /// enqueue in batches (see [`super::batch`]).
@@ -168,9 +178,6 @@ impl Worker {
             produced: ProducedTally::with_keys(self.keys.cardinality()),
             ..SendStats::default()
         };
-        let mut measured_sent = 0u64;
-        let mut total = 0u64;
-        let ctx: &Context = self.client.context();
         // One handle per topic, kept for the whole run (no topic lookup per message).
         let handles: Vec<Option<TopicHandle>> = self
             .topics
@@ -178,44 +185,33 @@ impl Worker {
             .map(|t| TopicHandle::new(&self.client, t))
             .collect();
         let handle = handles.first().and_then(Option::as_ref);
-        let mut scratch = Vec::new();
         // Pool and corpus payloads are immutable and kept alive by the client's context, so
-        // librdkafka may point at them; scrambled ones live in `scratch` and must be copied.
-        let copy_payloads = self.payloads.uses_scratch();
-        ctx.keep(self.payloads.clone());
-        if let Some(h) = handle.filter(|_| self.batchable()) {
-            self.run_batched(h, &mut stats);
-            return stats;
+        // librdkafka may point at them; scrambled ones live in a scratch buffer and are copied.
+        self.client.context().keep(self.payloads.clone());
+        match handle.filter(|_| self.batchable()) {
+            Some(h) => self.run_batched(h, &mut stats),
+            None => self.run_one_by_one(&handles, &mut stats).await,
         }
+        stats
+    }
+
+    /// Sends message by message, each at its due instant (or at once, unpaced).
+    async fn run_one_by_one(&mut self, handles: &[Option<TopicHandle>], stats: &mut SendStats) {
+        let mut measured_sent = 0u64;
+        let mut total = 0u64;
+        let mut scratch = Vec::new();
+        let copy_payloads = self.payloads.uses_scratch();
         // A drawn due instant whose message was not sent when the loop ended.
         let mut pending = None;
         // Sync mode: the message's place in the current batch.
         let mut place = 0usize;
         for i in 0u64.. {
-            if self.stop.is_stopped() {
-                break;
-            }
-            let due_ns = match self.plan.pacing.next_due_ns() {
-                Some(due) => {
-                    if let WorkerStop::Until { end_ns } = self.plan.stop {
-                        if due >= end_ns {
-                            break;
-                        }
-                    }
-                    if !wait_until(&self.clock, due, &mut self.stop).await {
-                        pending = Some(due);
-                        break;
-                    }
-                    due
-                }
-                None => {
-                    let now = self.clock.now_ns();
-                    if let WorkerStop::Until { end_ns } = self.plan.stop {
-                        if now >= end_ns {
-                            break;
-                        }
-                    }
-                    now
+            let due_ns = match self.next_due().await {
+                Next::Due(due) => due,
+                Next::End => break,
+                Next::Pending(due) => {
+                    pending = Some(due);
+                    break;
                 }
             };
             let measured = due_ns >= self.plan.warmup_end_ns;
@@ -232,15 +228,11 @@ impl Worker {
             if let Some(st) = &mut self.stamper {
                 st.load(payload);
             }
-            let topic = if self.pick.many() {
-                self.pick.pick(self.rng.next_u64())
-            } else {
-                0
+            let topic = match self.pick.many() {
+                true => self.pick.pick(self.rng.next_u64()),
+                false => 0,
             };
-            let (key_number, key) = match self.keys.key(seq, &mut self.rng) {
-                Some((n, k)) => (Some(n), Some(k)),
-                None => (None, None),
-            };
+            let (key_number, key) = self.keys.key(seq, &mut self.rng).unzip();
             let bytes = (payload.len() + key.map_or(0, <[u8]>::len)) as u64;
             if measured {
                 stats.produced.count(payload.len() as u64, key_number);
@@ -271,19 +263,11 @@ impl Worker {
                 },
                 key,
                 &self.headers,
-                &mut stats,
+                stats,
                 &mut self.stop,
             )
             .await;
-            if let (Some(t), Some(g)) = (&self.txn, &gate) {
-                if !matches!(sent, Sent::Enqueued { .. }) {
-                    t.unreserve(g);
-                }
-            }
-            drop(gate);
-            if let Some(t) = &self.txn {
-                t.end_if_due(&self.client, &self.clock);
-            }
+            self.after_send(gate, &sent);
             let (enqueue_us, rejected) = match sent {
                 Sent::Enqueued { enqueue_us } => (enqueue_us, None),
                 Sent::Rejected(kind) => (self.clock.now_us(), Some(kind)),
@@ -292,16 +276,10 @@ impl Worker {
                     break;
                 }
             };
-            // Unpaced, the due instant is the enqueue instant (of the last try, after QueueFull),
-            // which also decides warm-up, as it does for the delivery report.
-            let (lag, measured) = match unpaced_now_us {
-                Some(_) => (0, enqueue_us * 1000 >= self.plan.warmup_end_ns),
-                None => (enqueue_us.saturating_sub(due_us), measured),
-            };
-            stats.count_sent(measured, enqueue_us, lag, bytes, self.interval_us);
+            let (lag, measured) =
+                self.count_sent(stats, enqueue_us, due_us, unpaced_now_us, measured, bytes);
             if measured {
                 measured_sent += 1;
-                stats.phases.sent(due_us, enqueue_us);
             }
             total += 1;
             self.live_sent.0.store(total, Ordering::Relaxed);
@@ -310,21 +288,86 @@ impl Worker {
                 stats.rejected(measured, kind, lag);
                 continue;
             }
-            if self.mode == Mode::Sync {
-                place += 1;
-                if place < self.sync_batch {
-                    continue;
-                }
-                place = 0;
-                if !wait_for_batch(ctx.slot(self.slot), &mut self.stop).await {
-                    break;
-                }
+            if self.mode == Mode::Sync && !self.sync_batch_done(&mut place).await {
+                break;
             }
         }
         if self.stop.is_stopped() {
-            self.count_unsent(pending, measured_sent, &mut stats);
+            self.count_unsent(pending, measured_sent, stats);
         }
-        stats
+    }
+
+    /// A transaction's send is over: a message that was not enqueued gives its place back, and a
+    /// transaction that is due ends (commits or aborts) now.
+    fn after_send(&self, gate: Option<std::sync::RwLockReadGuard<'_, ()>>, sent: &Sent) {
+        let Some(t) = &self.txn else {
+            return;
+        };
+        if let Some(g) = &gate {
+            if !matches!(sent, Sent::Enqueued { .. }) {
+                t.unreserve(g);
+            }
+        }
+        drop(gate);
+        t.end_if_due(&self.client, &self.clock);
+    }
+
+    /// Sync mode: counts the message into its batch; a full batch waits for its acks. False when
+    /// the stop came first.
+    async fn sync_batch_done(&mut self, place: &mut usize) -> bool {
+        *place += 1;
+        if *place < self.sync_batch {
+            return true;
+        }
+        *place = 0;
+        let slot = self.client.context().slot(self.slot);
+        wait_for_batch(slot, &mut self.stop).await
+    }
+
+    /// The next message's due instant (now, unpaced), or why the loop ends: the stop signal, the
+    /// end of the run, or a stop while waiting for a due instant (that message is pending).
+    async fn next_due(&mut self) -> Next {
+        if self.stop.is_stopped() {
+            return Next::End;
+        }
+        let end_ns = match self.plan.stop {
+            WorkerStop::Until { end_ns } => end_ns,
+            _ => u64::MAX,
+        };
+        match self.plan.pacing.next_due_ns() {
+            Some(due) if due >= end_ns => Next::End,
+            Some(due) => match wait_until(&self.clock, due, &mut self.stop).await {
+                true => Next::Due(due),
+                false => Next::Pending(due),
+            },
+            None => match self.clock.now_ns() {
+                now if now >= end_ns => Next::End,
+                now => Next::Due(now),
+            },
+        }
+    }
+
+    /// Counts a sent (enqueued or rejected) message: its lag and whether it is measured. Unpaced,
+    /// the due instant is the enqueue instant (of the last try, after QueueFull), which also
+    /// decides warm-up, as it does for the delivery report.
+    fn count_sent(
+        &self,
+        stats: &mut SendStats,
+        enqueue_us: u64,
+        due_us: u64,
+        unpaced_now_us: Option<u64>,
+        measured: bool,
+        bytes: u64,
+    ) -> (u64, bool) {
+        let (lag, measured) = match unpaced_now_us {
+            Some(_) => (0, enqueue_us * 1000 >= self.plan.warmup_end_ns),
+            None => (enqueue_us.saturating_sub(due_us), measured),
+        };
+        stats.count_sent(measured, enqueue_us, lag, bytes, self.interval_us);
+        if measured {
+            stats.phases.sent(due_us, enqueue_us);
+        }
+        (lag, measured)
     }
 
     /// After a stop: every message of this worker's schedule that was already due (before now,
