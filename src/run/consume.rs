@@ -113,12 +113,15 @@ pub(super) type BacklogSlot = Arc<Mutex<Option<Backlog>>>;
 /// With `start_after`: waits for the consumers' start, notes the backlog, and follows the lag
 /// until it is back to about zero (at most 1 % of the backlog, the target rate's messages of
 /// 50 ms plus `producer.linger`, or one message). Runs beside the load; the run aborts it when it ends.
+/// A backlog watch: its figure, and the task that fills it.
+pub(super) type BacklogWatch = (BacklogSlot, tokio::task::JoinHandle<()>);
+
 pub(super) fn watch_backlog(
     plan: &RunPlan,
     consumers: &Arc<Consumers>,
     clients: &[Arc<Client>],
     clock: Clock,
-) -> Option<(BacklogSlot, tokio::task::JoinHandle<()>)> {
+) -> Option<BacklogWatch> {
     let c = plan.scenario.consume.as_ref()?;
     if c.start_after.0.is_zero() {
         return None;
@@ -156,6 +159,24 @@ pub(super) fn watch_backlog(
         }
     });
     Some((out, task))
+}
+
+/// The consumers' end: [`finish`] within `[consume] grace`, with the backlog watch (if any)
+/// stopped and its figure kept.
+pub(super) async fn finish_all(
+    s: &crate::scenario::Scenario,
+    consumers: Arc<Consumers>,
+    backlog: Option<BacklogWatch>,
+    clients: &[Arc<Client>],
+    interrupts: &Interrupts,
+) -> Consumed {
+    let grace = s.consume.as_ref().map_or(Duration::ZERO, |c| c.grace.0);
+    let mut consumed = finish(consumers, clients, grace, interrupts).await;
+    if let Some((b, task)) = backlog {
+        task.abort();
+        consumed.backlog = *b.lock().unwrap_or_else(|p| p.into_inner());
+    }
+    consumed
 }
 
 /// After the producers' drain: waits until the consumers have read every acked message (at most

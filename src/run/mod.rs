@@ -97,14 +97,64 @@ pub struct RunOutput {
     pub t0_unix_ms: u64,
 }
 
-/// Carries out one run's plan. `on_start` receives live counters once the load starts
-/// (progress line).
-pub async fn execute(
-    plan: &RunPlan,
-    opts: &RunOpts,
-    interrupts: &Interrupts,
-    on_start: impl FnOnce(Live),
-) -> Result<RunOutput, BrokerError> {
+/// Everything a run sets up before its clock starts.
+struct Prepared {
+    embedded: Option<Embedded>,
+    bootstrap: String,
+    config: rdkafka::ClientConfig,
+    clients: Vec<Arc<Client>>,
+    topic: TopicInfo,
+    txns: Vec<Arc<Txn>>,
+    /// The topics' high watermarks before the load (what landed is counted from them).
+    before: Option<u64>,
+    /// This run's tag in the `[consume]` stamp.
+    random: u64,
+    consumers: Option<Arc<crate::consumer::Consumers>>,
+    consume_events: Vec<Event>,
+}
+
+impl Prepared {
+    /// Starts the clients' and consumers' clocks, the backlog watch and the workers; returns the
+    /// workers' results to come, the live counters and the backlog watch.
+    #[allow(clippy::type_complexity)]
+    fn start_load(
+        &self,
+        plan: &RunPlan,
+        clock: Clock,
+        stop: &StopSignal,
+    ) -> Result<
+        (
+            Vec<Receiver<SendStats>>,
+            Live,
+            Option<consume::BacklogWatch>,
+        ),
+        BrokerError,
+    > {
+        for c in &self.clients {
+            c.context().start(clock);
+        }
+        self.consumers.iter().for_each(|c| c.set_clock(clock));
+        let backlog = self
+            .consumers
+            .as_ref()
+            .and_then(|c| consume::watch_backlog(plan, c, &self.clients, clock));
+        let tag = self.consumers.as_ref().map(|_| self.random);
+        let (clients, txns) = (&self.clients, &self.txns);
+        let (handles, sent) = spawn_workers(plan, clients, txns, &self.topic, clock, stop, tag)?;
+        let live = Live {
+            sent,
+            contexts: self.clients.clone(),
+            clock,
+            target_rate: plan.target_rate,
+            consumers: self.consumers.clone(),
+        };
+        Ok((handles, live, backlog))
+    }
+}
+
+/// The cluster (embedded or not), the clients, the topic, the transactions, the watermarks
+/// before the load and the `[consume]` consumers.
+async fn prepare(plan: &RunPlan) -> Result<Prepared, BrokerError> {
     let s = &plan.scenario;
     let (embedded, bootstrap) = start_cluster(s)?;
     let config = client_config(s, &bootstrap);
@@ -116,39 +166,49 @@ pub async fn execute(
     let before =
         broker::high_watermarks(&config, &names, topic.partitions, watermark_timeout).await;
     let random = consume::run_random();
-    let (consumers, mut consume_events) =
+    let (consumers, consume_events) =
         consume::start(plan, &config, &bootstrap, &topic, random).await?;
-    let consumers = consumers.map(Arc::new);
+    Ok(Prepared {
+        embedded,
+        bootstrap,
+        config,
+        clients,
+        topic,
+        txns,
+        before,
+        random,
+        consumers: consumers.map(Arc::new),
+        consume_events,
+    })
+}
+
+/// Carries out one run's plan. `on_start` receives live counters once the load starts
+/// (progress line).
+pub async fn execute(
+    plan: &RunPlan,
+    opts: &RunOpts,
+    interrupts: &Interrupts,
+    on_start: impl FnOnce(Live),
+) -> Result<RunOutput, BrokerError> {
+    let s = &plan.scenario;
+    let mut p = prepare(plan).await?;
+    let watermark_timeout = s.cluster.connect_timeout.0.min(Duration::from_secs(5));
+    let names = s.topic.names();
     let cpu_start = crate::usage::process_cpu_s();
     let (started, t0_wall) = start_instant(opts.start_at, interrupts).await?;
     let clock = Clock::starting_at(started);
-    for c in &clients {
-        c.context().start(clock);
-    }
-    consumers.iter().for_each(|c| c.set_clock(clock));
-    let backlog = consumers
-        .as_ref()
-        .and_then(|c| consume::watch_backlog(plan, c, &clients, clock));
     let (stop, stop_signal) = stop_signal();
-    let tag = consumers.as_ref().map(|_| random);
-    let (handles, live_sent) =
-        spawn_workers(plan, &clients, &txns, &topic, clock, &stop_signal, tag)?;
+    let (handles, live, backlog) = p.start_load(plan, clock, &stop_signal)?;
     tracing::info!(target: "kbench", "load started: {} workers", plan.workers.len());
-    on_start(Live {
-        sent: live_sent,
-        contexts: clients.clone(),
-        clock,
-        target_rate: plan.target_rate,
-        consumers: consumers.clone(),
-    });
+    on_start(live);
     let timed_out = Arc::new(AtomicBool::new(false));
     let guard = spawn_stopper(plan, &stop, interrupts, clock, timed_out.clone());
     let fault_events = RefCell::new(Vec::new());
     let (send, transactions) = send_and_drain(
         plan,
-        embedded.as_ref(),
-        &clients,
-        &txns,
+        p.embedded.as_ref(),
+        &p.clients,
+        &p.txns,
         handles,
         guard,
         interrupts,
@@ -156,73 +216,55 @@ pub async fn execute(
         &fault_events,
     )
     .await;
-    let consumed = match consumers {
-        Some(c) => {
-            let grace = s.consume.as_ref().map_or(Duration::ZERO, |c| c.grace.0);
-            let mut consumed = consume::finish(c, &clients, grace, interrupts).await;
-            if let Some((b, task)) = backlog {
-                task.abort();
-                consumed.backlog = *b.lock().unwrap_or_else(|p| p.into_inner());
-            }
-            consume_events.append(&mut consumed.events);
-            Some(consumed)
-        }
+    let mut consumed = match p.consumers.take() {
+        Some(c) => Some(consume::finish_all(s, c, backlog, &p.clients, interrupts).await),
         None => None,
     };
     let interrupted = interrupts.count() > 0;
     let after =
-        broker::settled_high_watermarks(&config, &names, topic.partitions, watermark_timeout).await;
-    let landed = before.zip(after).map(|(b, a)| a.saturating_sub(b));
+        broker::settled_high_watermarks(&p.config, &names, p.topic.partitions, watermark_timeout)
+            .await;
+    let landed = p.before.zip(after).map(|(b, a)| a.saturating_sub(b));
+    let timed_out = timed_out.load(Ordering::Acquire);
     let mut events = fault_events.into_inner();
-    events.append(&mut consume_events);
-    events.extend(end_events(
-        plan,
-        interrupted,
-        timed_out.load(Ordering::Acquire),
-    ));
+    events.append(&mut p.consume_events);
+    events.extend(
+        consumed
+            .iter_mut()
+            .flat_map(|c| std::mem::take(&mut c.events)),
+    );
+    events.extend(end_events(plan, interrupted, timed_out));
     // A run by count cut short (load.timeout, or transactions that could not go on) leaves the
     // rest of its count unsent.
-    let cut_short = timed_out.load(Ordering::Acquire) || txns.iter().any(|t| t.broken().is_some());
+    let cut_short = timed_out || p.txns.iter().any(|t| t.broken().is_some());
     let ended = finish::Ended {
         interrupted,
         cut_short,
     };
-    let (mut recorded, scheduled, client, client_events) = collect(plan, &clients, send, ended);
+    let (mut recorded, scheduled, client, client_events) = collect(plan, &p.clients, send, ended);
     recorded.consumed = consumed;
-    let reports = clients.iter().map(|c| c.context().take_reports()).collect();
+    let reports = p
+        .clients
+        .iter()
+        .map(|c| c.context().take_reports())
+        .collect();
     events.extend(client_events);
     events.sort_by(|a, b| a.t_s.total_cmp(&b.t_s));
     let wall = started.elapsed();
-    let cpu_s = match (cpu_start, crate::usage::process_cpu_s()) {
-        (Some(a), Some(b)) => Some(b - a),
-        _ => None,
-    };
-    if s.topic.delete_after && !topic.created.is_empty() {
-        let detail = match broker::delete_topics(&config, &topic.created, watermark_timeout).await {
-            Ok(()) => format!(
-                "deleted the {} topics this run created (topic.delete_after)",
-                topic.created.len()
-            ),
-            Err(e) => {
-                format!("topic.delete_after: could not delete every topic this run created: {e}")
-            }
-        };
-        events.push(Event {
-            t_s: wall.as_secs_f64(),
-            kind: "topics-deleted".into(),
-            detail,
-            repeats: 0,
-            recovery_s: None,
-        });
+    let cpu_s = cpu_start
+        .zip(crate::usage::process_cpu_s())
+        .map(|(a, b)| b - a);
+    if s.topic.delete_after && !p.topic.created.is_empty() {
+        events.push(delete_created(&p.config, &p.topic.created, watermark_timeout, wall).await);
     }
     // Dropping a producer purges what is left and waits for librdkafka: off the runtime threads.
-    let _ = tokio::task::spawn_blocking(move || drop(clients)).await;
+    let _ = tokio::task::spawn_blocking(move || drop(p.clients)).await;
     // The mock cluster (not `Send`) stops last, once no client talks to it.
-    drop(embedded);
+    drop(p.embedded);
     Ok(RunOutput {
         recorded,
-        bootstrap,
-        topic,
+        bootstrap: p.bootstrap,
+        topic: p.topic,
         events,
         interrupted,
         scheduled,
@@ -232,10 +274,37 @@ pub async fn execute(
         client,
         reports,
         transactions,
-        t0_unix_ms: t0_wall
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64),
+        t0_unix_ms: unix_ms(t0_wall),
     })
+}
+
+/// Milliseconds since the Unix epoch.
+fn unix_ms(t: std::time::SystemTime) -> u64 {
+    t.duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Deletes the topics this run created (`topic.delete_after`); the event says how it went.
+async fn delete_created(
+    config: &rdkafka::ClientConfig,
+    created: &[String],
+    timeout: Duration,
+    wall: Duration,
+) -> Event {
+    let detail = match broker::delete_topics(config, created, timeout).await {
+        Ok(()) => format!(
+            "deleted the {} topics this run created (topic.delete_after)",
+            created.len()
+        ),
+        Err(e) => format!("topic.delete_after: could not delete every topic this run created: {e}"),
+    };
+    Event {
+        t_s: wall.as_secs_f64(),
+        kind: "topics-deleted".into(),
+        detail,
+        repeats: 0,
+        recovery_s: None,
+    }
 }
 
 /// Starts every planned worker on its own thread; returns their results and live counters.
