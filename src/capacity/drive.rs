@@ -107,6 +107,39 @@ pub fn answer_line(a: &Answer, slo: &str, max_rate: f64) -> String {
     }
 }
 
+/// The scenario of one probe: `s` at a fixed `rate` for the step duration.
+fn probe_scenario(
+    s: &Scenario,
+    spec: &crate::scenario::capacity::CapacitySpec,
+    rate: f64,
+) -> Scenario {
+    let mut probe = s.clone();
+    probe.load.rate = Rate::PerSec(rate);
+    probe.load.duration = Some(spec.step_duration);
+    probe.load.messages = None;
+    probe.capacity = None;
+    probe
+}
+
+/// The line printed for probe `n` as the search goes.
+fn probe_line(n: usize, rate: f64, probe: &Probe) -> String {
+    format!(
+        "probe {n:>2}: {:>8} msg/s  p50 {:>9}  p99 {:>9}  achieved {:>6}  {}{}",
+        Rate::human(rate),
+        crate::units::human_us(probe.p50_us as f64),
+        crate::units::human_us(probe.p99_us as f64),
+        probe
+            .achieved_rate_ratio
+            .map_or("-".into(), |a| format!("{a:.3}")),
+        probe.verdict,
+        if probe.reasons.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", probe.reasons.join("; "))
+        }
+    )
+}
+
 /// Runs the search for scenario `s` (which has a `[capacity]` section) and writes everything
 /// under `<out>/<timestamp>-<name>-capacity/`.
 pub async fn run(
@@ -134,11 +167,7 @@ pub async fn run(
             search.stop();
             break;
         }
-        let mut probe_s = s.clone();
-        probe_s.load.rate = Rate::PerSec(rate);
-        probe_s.load.duration = Some(spec.step_duration);
-        probe_s.load.messages = None;
-        probe_s.capacity = None;
+        let probe_s = probe_scenario(s, &spec, rate);
         let probe_dir = dir.join(format!("probe-{:02}-{}", probes.len() + 1, rate.round()));
         let result = runner.run(&probe_s, &probe_dir).await?;
         let probe = judge(
@@ -148,22 +177,7 @@ pub async fn run(
             probe_dir.join("result.json").display().to_string(),
         );
         if !quiet {
-            println!(
-                "probe {:>2}: {:>8} msg/s  p50 {:>9}  p99 {:>9}  achieved {:>6}  {}{}",
-                probes.len() + 1,
-                Rate::human(rate),
-                crate::units::human_us(probe.p50_us as f64),
-                crate::units::human_us(probe.p99_us as f64),
-                probe
-                    .achieved_rate_ratio
-                    .map_or("-".into(), |a| format!("{a:.3}")),
-                probe.verdict,
-                if probe.reasons.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({})", probe.reasons.join("; "))
-                }
-            );
+            println!("{}", probe_line(probes.len() + 1, rate, &probe));
         }
         let verdict = probe.verdict.clone();
         probes.push(probe);

@@ -53,7 +53,6 @@ impl Worker {
         // Each message's key number, for the distinct-key count.
         let mut key_numbers = [None; BATCH];
         let mut keys = [0u8; BATCH * KEY_MAX];
-        let mut scratch = Vec::new();
         let (mut measured_sent, mut total, mut seq_index) = (0u64, 0u64, 0u64);
         loop {
             if self.stop.is_stopped() {
@@ -70,30 +69,7 @@ impl Worker {
             if n == 0 {
                 break;
             }
-            for j in 0..n {
-                let seq = seq_index * self.workers as u64 + self.index as u64;
-                seq_index += 1;
-                let payload = self.payloads.payload(self.rng.next_u64(), &mut scratch);
-                let m = &mut msgs[j];
-                m.err = rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR;
-                m.partition = self.partition.of(seq).unwrap_or(-1);
-                m.payload = payload.as_ptr() as *mut c_void;
-                m.len = payload.len();
-                key_numbers[j] = match self.keys.key(seq, &mut self.rng) {
-                    Some((number, key)) => {
-                        let slot = &mut keys[j * KEY_MAX..j * KEY_MAX + key.len()];
-                        slot.copy_from_slice(key);
-                        m.key = slot.as_mut_ptr() as *mut c_void;
-                        m.key_len = key.len();
-                        Some(number)
-                    }
-                    None => {
-                        m.key = ptr::null_mut();
-                        m.key_len = 0;
-                        None
-                    }
-                };
-            }
+            self.fill(&mut msgs[..n], &mut key_numbers, &mut keys, &mut seq_index);
             // Enqueue, then retry whatever `QueueFull` refused with a fresh enqueue instant.
             let mut from = 0;
             while from < n {
@@ -138,6 +114,44 @@ impl Worker {
                     }
                 }
             }
+        }
+    }
+
+    /// Fills the next messages of a batch: payload, partition and key (copied into `keys`, one
+    /// slot of [`KEY_MAX`] per message), each key's number into `key_numbers`.
+    fn fill(
+        &mut self,
+        msgs: &mut [rd::rd_kafka_message_t],
+        key_numbers: &mut [Option<u64>; BATCH],
+        keys: &mut [u8; BATCH * KEY_MAX],
+        seq_index: &mut u64,
+    ) {
+        // Batched workers' payloads live in the pool, never in the scratch buffer (see
+        // `Worker::batchable`): librdkafka points at them after this returns.
+        debug_assert!(!self.payloads.uses_scratch());
+        let mut scratch = Vec::new();
+        for (j, m) in msgs.iter_mut().enumerate() {
+            let seq = *seq_index * self.workers as u64 + self.index as u64;
+            *seq_index += 1;
+            let payload = self.payloads.payload(self.rng.next_u64(), &mut scratch);
+            m.err = rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR;
+            m.partition = self.partition.of(seq).unwrap_or(-1);
+            m.payload = payload.as_ptr() as *mut c_void;
+            m.len = payload.len();
+            key_numbers[j] = match self.keys.key(seq, &mut self.rng) {
+                Some((number, key)) => {
+                    let slot = &mut keys[j * KEY_MAX..j * KEY_MAX + key.len()];
+                    slot.copy_from_slice(key);
+                    m.key = slot.as_mut_ptr() as *mut c_void;
+                    m.key_len = key.len();
+                    Some(number)
+                }
+                None => {
+                    m.key = ptr::null_mut();
+                    m.key_len = 0;
+                    None
+                }
+            };
         }
     }
 }

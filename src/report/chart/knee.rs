@@ -5,7 +5,10 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{color, err, font, legend, ms, Chart, Scale};
+use plotters::chart::DualCoordChartContext;
+use plotters::coord::types::RangedCoordf64;
+
+use super::{color, err, font, legend, ms, Chart, Scale, Ticked};
 use crate::capacity::drive::CapacityReport;
 use crate::units::Rate;
 
@@ -29,7 +32,6 @@ impl Chart for Knee<'_> {
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
         let probes = by_offered_rate(&self.report.probes);
-        let x = |rate: f64| rate.log10();
         let (lo, hi) = probes.iter().fold((f64::MAX, 0f64), |(lo, hi), p| {
             (lo.min(p.rate), hi.max(p.rate))
         });
@@ -84,25 +86,7 @@ impl Chart for Knee<'_> {
             .axis_desc_style(font(16))
             .draw()
             .map_err(err)?;
-        type Pick = fn(&crate::capacity::Probe) -> u64;
-        let lines: [(&str, Pick, usize); 2] = [("p50", |p| p.p50_us, 2), ("p99", |p| p.p99_us, 1)];
-        for (name, pick, ci) in lines {
-            let c = color(ci);
-            let pts: Vec<(f64, f64)> = probes
-                .iter()
-                .map(|p| (x(p.rate), scale.pos(ms(pick(p)))))
-                .collect();
-            chart
-                .draw_series(LineSeries::new(pts.clone(), c.stroke_width(3)))
-                .map_err(err)?
-                .label(format!("{name} latency"))
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 24, y)], c.stroke_width(3))
-                });
-            chart
-                .draw_series(pts.into_iter().map(|p| Circle::new(p, 4, c.filled())))
-                .map_err(err)?;
-        }
+        latency_lines(&mut chart, &probes, &scale)?;
         let c = color(0);
         let achieved: Vec<(f64, f64)> = probes
             .iter()
@@ -113,48 +97,98 @@ impl Chart for Knee<'_> {
             .map_err(err)?
             .label("achieved / offered")
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], c.stroke_width(2)));
-        // Failing probes are marked with a cross on the p99 line.
-        chart
-            .draw_series(
-                probes.iter().filter(|p| p.verdict != "pass").map(|p| {
-                    Cross::new((x(p.rate), scale.pos(ms(p.p99_us))), 8, RED.stroke_width(2))
-                }),
-            )
-            .map_err(err)?;
-        if let Some(slo) = slo {
-            let y = scale.pos(slo);
-            chart
-                .draw_series(DashedLineSeries::new(
-                    vec![(x(lo) - 0.1, y), (x(hi) + 0.1, y)],
-                    8,
-                    6,
-                    BLACK.stroke_width(2),
-                ))
-                .map_err(err)?
-                .label(format!("SLO {}", self.report.slo))
-                .legend(|(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 24, y)], BLACK.stroke_width(2))
-                });
-        }
-        if let Some(rate) = self.report.answer.rate {
-            let r = scale.range();
-            chart
-                .draw_series(std::iter::once(PathElement::new(
-                    vec![(x(rate), r.start), (x(rate), r.end)],
-                    RGBColor(0, 140, 60).stroke_width(3),
-                )))
-                .map_err(err)?
-                .label(format!("capacity {} msg/s", Rate::human(rate)))
-                .legend(|(x, y)| {
-                    PathElement::new(
-                        vec![(x, y), (x + 24, y)],
-                        RGBColor(0, 140, 60).stroke_width(3),
-                    )
-                });
-        }
+        references(&mut chart, self.report, &probes, &scale, (lo, hi), slo)?;
         legend(&mut *chart, SeriesLabelPosition::UpperLeft, 15)?;
         Ok(())
     }
+}
+
+type Dual<'a, DB> = DualCoordChartContext<
+    'a,
+    DB,
+    Cartesian2d<Ticked, Ticked>,
+    Cartesian2d<RangedCoordf64, RangedCoordf64>,
+>;
+
+/// A rate's place on the (log) x axis.
+fn x(rate: f64) -> f64 {
+    rate.log10()
+}
+
+/// p50 and p99 of corrected latency over the offered rate, a point per probe.
+fn latency_lines<DB: DrawingBackend>(
+    chart: &mut Dual<'_, DB>,
+    probes: &[&crate::capacity::Probe],
+    scale: &Scale,
+) -> Result<(), String> {
+    type Pick = fn(&crate::capacity::Probe) -> u64;
+    let lines: [(&str, Pick, usize); 2] = [("p50", |p| p.p50_us, 2), ("p99", |p| p.p99_us, 1)];
+    for (name, pick, ci) in lines {
+        let c = color(ci);
+        let pts: Vec<(f64, f64)> = probes
+            .iter()
+            .map(|p| (x(p.rate), scale.pos(ms(pick(p)))))
+            .collect();
+        chart
+            .draw_series(LineSeries::new(pts.clone(), c.stroke_width(3)))
+            .map_err(err)?
+            .label(format!("{name} latency"))
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], c.stroke_width(3)));
+        chart
+            .draw_series(pts.into_iter().map(|p| Circle::new(p, 4, c.filled())))
+            .map_err(err)?;
+    }
+    Ok(())
+}
+
+/// Failing probes crossed on the p99 line, the SLO (dashed) and the answer (green).
+fn references<DB: DrawingBackend>(
+    chart: &mut Dual<'_, DB>,
+    report: &CapacityReport,
+    probes: &[&crate::capacity::Probe],
+    scale: &Scale,
+    (lo, hi): (f64, f64),
+    slo: Option<f64>,
+) -> Result<(), String> {
+    // Failing probes are marked with a cross on the p99 line.
+    chart
+        .draw_series(
+            probes
+                .iter()
+                .filter(|p| p.verdict != "pass")
+                .map(|p| Cross::new((x(p.rate), scale.pos(ms(p.p99_us))), 8, RED.stroke_width(2))),
+        )
+        .map_err(err)?;
+    if let Some(slo) = slo {
+        let y = scale.pos(slo);
+        chart
+            .draw_series(DashedLineSeries::new(
+                vec![(x(lo) - 0.1, y), (x(hi) + 0.1, y)],
+                8,
+                6,
+                BLACK.stroke_width(2),
+            ))
+            .map_err(err)?
+            .label(format!("SLO {}", report.slo))
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], BLACK.stroke_width(2)));
+    }
+    if let Some(rate) = report.answer.rate {
+        let r = scale.range();
+        chart
+            .draw_series(std::iter::once(PathElement::new(
+                vec![(x(rate), r.start), (x(rate), r.end)],
+                RGBColor(0, 140, 60).stroke_width(3),
+            )))
+            .map_err(err)?
+            .label(format!("capacity {} msg/s", Rate::human(rate)))
+            .legend(|(x, y)| {
+                PathElement::new(
+                    vec![(x, y), (x + 24, y)],
+                    RGBColor(0, 140, 60).stroke_width(3),
+                )
+            });
+    }
+    Ok(())
 }
 
 #[cfg(test)]
