@@ -15,8 +15,10 @@ use crate::result::derive::{derive, Hists, Totals};
 use crate::result::*;
 
 mod client;
-mod parts;
-use parts::{merge_consume, merge_partitions, merge_phases, merge_produced, merge_topics};
+mod consume;
+mod tallies;
+use consume::merge_consume;
+use tallies::{merge_partitions, merge_phases, merge_produced, merge_topics};
 
 /// Why shards cannot be merged: bad input, exit 2.
 #[derive(Debug, thiserror::Error)]

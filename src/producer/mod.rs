@@ -25,10 +25,11 @@
 
 pub mod batch;
 pub mod client;
-mod extras;
 pub mod handle;
+mod headers;
 pub mod opaque;
 mod room;
+mod stamper;
 pub mod txn;
 pub mod worker;
 

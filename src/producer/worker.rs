@@ -15,8 +15,9 @@ use rdkafka::producer::{BaseRecord, Producer};
 use rdkafka::types::RDKafkaErrorCode;
 use tokio::sync::watch;
 
-pub use super::extras::{HeaderSet, Stamper};
 use super::handle::TopicHandle;
+pub use super::headers::HeaderSet;
+pub use super::stamper::Stamper;
 use super::{kafka_error_name, opaque, Client};
 use crate::pacing::{Clock, Pacing, WorkerPlan, WorkerStop};
 use crate::payload::{KeyGen, Payloads};
