@@ -152,7 +152,7 @@ fn push(events: &Mutex<Vec<Event>>, e: Event) {
 fn exec_event(clock: &Clock, detail: String) -> Event {
     Event {
         t_s: seconds(clock),
-        kind: "fault-exec".into(),
+        kind: crate::event::EventKind::FaultExec,
         detail,
         repeats: 0,
         recovery_s: None,
@@ -197,7 +197,7 @@ pub async fn drive(
         }
         events.borrow_mut().push(Event {
             t_s: seconds(&clock),
-            kind: "fault".into(),
+            kind: crate::event::EventKind::Fault,
             detail,
             repeats: 0,
             recovery_s: None,

@@ -46,7 +46,7 @@ fn async_run_by_count_accounts_for_every_message() {
     let sent: u64 = r.intervals.iter().map(|i| i.sent).sum();
     let acked: u64 = r.intervals.iter().map(|i| i.acked).sum();
     assert_eq!((sent, acked), (20_000, 20_000));
-    assert_eq!(r.broker.kind, "embedded");
+    assert_eq!(r.broker.kind, kbench::result::BrokerKind::Embedded);
     assert_eq!(r.broker.partitions, 3);
     assert!(r.notes.iter().any(|n| n.contains("acks are not honoured")));
 }
@@ -155,7 +155,10 @@ fn interrupt_writes_a_partial_result() {
         "{}",
         r.counts.sent
     );
-    assert!(r.events.iter().any(|e| e.kind == "interrupted"));
+    assert!(r
+        .events
+        .iter()
+        .any(|e| e.kind == kbench::event::EventKind::Interrupted));
 }
 
 #[test]

@@ -86,11 +86,15 @@ duration = "2s"
     let faults: Vec<&str> = r
         .events
         .iter()
-        .filter(|e| e.kind == "fault")
+        .filter(|e| e.kind == kbench::event::EventKind::Fault)
         .map(|e| e.detail.as_str())
         .collect();
     assert_eq!(faults, vec!["all brokers down for 2s", "all brokers up"]);
-    let down = r.events.iter().find(|e| e.kind == "fault").unwrap();
+    let down = r
+        .events
+        .iter()
+        .find(|e| e.kind == kbench::event::EventKind::Fault)
+        .unwrap();
     assert!((down.t_s - 2.0).abs() < 0.1, "fault at {}", down.t_s);
     // Back to normal latency and rate some time after the brokers came back at 4 s.
     let recovery = down
@@ -101,7 +105,11 @@ duration = "2s"
         (2.0..4.0).contains(&recovery),
         "recovered after {recovery} s"
     );
-    let up = r.events.iter().rfind(|e| e.kind == "fault").unwrap();
+    let up = r
+        .events
+        .iter()
+        .rfind(|e| e.kind == kbench::event::EventKind::Fault)
+        .unwrap();
     assert_eq!(
         up.recovery_s, None,
         "only a fault's start has a recovery time"
@@ -149,7 +157,7 @@ command = ["sleep", "30"]
     let of = |kind: &str| -> Vec<String> {
         r.events
             .iter()
-            .filter(|e| e.kind == kind)
+            .filter(|e| e.kind.as_str() == kind)
             .map(|e| e.detail.clone())
             .collect()
     };
@@ -303,7 +311,9 @@ broker = "all"
     assert_accounted(&r);
     assert!(r.counts.sent < 10_000_000);
     assert!(
-        r.events.iter().any(|e| e.kind == "timeout"),
+        r.events
+            .iter()
+            .any(|e| e.kind == kbench::event::EventKind::Timeout),
         "{:?}",
         r.events
     );

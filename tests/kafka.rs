@@ -115,7 +115,8 @@ fn many_topics_are_created_together_and_deleted_after() {
     assert!(
         r.events
             .iter()
-            .any(|e| e.kind == "topics-deleted" && e.detail.starts_with("deleted the 5 topics")),
+            .any(|e| e.kind == kbench::event::EventKind::TopicsDeleted
+                && e.detail.starts_with("deleted the 5 topics")),
         "{:?}",
         r.events
     );
@@ -151,7 +152,7 @@ fn acks_all_costs_more_than_acks_1() {
             ],
         ));
         assert_accounted(&r);
-        assert_eq!(r.broker.kind, "external");
+        assert_eq!(r.broker.kind, kbench::result::BrokerKind::External);
         assert_eq!(r.counts.sent, 2_000);
         assert_eq!(r.counts.acked, 2_000, "acks={acks}: {:?}", r.errors);
         assert_eq!(r.loss_rate, 0.0);
@@ -309,7 +310,7 @@ fn failover(k: &Kafka, topic: &str, idempotence: bool, consume: bool) -> RunResu
     let faults: Vec<&str> = r
         .events
         .iter()
-        .filter(|e| e.kind == "fault-exec")
+        .filter(|e| e.kind == kbench::event::EventKind::FaultExec)
         .map(|e| e.detail.as_str())
         .collect();
     assert!(faults.iter().all(|f| f.contains("exit 0")), "{faults:?}");
@@ -355,7 +356,11 @@ fn leader_failover_with_idempotence_keeps_one_copy() {
         "{:?}",
         r.latency_us.corrected
     );
-    let start = r.events.iter().find(|e| e.kind == "fault").unwrap();
+    let start = r
+        .events
+        .iter()
+        .find(|e| e.kind == kbench::event::EventKind::Fault)
+        .unwrap();
     let recovery = start
         .recovery_s
         .expect("a fault start at a fixed rate has a recovery");
@@ -486,7 +491,11 @@ fn a_byte_rate_quota_shows_as_throttling() {
             .as_ref()
             .and_then(|c| c.breakdown)
             .map_or(0, |b| b.throttle_ms);
-        let events = r.events.iter().filter(|e| e.kind == "throttle").count();
+        let events = r
+            .events
+            .iter()
+            .filter(|e| e.kind == kbench::event::EventKind::Throttle)
+            .count();
         eprintln!("kafka quota 20 kB/s at 200 kB/s offered: throttle up to {throttle} ms, {events} events");
         if throttle > 0 {
             assert!(events > 0, "{:?}", r.events);

@@ -59,7 +59,7 @@ fn acked_equals_what_landed_for_every_codec_and_acks() {
         );
         let r = run(&s);
         assert_accounted(&r);
-        assert_eq!(r.broker.kind, "external");
+        assert_eq!(r.broker.kind, kbench::result::BrokerKind::External);
         assert_eq!(r.counts.acked, 1500, "acks={acks} {codec}: {:?}", r.errors);
         let landed = count_landed(&t.bootstrap(), &topic, 3, 1500);
         assert_eq!(landed, 1500, "acks={acks} compression={codec}");

@@ -11,6 +11,7 @@ use super::properties::properties_of;
 use super::sweep::sweep_run;
 use super::{load, read_plain};
 use crate::cli::RunArgs;
+use crate::event::EventKind;
 use crate::live::metrics::Metrics;
 use crate::orchestrate::{run_one, write_charts, RunHow};
 use crate::result::{self, RunResult, ScenarioInfo};
@@ -112,8 +113,8 @@ async fn run_cells(
 /// transactions on it) is the cluster's (3), an interrupted run is 130.
 fn failed(result: &RunResult) -> Option<i32> {
     for (kind, code) in [
-        (run::ACCOUNTING_EVENT, exit::FAILURE),
-        (run::TXN_BROKEN_EVENT, exit::BROKER),
+        (EventKind::Accounting, exit::FAILURE),
+        (EventKind::TransactionsStopped, exit::BROKER),
     ] {
         if let Some(e) = result.events.iter().find(|e| e.kind == kind) {
             eprintln!("Error: {}", e.detail);

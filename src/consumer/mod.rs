@@ -95,7 +95,7 @@ impl Shared {
         Some(t * self.partitions as i32 + partition)
     }
 
-    fn push_event(&self, kind: &str, detail: String) {
+    fn push_event(&self, kind: crate::event::EventKind, detail: String) {
         let now_us = self.clock.get().map_or(0, Clock::now_us);
         let t_s = (now_us as f64 / 1e3).round() / 1e3;
         let mut events = self.events.lock().unwrap_or_else(|p| p.into_inner());
@@ -107,7 +107,7 @@ impl Shared {
         } else if events.len() < MAX_EVENTS {
             events.push(Event {
                 t_s,
-                kind: kind.into(),
+                kind,
                 detail,
                 repeats: 0,
                 recovery_s: None,
@@ -129,8 +129,10 @@ impl ClientContext for Ctx {
     }
     fn error(&self, error: KafkaError, reason: &str) {
         let name = crate::producer::kafka_error_name(&error);
-        self.shared
-            .push_event("consumer-error", format!("{name}: {reason}"));
+        self.shared.push_event(
+            crate::event::EventKind::ConsumerError,
+            format!("{name}: {reason}"),
+        );
     }
 }
 
@@ -178,7 +180,7 @@ impl ConsumerContext for Ctx {
         };
         if let Err(e) = result {
             self.shared.push_event(
-                "consumer-rebalance",
+                crate::event::EventKind::ConsumerRebalance,
                 format!("consumer {}: {e}", self.index),
             );
         }
@@ -308,7 +310,7 @@ impl Consumers {
                 Ok(r) => recorders.push(r),
                 // Never silent: what that consumer read is lost, and the result says so.
                 Err(_) => self.shared.push_event(
-                    "consumer-error",
+                    crate::event::EventKind::ConsumerError,
                     format!("consumer {i} failed (a kbench bug): what it read is not counted"),
                 ),
             }
@@ -341,7 +343,10 @@ fn consume(
         std::thread::sleep(Duration::from_micros(left));
     }
     if let Err(e) = take_partitions(&consumer, index, spec, shared) {
-        shared.push_event("consumer-error", format!("consumer {index}: {e}"));
+        shared.push_event(
+            crate::event::EventKind::ConsumerError,
+            format!("consumer {index}: {e}"),
+        );
         return rec;
     }
     let mut published = 0;
@@ -367,7 +372,10 @@ fn consume(
             }
             Some(Err(e)) => {
                 let name = crate::producer::kafka_error_name(&e);
-                shared.push_event("consumer-error", format!("{name}: {e}"));
+                shared.push_event(
+                    crate::event::EventKind::ConsumerError,
+                    format!("{name}: {e}"),
+                );
             }
             None => {}
         }

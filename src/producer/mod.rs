@@ -257,7 +257,7 @@ impl Context {
         std::mem::take(&mut *self.events.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
-    fn push_event(&self, kind: &str, detail: String) {
+    fn push_event(&self, kind: crate::event::EventKind, detail: String) {
         let t_s = self.now_us() as f64 / 1e6;
         let mut events = self.events.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(last) = events.last_mut() {
@@ -269,7 +269,7 @@ impl Context {
         if events.len() < MAX_EVENTS {
             events.push(Event {
                 t_s: (t_s * 1000.0).round() / 1000.0,
-                kind: kind.to_string(),
+                kind,
                 detail,
                 repeats: 0,
                 recovery_s: None,
@@ -303,7 +303,7 @@ impl ClientContext for Context {
     fn error(&self, error: KafkaError, reason: &str) {
         tracing::debug!("librdkafka: {error}: {reason}");
         self.push_event(
-            "client-error",
+            crate::event::EventKind::ClientError,
             format!("{}: {reason}", kafka_error_name(&error)),
         );
     }

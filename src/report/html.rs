@@ -80,7 +80,7 @@ fn errors_and_notes(out: &mut String, r: &RunResult) {
         rows.extend(r.events.iter().map(|e| {
             vec![
                 format!("{:.3}", e.t_s),
-                e.kind.clone(),
+                e.kind.to_string(),
                 e.detail.clone(),
                 e.repeats.to_string(),
             ]
@@ -101,7 +101,7 @@ pub fn run_page(r: &RunResult, rendered: &[Rendered]) -> String {
         esc(&r.scenario.description),
         esc(&r.started_at),
         r.status,
-        esc(&r.broker.kind),
+        esc(r.broker.kind.as_str()),
         esc(&r.broker.bootstrap)
     );
     let c = &r.counts;

@@ -3,6 +3,7 @@
 
 use std::fmt::Write;
 
+use crate::event::EventKind;
 use crate::recorder::hist::LatencyStats;
 use crate::result::{Counts, RunResult, Status};
 use crate::table::{columns, thousands};
@@ -163,7 +164,7 @@ fn what_ran(out: &mut String, r: &RunResult) {
         Status::Completed => "completed",
         Status::Interrupted => "INTERRUPTED",
     };
-    let broker = if r.broker.kind == "embedded" {
+    let broker = if r.broker.kind == crate::result::BrokerKind::Embedded {
         format!("embedded, {} brokers", s.cluster.brokers)
     } else {
         "external".to_string()
@@ -361,7 +362,7 @@ fn trouble(out: &mut String, r: &RunResult) {
             r.loss_rate * 100.0
         );
     }
-    for e in r.events.iter().filter(|e| e.kind == "accounting") {
+    for e in r.events.iter().filter(|e| e.kind == EventKind::Accounting) {
         let _ = writeln!(out, "  ACCOUNTING ERROR: {}", e.detail);
     }
     if !r.phases.is_empty() {
@@ -382,7 +383,7 @@ fn events(out: &mut String, r: &RunResult) {
             .collect();
         let _ = writeln!(out, "  errors     {}", list.join(", "));
     }
-    for e in r.events.iter().filter(|e| e.kind == "fault") {
+    for e in r.events.iter().filter(|e| e.kind == EventKind::Fault) {
         let recovery = match e.recovery_s {
             Some(Some(s)) => format!(": recovered {s:.1} s after it began"),
             Some(None) => ": did not recover within the run".into(),
@@ -393,7 +394,7 @@ fn events(out: &mut String, r: &RunResult) {
     let client_errors: Vec<_> = r
         .events
         .iter()
-        .filter(|e| e.kind != "interrupted" && e.kind != "fault")
+        .filter(|e| !matches!(e.kind, EventKind::Interrupted | EventKind::Fault))
         .collect();
     if !client_errors.is_empty() {
         let _ = writeln!(

@@ -47,9 +47,9 @@ pub fn build(plan: &RunPlan, info: ScenarioInfo, started_at: String, out: RunOut
         wall_s: round(out.wall.as_secs_f64(), 3),
         broker: BrokerInfo {
             kind: if s.cluster.is_embedded() {
-                "embedded".into()
+                BrokerKind::Embedded
             } else {
-                "external".into()
+                BrokerKind::External
             },
             bootstrap: out.bootstrap.clone(),
             partitions: out.topic.partitions,
@@ -234,7 +234,9 @@ fn with_recoveries(plan: &RunPlan, intervals: &[Interval], mut events: Vec<Event
     let warmup = s.load.warmup.0.as_secs_f64();
     let end = warmup + s.load.duration.map_or(f64::MAX, |d| d.0.as_secs_f64());
     let whole = |i: &&Interval| i.t_s >= warmup && i.t_s + step <= end + 1e-9;
-    let fault_events = events.iter_mut().filter(|e| e.kind == "fault");
+    let fault_events = events
+        .iter_mut()
+        .filter(|e| e.kind == crate::event::EventKind::Fault);
     for (fault_step, event) in plan.faults.iter().zip(fault_events) {
         if !fault_step.start {
             continue;
@@ -413,7 +415,7 @@ fn notes(plan: &RunPlan, out: &RunOutput) -> Vec<String> {
     notes.extend(
         out.events
             .iter()
-            .filter(|e| e.kind == "timeout")
+            .filter(|e| e.kind == crate::event::EventKind::Timeout)
             .map(|e| e.detail.clone()),
     );
     let r = &out.recorded;

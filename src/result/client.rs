@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::event::Event;
+use crate::event::{Event, EventKind};
 use crate::recorder::stats::{StatsReport, Window};
 
 /// Where the time went in one interval, over every instance and broker.
@@ -218,10 +218,10 @@ pub fn events(rows: &[Option<ClientInterval>], interval_s: f64) -> Vec<Event> {
     let mut out = Vec::new();
     for (kind, pick) in [
         (
-            "throttle",
+            EventKind::Throttle,
             (|r: &ClientInterval| r.throttle_ms) as fn(&ClientInterval) -> u64,
         ),
-        ("retries", |r| r.retries),
+        (EventKind::Retries, |r| r.retries),
     ] {
         let mut on = false;
         for (i, row) in rows.iter().enumerate() {
@@ -230,10 +230,12 @@ pub fn events(rows: &[Option<ClientInterval>], interval_s: f64) -> Vec<Event> {
                 on = v > 0;
                 out.push(Event {
                     t_s: (i as f64 * interval_s * 1e3).round() / 1e3,
-                    kind: kind.into(),
-                    detail: match (kind, on) {
-                        ("throttle", true) => format!("brokers throttle the producer ({v} ms)"),
-                        ("throttle", false) => "throttling stopped".into(),
+                    kind: kind.clone(),
+                    detail: match (&kind, on) {
+                        (EventKind::Throttle, true) => {
+                            format!("brokers throttle the producer ({v} ms)")
+                        }
+                        (EventKind::Throttle, false) => "throttling stopped".into(),
                         (_, true) => format!("requests retried ({v} in the interval)"),
                         _ => "retries stopped".into(),
                     },

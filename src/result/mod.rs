@@ -161,10 +161,28 @@ pub struct ScenarioInfo {
     pub overrides: Vec<String>,
 }
 
+/// Which cluster a run ran against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BrokerKind {
+    /// librdkafka's mock cluster, in process (acks are not honoured).
+    Embedded,
+    /// A cluster at `cluster.bootstrap`.
+    External,
+}
+
+impl BrokerKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BrokerKind::Embedded => "embedded",
+            BrokerKind::External => "external",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BrokerInfo {
-    /// `embedded` (librdkafka mock cluster) or `external`.
-    pub kind: String,
+    pub kind: BrokerKind,
     pub bootstrap: String,
     /// Partitions of the topic as the cluster reported them.
     pub partitions: u32,
@@ -462,7 +480,7 @@ impl RunResult {
     pub fn accounting_error(&self) -> Option<&str> {
         self.events
             .iter()
-            .find(|e| e.kind == crate::event::ACCOUNTING)
+            .find(|e| e.kind == crate::event::EventKind::Accounting)
             .map(|e| e.detail.as_str())
     }
 }

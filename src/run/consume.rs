@@ -77,7 +77,7 @@ pub(super) async fn start(
         if !group_formed(&consumers, total, wait).await {
             events.push(Event {
                 t_s: 0.0,
-                kind: "consumer-group".into(),
+                kind: crate::event::EventKind::ConsumerGroup,
                 detail: format!(
                     "group {group:?} had not assigned all {total} partitions to its {} consumers within {wait:?}: the load started anyway, and the first messages' e2e latency includes the wait",
                     c.consumers

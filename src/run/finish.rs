@@ -13,7 +13,7 @@ use crate::recorder::{InstanceRecorder, Recorded, SendStats};
 use crate::signal::Interrupts;
 use std::sync::atomic::Ordering;
 
-use super::{ACCOUNTING_EVENT, DRAIN_POLL, PURGE_WAIT};
+use super::{DRAIN_POLL, PURGE_WAIT};
 
 /// The events of how the run ended: interrupted, or stopped by `load.timeout`.
 pub(super) fn end_events(plan: &RunPlan, interrupted: bool, timed_out: bool) -> Vec<Event> {
@@ -21,7 +21,7 @@ pub(super) fn end_events(plan: &RunPlan, interrupted: bool, timed_out: bool) -> 
     if interrupted {
         events.push(Event {
             t_s: 0.0,
-            kind: "interrupted".into(),
+            kind: crate::event::EventKind::Interrupted,
             detail: "stopped by a signal; sending ended early".into(),
             repeats: 0,
             recovery_s: None,
@@ -31,7 +31,7 @@ pub(super) fn end_events(plan: &RunPlan, interrupted: bool, timed_out: bool) -> 
         let l = &plan.scenario.load;
         events.push(Event {
             t_s: (l.warmup.0 + l.timeout.0).as_secs_f64(),
-            kind: "timeout".into(),
+            kind: crate::event::EventKind::Timeout,
             detail: format!(
                 "load.timeout ({}) passed before every message was sent: sending stopped (is the broker down? see the client errors)",
                 l.timeout
@@ -132,7 +132,7 @@ pub(super) fn collect(
     problems.extend(recorded.check_accounting().err());
     events.extend(problems.into_iter().map(|detail| Event {
         t_s: 0.0,
-        kind: ACCOUNTING_EVENT.into(),
+        kind: crate::event::EventKind::Accounting,
         detail: format!("kbench's counts do not add up (a kbench bug): {detail}"),
         repeats: 0,
         recovery_s: None,

@@ -49,10 +49,6 @@ use crate::rng::Rng;
 use crate::scenario::client_config;
 use crate::signal::Interrupts;
 
-/// The kind of event that says transactions could not go on (the run exits 3).
-pub const TXN_BROKEN_EVENT: &str = "transactions-stopped";
-/// The kind of event that says kbench's own counts do not add up (the run exits 1).
-pub use crate::event::ACCOUNTING as ACCOUNTING_EVENT;
 /// How long the purge reports of what was outstanding at the end of the grace may take to come
 /// back (they are local: librdkafka answers them at once).
 const PURGE_WAIT: Duration = Duration::from_secs(5);
@@ -300,7 +296,7 @@ async fn delete_created(
     };
     Event {
         t_s: wall.as_secs_f64(),
-        kind: "topics-deleted".into(),
+        kind: crate::event::EventKind::TopicsDeleted,
         detail,
         repeats: 0,
         recovery_s: None,

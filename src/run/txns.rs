@@ -10,8 +10,6 @@ use crate::plan::RunPlan;
 pub(super) use crate::producer::txn::Txn;
 use crate::producer::Client;
 
-use super::TXN_BROKEN_EVENT;
-
 /// The transactions of a run, over its instances.
 pub struct TxnTotals {
     pub committed: u64,
@@ -100,7 +98,7 @@ pub(super) fn txn_events(txns: &[Arc<Txn>]) -> Vec<Event> {
     if let Some((at_us, why)) = txns.iter().filter_map(|t| t.broken_at()).min() {
         out.push(Event {
             t_s: (at_us as f64 / 1e3).round() / 1e3,
-            kind: TXN_BROKEN_EVENT.into(),
+            kind: crate::event::EventKind::TransactionsStopped,
             detail: format!("transactions stopped, and with them sending: {why}"),
             repeats: 0,
             recovery_s: None,
@@ -110,7 +108,7 @@ pub(super) fn txn_events(txns: &[Arc<Txn>]) -> Vec<Event> {
         let rec = t.record.lock().unwrap_or_else(|p| p.into_inner());
         out.extend(rec.errors.iter().map(|(t_us, detail)| Event {
             t_s: (*t_us as f64 / 1e3).round() / 1e3,
-            kind: "transaction-error".into(),
+            kind: crate::event::EventKind::TransactionError,
             detail: detail.clone(),
             repeats: 0,
             recovery_s: None,

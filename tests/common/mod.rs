@@ -152,7 +152,9 @@ pub fn assert_accounted(r: &RunResult) {
         r.loss_rate
     );
     assert!(
-        !r.events.iter().any(|e| e.kind == "accounting"),
+        !r.events
+            .iter()
+            .any(|e| e.kind == kbench::event::EventKind::Accounting),
         "{:?}",
         r.events
     );
@@ -193,7 +195,7 @@ pub fn literal(latencies: &[u64], intervals: usize, failed: u64) -> RunResult {
         warmup_s: if intervals > 2 { 1.0 } else { 0.0 },
         wall_s: intervals as f64,
         broker: BrokerInfo {
-            kind: "embedded".into(),
+            kind: kbench::result::BrokerKind::Embedded,
             bootstrap: "127.0.0.1:1".into(),
             partitions: 6,
             librdkafka: "2.12.1".into(),
@@ -277,7 +279,7 @@ pub fn literal(latencies: &[u64], intervals: usize, failed: u64) -> RunResult {
             .collect(),
         events: vec![Event {
             t_s: 0.5,
-            kind: "client-error".into(),
+            kind: kbench::event::EventKind::ClientError,
             detail: "a <tagged> & quoted \"event\"".into(),
             repeats: 2,
             recovery_s: None,

@@ -243,7 +243,7 @@ fn mark_events<DB: DrawingBackend>(
     top: f64,
 ) -> Result<(), String> {
     for ev in r.events.iter().filter(|e| e.t_s > 0.0) {
-        let style = if ev.kind == "fault" {
+        let style = if ev.kind == crate::event::EventKind::Fault {
             RGBColor(150, 0, 0).stroke_width(3)
         } else {
             RGBColor(220, 0, 0).mix(0.25).stroke_width(1)
@@ -283,7 +283,10 @@ fn mark_events<DB: DrawingBackend>(
                 )
             });
     }
-    if r.events.iter().any(|e| e.kind == "fault") {
+    if r.events
+        .iter()
+        .any(|e| e.kind == crate::event::EventKind::Fault)
+    {
         chart
             .draw_series(std::iter::empty::<PathElement<(f64, f64)>>())
             .map_err(err)?
