@@ -146,7 +146,7 @@ fn events_and_notes(
         notes.extend(
             r.notes
                 .iter()
-                .filter(|n| !n.contains("the topic received"))
+                .filter(|n| !crate::result::notes::Note::is_landed(n))
                 .cloned(),
         );
     }

@@ -3,12 +3,11 @@
 
 use super::derive::{derive, Hists, Totals};
 use super::*;
-use crate::broker::EMBEDDED_NOTES;
 use crate::plan::RunPlan;
 use crate::recorder::hist;
 use crate::recorder::{IntervalCounts, Outcomes, Recorded};
 use crate::run::RunOutput;
-use crate::scenario::{redact, Acks, Mode};
+use crate::scenario::redact;
 
 /// Builds the result of one run from its plan and what the run recorded.
 pub fn build(plan: &RunPlan, info: ScenarioInfo, started_at: String, out: RunOutput) -> RunResult {
@@ -83,7 +82,7 @@ pub fn build(plan: &RunPlan, info: ScenarioInfo, started_at: String, out: RunOut
         }),
         events: with_recoveries(plan, &series, events),
         intervals: series,
-        notes: notes(plan, &out),
+        notes: super::notes::of_run(plan, &out),
         process: ProcessStats {
             cpu_s,
             msgs_per_cpu_s: cpu_s
@@ -263,42 +262,6 @@ fn with_recoveries(plan: &RunPlan, intervals: &[Interval], mut events: Vec<Event
     events
 }
 
-/// A note when more than 1% of a duration run's measured acks came after its window: the
-/// throughput counts only the rest, and the drain is reported apart.
-fn fell_behind(plan: &RunPlan, r: &Recorded) -> Option<String> {
-    plan.window_end_us()?;
-    let drained = r.drain.acked;
-    (drained * 100 > r.measured.acked).then(|| {
-        format!(
-            "the cluster fell behind the schedule: {drained} messages ({:.1}% of the acks) were acked after the window; throughput counts only the acks inside it",
-            drained as f64 * 100.0 / r.measured.acked.max(1) as f64
-        )
-    })
-}
-
-/// A note when the send lag grew through the measured intervals (last p99 over 10x the first and
-/// over 10 ms): the generator, or a closed loop, fell further and further behind.
-fn growing_send_lag(r: &Recorded) -> Option<String> {
-    let first_measured = (r.warmup_end_us / r.interval_us) as usize;
-    let p99s: Vec<u64> = r
-        .intervals
-        .iter()
-        .skip(first_measured)
-        .filter_map(|row| row.send_lag.as_deref())
-        .filter_map(|text| hist::decode(text).ok())
-        .filter(|h| !h.is_empty())
-        .map(|h| h.value_at_quantile(0.99))
-        .collect();
-    let (&first, &last) = (p99s.first()?, p99s.last()?);
-    (p99s.len() >= 3 && last > 10_000 && last > first.max(1) * 10).then(|| {
-        format!(
-            "send lag grew through the run (interval p99 {} at the start, {} at the end): the schedule fell further and further behind",
-            crate::units::human_us(first as f64),
-            crate::units::human_us(last as f64)
-        )
-    })
-}
-
 /// The counts of one window from independent tallies: what the plan made due, what the workers
 /// sent and left unsent, what the delivery and purge reports said.
 fn counts_of(sent: u64, unsent: u64, o: &Outcomes, scheduled: Option<u64>) -> Counts {
@@ -369,103 +332,6 @@ fn intervals(r: &Recorded) -> Vec<Interval> {
             }
         })
         .collect()
-}
-
-fn notes(plan: &RunPlan, out: &RunOutput) -> Vec<String> {
-    let s = &plan.scenario;
-    let mut notes: Vec<String> = Vec::new();
-    if s.cluster.is_embedded() {
-        notes.extend(EMBEDDED_NOTES.iter().map(|n| n.to_string()));
-    } else if s.producer.acks() == Acks::All && s.topic.replication == 1 {
-        notes.push("replication factor 1: acks=all cannot differ from acks=1".into());
-    }
-    match s.producer.mode {
-        Mode::Sync => notes.push(format!(
-            "sync mode: each of {w} workers {}; throughput = workers{} / latency. Service latency (enqueue to ack) is the closed-loop round trip and leads; corrected is from each message's arrival on the open-loop schedule to its ack, through the {w} synchronous callers",
-            match s.producer.sync_batch {
-                1 => "waits for its ack before the next send".to_string(),
-                n => format!("enqueues {n} messages, then waits until all {n} are acked (sync_batch)"),
-            },
-            match s.producer.sync_batch {
-                1 => String::new(),
-                n => format!(" x {n}"),
-            },
-            w = s.producer.workers(),
-        )),
-        Mode::FireAndForget => notes.push(
-            "fire-and-forget (acks=0): a delivery report means the request was written to the socket; the broker confirmed nothing".into(),
-        ),
-        Mode::Async => {}
-    }
-    if plan.curve.is_none() {
-        notes.push(format!(
-            "rate = max: no schedule, so corrected latency equals service latency, and it is mostly local queueing behind producer.queue_messages ({} per instance)",
-            s.producer.queue_messages.map_or("librdkafka's default".into(), |q| q.to_string())
-        ));
-    }
-    if let Some(n) = fell_behind(plan, &out.recorded) {
-        notes.push(n);
-    }
-    if let Some(n) = growing_send_lag(&out.recorded) {
-        notes.push(n);
-    }
-    if let Some(w) = &out.topic.warning {
-        notes.push(w.clone());
-    }
-    notes.extend(
-        out.events
-            .iter()
-            .filter(|e| e.kind == crate::event::EventKind::Timeout)
-            .map(|e| e.detail.clone()),
-    );
-    let r = &out.recorded;
-    let (queued, in_flight) = (
-        r.measured.unresolved_queued + r.warmup.unresolved_queued,
-        r.measured.unresolved_in_flight + r.warmup.unresolved_in_flight,
-    );
-    if queued + in_flight > 0 {
-        notes.push(format!(
-            "{} messages had no delivery report when the grace ({}) ended: purged and counted as unresolved ({queued} still queued, {in_flight} in flight)",
-            queued + in_flight,
-            s.load.grace
-        ));
-    }
-    if r.send.unsent + r.send.warmup_unsent > 0 {
-        notes.push(format!(
-            "{} messages were due but never sent: sending stopped while the {} was behind its schedule (counted as unsent and as loss)",
-            r.send.unsent + r.send.warmup_unsent,
-            if s.producer.mode == Mode::Sync {
-                "closed loop (each sync worker waits for its ack)"
-            } else {
-                "load generator"
-            }
-        ));
-    }
-    if !s.producer.idempotence && !s.faults.is_empty() && s.producer.acks() != Acks::None {
-        notes.push(
-            "without idempotence delivery is at-least-once: a batch the broker appended but whose response was lost to a fault is sent again and appended twice (landed_messages above the acks means duplicates); producer.idempotence = true gives one copy".into(),
-        );
-    }
-    if let Some(landed) = out.landed {
-        let acked = r.measured.acked + r.warmup.acked;
-        if landed != acked {
-            notes.push(format!(
-                "the topic received {landed} messages during the run but {acked} were acked: {}",
-                if landed > acked {
-                    "duplicates (retries without idempotence) or another producer"
-                } else {
-                    "messages acked but not in the topic, or the broker reports wrong end offsets (tansu 0.6 does: consume the topic to count)"
-                }
-            ));
-        }
-    }
-    if r.clamped > 0 {
-        notes.push(format!(
-            "{} latencies exceeded 24 h and were recorded as 24 h",
-            r.clamped
-        ));
-    }
-    notes
 }
 
 fn produced(s: &Scenario, r: &Recorded) -> Produced {

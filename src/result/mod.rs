@@ -511,4 +511,5 @@ pub mod client;
 pub mod consume;
 pub mod derive;
 pub mod hlog;
+pub mod notes;
 pub mod topics;
