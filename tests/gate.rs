@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use assert_cmd::Command;
 use common::literal;
-use kbench::gate::{self, judge, output, Allowance, GateSpec, Threshold, Verdict};
+use kbench::gate::{self, judge, Allowance, GateSpec, Threshold, Verdict};
+use kbench::report::gate as output;
 use kbench::result::{RunResult, Status};
 
 fn spec(thresholds: &[(&str, &str)], baseline: &[(&str, &str)]) -> GateSpec {

@@ -5,7 +5,7 @@ use std::path::Path;
 mod common;
 
 use common::literal;
-use kbench::compare::{self, Comparison};
+use kbench::compare::Comparison;
 use kbench::report;
 use kbench::scenario::Acks;
 
@@ -69,7 +69,7 @@ fn comparison_labels_by_differing_keys_and_tables_ratios() {
     assert_eq!(c.differing, vec!["producer.acks"]);
     assert_eq!(c.entries[0].label, "acks=1");
     assert_eq!(c.entries[1].label, "acks=all");
-    let md = compare::markdown(&c);
+    let md = kbench::report::compare::markdown(&c);
     let expected = "\
 | run | throughput | drained | p50 | p99 | p99.9 | max | failed | loss |
 |---|---|---|---|---|---|---|---|---|

@@ -20,7 +20,7 @@ pub(crate) fn cmd_compare(args: CompareArgs) -> anyhow::Result<i32> {
             .map(|(p, r)| (p.display().to_string(), r))
             .collect(),
     );
-    print!("{}", compare::terminal(&c));
+    print!("{}", report::compare::terminal(&c));
     let out = args.out.unwrap_or_else(|| {
         let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
         run_dir(Path::new("reports"), &now, "compare")

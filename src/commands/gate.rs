@@ -8,7 +8,8 @@ use anyhow::Context as _;
 
 use super::read_plain;
 use crate::cli::{GateArgs, GateFlags};
-use crate::gate::{self, output, GateSpec, Verdict};
+use crate::gate::{self, GateSpec, Verdict};
+use crate::report::gate as output;
 use crate::result::RunResult;
 use crate::scenario::InputError;
 use crate::{exit, plan};

@@ -44,11 +44,11 @@ async fn run_cells(
     let runs = plan::plan(&cells, &exp);
     let opts = run_opts(&args)?;
     if args.dry_run {
-        print!("{}", plan::describe(&runs, &exp));
+        print!("{}", report::plan::runs(&runs, &exp));
         if let [one] = runs.as_slice() {
             print!(
                 "{}",
-                plan::RunPlan::build(&one.scenario, opts.shard).describe()
+                report::plan::run_plan(&plan::RunPlan::build(&one.scenario, opts.shard))
             );
             println!("\nlibrdkafka properties:");
             print!("{}", properties_of(&one.scenario));

@@ -55,14 +55,12 @@ pub(super) async fn sweep_run(
         metrics,
     };
     let outcome = sweep::run::run(&name, runs, exp, opts, &interrupts, &mut runner).await?;
-    if let Some(c) = &outcome.comparison {
-        report::write_sweep_report(&outcome.summary, c, &outcome.dir)?;
-    }
+    report::write_sweep_report(&outcome.summary, outcome.comparison.as_ref(), &outcome.dir)?;
     if !args.quiet {
         println!();
         print!(
             "{}",
-            crate::table::columns(&sweep::ranked_rows(&outcome.summary), 1, "")
+            crate::table::columns(&report::sweep::ranked_rows(&outcome.summary), 1, "")
         );
         println!("\nsweep written to {}", outcome.dir.display());
     }

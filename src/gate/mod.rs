@@ -28,7 +28,6 @@
 //! a real result.) Interrupted runs are invalid too.
 
 mod metric;
-pub mod output;
 
 pub use crate::scenario::gate::{
     check_spec, Allowance, GateSpec, Kind, Metric, Op, Stat, Stream, Threshold, Validity,

@@ -119,48 +119,6 @@ pub fn total_estimate(runs: &[RunSpec], exp: &Experiment) -> Option<Duration> {
     Some(total)
 }
 
-/// The `--dry-run` table.
-pub fn describe(runs: &[RunSpec], exp: &Experiment) -> String {
-    let mut out = String::new();
-    let keys: Vec<&String> = runs
-        .first()
-        .map(|r| r.vars.iter().map(|(k, _)| k).collect())
-        .unwrap_or_default();
-    let _ = write!(out, "{:>4}  {:>6}", "run", "repeat");
-    for k in &keys {
-        let _ = write!(out, "  {k}");
-    }
-    let _ = writeln!(out, "  estimate");
-    for r in runs {
-        let _ = write!(out, "{:>4}  {:>6}", r.index + 1, r.repeat);
-        for ((k, v), key) in r.vars.iter().zip(&keys) {
-            debug_assert_eq!(k, *key);
-            let _ = write!(out, "  {v:>width$}", width = key.len());
-        }
-        let est =
-            estimate(&r.scenario).map_or("?".to_string(), |d| format!("{:.0}s", d.as_secs_f64()));
-        let _ = writeln!(out, "  {est}");
-    }
-    let total =
-        total_estimate(runs, exp).map_or("unknown (a count at rate = max)".to_string(), |d| {
-            let s = d.as_secs();
-            format!("about {}m{:02}s", s / 60, s % 60)
-        });
-    let _ = writeln!(
-        out,
-        "{} runs ({} cells x {} repeats, {}), cooldown {}; estimated total {total}",
-        runs.len(),
-        runs.iter().map(|r| r.cell).max().map_or(0, |c| c + 1),
-        exp.repeat,
-        match exp.order {
-            Order::Interleaved => "interleaved",
-            Order::Grouped => "grouped",
-        },
-        exp.cooldown
-    );
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -226,7 +184,8 @@ cooldown = "2s"
         };
         let order: Vec<usize> = plan(&c, &grouped).iter().map(|r| r.cell).collect();
         assert_eq!(&order[..4], &[0, 0, 1, 1]);
-        assert!(describe(&runs, &grouped).contains("12 runs (6 cells x 2 repeats"));
+        let text = crate::report::plan::runs(&runs, &grouped);
+        assert!(text.contains("12 runs (6 cells x 2 repeats"));
     }
 
     #[test]

@@ -13,7 +13,6 @@
 //! **Seeds.** Worker `g` (global index) draws its keys, sizes and payload offsets from the seed
 //! `message.seed + g * WORKER_SEED_STRIDE`: reproducible, and far apart for every worker.
 
-use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -211,78 +210,6 @@ impl RunPlan {
     pub fn total_workers(&self) -> u32 {
         self.scenario.producer.workers() * self.shard.map_or(1, |s| s.count)
     }
-
-    /// The plan in words, for `--dry-run`.
-    pub fn describe(&self) -> String {
-        let mut out = String::new();
-        let s = &self.scenario;
-        let shard = self.shard.map_or(String::new(), |sh| {
-            format!(" (shard {} of {})", sh.index, sh.count)
-        });
-        let _ = writeln!(
-            out,
-            "run plan{shard}: {} instance(s), {} worker(s) of {} in the whole run, {} mode",
-            self.instances.len(),
-            self.workers.len(),
-            self.total_workers(),
-            s.producer.mode
-        );
-        let rate = self
-            .target_rate
-            .map_or("rate = max (no schedule)".into(), |r| {
-                format!("target {r:.1} msg/s over the measured window")
-            });
-        let _ = writeln!(out, "  schedule  {rate}, {} arrivals", s.load.arrivals);
-        let count = |v: Option<f64>| v.map_or("?".to_string(), |v| format!("{v:.0}"));
-        let _ = writeln!(
-            out,
-            "  planned   warm-up {} ({} messages), measured {} messages; stops sending at {:.3} s{}",
-            s.load.warmup,
-            count(self.planned.warmup),
-            count(self.planned.measured),
-            self.stop.at.as_secs_f64(),
-            if self.stop.is_timeout {
-                " (load.timeout)"
-            } else {
-                ""
-            }
-        );
-        for (i, ((start, end), n)) in self
-            .phases
-            .windows
-            .iter()
-            .zip(&self.planned.phases)
-            .enumerate()
-        {
-            let _ = writeln!(
-                out,
-                "  phase {i}   {:.3} s .. {:.3} s: {n:.0} messages",
-                *start as f64 / 1e6,
-                *end as f64 / 1e6
-            );
-        }
-        let _ = writeln!(
-            out,
-            "  worker  instance  slot  seed                partition"
-        );
-        for w in &self.workers {
-            let _ = writeln!(
-                out,
-                "  {:>6}  {:>8}  {:>4}  {:#018x}  {:?}",
-                w.global, w.instance, w.slot, w.seed, w.partition
-            );
-        }
-        for f in &self.faults {
-            let _ = writeln!(
-                out,
-                "  fault     at {:.3} s: {:?} {}",
-                f.at.as_secs_f64(),
-                f.fault.action,
-                if f.start { "starts" } else { "ends" }
-            );
-        }
-        out
-    }
 }
 
 /// The windows (µs since t0) of a rate profile's phases; empty without a profile.
@@ -424,7 +351,7 @@ mod tests {
             .all(|w| w.partition == PartitionPlan::RoundRobin));
         assert_eq!(p.stop.at, Duration::from_millis(3500) + STOP_SLACK);
         assert!(!p.stop.is_timeout);
-        assert!(p.describe().contains("measured 3000 messages"));
+        assert!(crate::report::plan::run_plan(&p).contains("measured 3000 messages"));
     }
 
     #[test]

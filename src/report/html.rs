@@ -177,9 +177,9 @@ pub fn sweep_page(s: &crate::sweep::Summary, c: &Comparison, rendered: &[Rendere
         None => "Cells by throughput".to_string(),
     };
     let _ = writeln!(body, "<h2>{}</h2>", esc(&title));
-    table(&mut body, &crate::sweep::ranked_rows(s));
+    table(&mut body, &super::sweep::ranked_rows(s));
     body.push_str("<h2>Median runs against the first cell</h2>\n");
-    table(&mut body, &compare::table(c));
+    table(&mut body, &super::compare::table(c));
     charts(&mut body, rendered);
     page(&format!("kbench sweep: {}", s.scenario), &body)
 }
@@ -192,7 +192,7 @@ pub fn comparison_page(c: &Comparison, rendered: &[Rendered]) -> String {
         "<p>{} runs; the first is the reference. Latencies are corrected latency.</p>",
         c.entries.len()
     );
-    table(&mut body, &compare::table(c));
+    table(&mut body, &super::compare::table(c));
     if !c.differing.is_empty() {
         body.push_str("<h2>What differs</h2>\n");
         let mut rows = vec![std::iter::once("key".to_string())

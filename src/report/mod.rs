@@ -3,7 +3,11 @@
 //! and nothing here needs a broker.
 
 pub mod chart;
+pub mod compare;
+pub mod gate;
 pub mod html;
+pub mod plan;
+pub mod sweep;
 pub mod terminal;
 
 use std::path::{Path, PathBuf};
@@ -94,19 +98,25 @@ pub fn write_comparison_report(c: &Comparison, dir: &Path) -> anyhow::Result<Vec
         )?,
     ];
     let md = dir.join("comparison.md");
-    crate::result::write_atomic(&md, crate::compare::markdown(c).as_bytes())?;
+    crate::result::write_atomic(&md, compare::markdown(c).as_bytes())?;
     let mut files = finish(dir, &rendered, html::comparison_page(c, &rendered))?;
     files.push(md);
     Ok(files)
 }
 
-/// A sweep's report: the comparison views over the cells' median runs (with the repeats' spread
-/// on the scatter), one effect chart per varied key, comparison.md and report.html.
+/// A sweep's report: ranking.md; with two cells or more (a comparison of their median runs) the
+/// comparison views (with the repeats' spread on the scatter), one effect chart per varied key,
+/// comparison.md and report.html.
 pub fn write_sweep_report(
     s: &crate::sweep::Summary,
-    c: &Comparison,
+    c: Option<&Comparison>,
     dir: &Path,
 ) -> anyhow::Result<Vec<PathBuf>> {
+    let ranking = dir.join("ranking.md");
+    crate::result::write_atomic(&ranking, sweep::ranked_markdown(s).as_bytes())?;
+    let Some(c) = c else {
+        return Ok(vec![ranking]);
+    };
     let mut series = Vec::new();
     for e in &c.entries {
         let h = crate::recorder::hist::decode(&e.result.histograms.corrected)
@@ -161,11 +171,10 @@ pub fn write_sweep_report(
             rendered.push(render(&effect, &format!("Effect of {key}"), dir)?);
         }
     }
-    crate::result::write_atomic(
-        &dir.join("comparison.md"),
-        crate::compare::markdown(c).as_bytes(),
-    )?;
-    finish(dir, &rendered, html::sweep_page(s, c, &rendered))
+    crate::result::write_atomic(&dir.join("comparison.md"), compare::markdown(c).as_bytes())?;
+    let mut files = finish(dir, &rendered, html::sweep_page(s, c, &rendered))?;
+    files.push(ranking);
+    Ok(files)
 }
 
 fn finish(dir: &Path, rendered: &[Rendered], page: String) -> anyhow::Result<Vec<PathBuf>> {

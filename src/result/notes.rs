@@ -258,6 +258,8 @@ mod tests {
             drained: 2_070,
             percent: 51.8,
         };
-        assert!(behind.to_string().contains("2070 messages (51.8% of the acks)"));
+        assert!(behind
+            .to_string()
+            .contains("2070 messages (51.8% of the acks)"));
     }
 }

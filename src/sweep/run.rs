@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
-use super::{ranked_markdown, summarize, DoneRun, Summary};
+use super::{summarize, DoneRun, Summary};
 use crate::compare::Comparison;
 use crate::plan::RunSpec;
 use crate::result::{run_dir, RunResult, Status};
@@ -149,11 +149,11 @@ fn check_plan(dir: &Path, runs: &[RunSpec]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Writes summary.json and ranking.md; returns the comparison of the cells' median runs (with two
+/// Writes summary.json (`crate::report::write_sweep_report` writes ranking.md and the charts);
+/// returns the comparison of the cells' median runs (with two
 /// cells or more).
 fn write_outputs(s: &Summary, done: &[DoneRun], dir: &Path) -> anyhow::Result<Option<Comparison>> {
     crate::result::write_atomic(&dir.join("summary.json"), &serde_json::to_vec_pretty(s)?)?;
-    crate::result::write_atomic(&dir.join("ranking.md"), ranked_markdown(s).as_bytes())?;
     if s.cells.len() < 2 {
         return Ok(None);
     }

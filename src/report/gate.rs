@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::{Check, GateReport, Verdict};
+use crate::gate::{Check, GateReport, Verdict};
 
 fn verdict_word(v: Verdict) -> &'static str {
     match v {
