@@ -42,7 +42,6 @@ pub mod scenario;
 pub mod signal;
 pub mod stamp;
 pub mod sweep;
-pub mod table;
 pub mod units;
 pub mod usage;
 

@@ -140,6 +140,8 @@ pub struct LiveRunner<'a> {
     pub charts: bool,
     /// Where each run's live metrics go.
     pub metrics: Option<std::sync::Arc<Metrics>>,
+    /// No progress lines.
+    pub quiet: bool,
 }
 
 impl crate::runner::Runner for LiveRunner<'_> {
@@ -154,6 +156,12 @@ impl crate::runner::Runner for LiveRunner<'_> {
             write_charts(&r, dir);
         }
         Ok(r)
+    }
+
+    fn say(&mut self, line: &str) {
+        if !self.quiet {
+            println!("{line}");
+        }
     }
 }
 
@@ -171,8 +179,9 @@ pub async fn capacity(
         interrupts,
         charts: false,
         metrics,
+        quiet,
     };
-    let (report, dir) = crate::capacity::drive::run(s, out, quiet, &mut runner).await?;
+    let (report, dir) = crate::capacity::drive::run(s, out, &mut runner).await?;
     let knee = crate::report::chart::Knee { report: &report };
     if let Err(e) = crate::report::chart::render(&knee, "Capacity knee", &dir) {
         eprintln!("warning: knee chart: {e}");

@@ -14,4 +14,8 @@ pub trait Runner {
     /// Runs `s` and writes its `result.json` (and whatever else the runner draws) into `dir`,
     /// which it creates. An interrupted run returns its partial result (`status` interrupted).
     fn run(&mut self, s: &Scenario, dir: &Path) -> impl Future<Output = anyhow::Result<RunResult>>;
+
+    /// A line of progress (a run or probe done) for whoever watches: the live runner prints it
+    /// unless quiet; by default it goes nowhere.
+    fn say(&mut self, _line: &str) {}
 }

@@ -151,7 +151,7 @@ fn paper_search(knee: f64, lagging_from: f64) -> (drive::CapacityReport, Vec<f64
     };
     let rt = tokio::runtime::Runtime::new().unwrap();
     let (report, _) = rt
-        .block_on(drive::run(&s, out.path(), true, &mut cluster))
+        .block_on(drive::run(&s, out.path(), &mut cluster))
         .unwrap();
     (report, cluster.probes)
 }

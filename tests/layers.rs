@@ -1,7 +1,9 @@
 //! The house has one direction: every top-level module of `src/` imports only modules on its own
 //! floor or below (STYLE.md's floors, ARCHITECTURE.md), and no two modules import each other
-//! through any path. Read from the source text (`crate::` paths outside `#[cfg(test)]` code), so
-//! a new upward import or a cycle fails here, before it grows.
+//! through any path. Rooms hold what ARCHITECTURE.md says: only the commands (and the binary)
+//! print and read the environment, and every text, Markdown and JUnit writer is in `report/`.
+//! Read from the source text (outside `#[cfg(test)]` code), so a new upward import, a cycle or a
+//! `println!` deep in a stage fails here, before it grows.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -14,7 +16,6 @@ const FLOORS: [&[&str]; 8] = [
         "units",
         "event",
         "rng",
-        "table",
         "kafka_error",
         "usage",
         "signal",
@@ -187,4 +188,87 @@ fn the_reader_sees_imports() {
     for m in graph().keys() {
         floor(m);
     }
+}
+
+/// Every non-test source file of `src/`: (path relative to `src/`, code).
+fn sources() -> Vec<(String, String)> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut out = Vec::new();
+    let mut stack = vec![src.clone()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let rel = path.strip_prefix(&src).unwrap().display().to_string();
+                out.push((rel, non_test(&std::fs::read_to_string(&path).unwrap())));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Files (by path prefix) that use any of `needles` outside the allowed prefixes.
+fn offenders(needles: &[&str], allowed: &[&str]) -> Vec<String> {
+    sources()
+        .into_iter()
+        .filter(|(rel, _)| !allowed.iter().any(|a| rel.starts_with(a)))
+        .filter_map(|(rel, code)| {
+            let hit = needles.iter().find(|n| code.contains(*n))?;
+            Some(format!("{rel}: {hit}"))
+        })
+        .collect()
+}
+
+#[test]
+fn only_the_commands_print() {
+    // Stages hand text back; the commands (and the runner they give a sweep or a capacity
+    // search, in orchestrate.rs) decide what reaches the terminal. The live progress line draws
+    // through indicatif.
+    let bad = offenders(
+        &["println!", "print!(", "eprintln!", "eprint!("],
+        &["main.rs", "commands/", "orchestrate.rs"],
+    );
+    assert!(
+        bad.is_empty(),
+        "printing outside the commands:\n{}",
+        bad.join("\n")
+    );
+}
+
+#[test]
+fn only_the_commands_read_the_environment() {
+    // The named exceptions read what the scenario file itself names: a secret's `{ env = ... }`
+    // (scenario/security.rs) and a fault program on PATH (plan/matrix.rs); lib.rs reads the
+    // test hook of the accounting check.
+    let bad = offenders(
+        &["env::var", "env::current_dir"],
+        &[
+            "commands/",
+            "main.rs",
+            "lib.rs",
+            "scenario/security.rs",
+            "plan/matrix.rs",
+        ],
+    );
+    assert!(
+        bad.is_empty(),
+        "environment read outside the commands:\n{}",
+        bad.join("\n")
+    );
+}
+
+#[test]
+fn every_writer_is_in_report() {
+    let bad = offenders(
+        &["fn markdown", "fn junit", "fn terminal(", "fn ranked_rows"],
+        &["report/"],
+    );
+    assert!(
+        bad.is_empty(),
+        "text writers outside report/:\n{}",
+        bad.join("\n")
+    );
 }

@@ -246,11 +246,7 @@ fn paper_sweep(
         calls: Vec::new(),
         interrupt_at,
     };
-    let opts = kbench::sweep::run::SweepOptions {
-        out,
-        resume,
-        quiet: true,
-    };
+    let opts = kbench::sweep::run::SweepOptions { out, resume };
     let rt = tokio::runtime::Runtime::new().unwrap();
     let outcome = rt.block_on(kbench::sweep::run::run(
         "sw",

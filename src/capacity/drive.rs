@@ -145,7 +145,6 @@ fn probe_line(n: usize, rate: f64, probe: &Probe) -> String {
 pub async fn run(
     s: &Scenario,
     out: &Path,
-    quiet: bool,
     runner: &mut impl Runner,
 ) -> anyhow::Result<(CapacityReport, PathBuf)> {
     let spec = s
@@ -176,9 +175,7 @@ pub async fn run(
             &result,
             probe_dir.join("result.json").display().to_string(),
         );
-        if !quiet {
-            println!("{}", probe_line(probes.len() + 1, rate, &probe));
-        }
+        runner.say(&probe_line(probes.len() + 1, rate, &probe));
         let verdict = probe.verdict.clone();
         probes.push(probe);
         if result.status == crate::result::Status::Interrupted {

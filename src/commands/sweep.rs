@@ -46,12 +46,12 @@ pub(super) async fn sweep_run(
     let opts = sweep::run::SweepOptions {
         out: &args.out,
         resume: args.resume.as_deref(),
-        quiet: args.quiet,
     };
     let mut runner = LiveRunner {
         info: info.clone(),
         interrupts: &interrupts,
         charts: !args.no_charts,
+        quiet: args.quiet,
         metrics,
     };
     let outcome = sweep::run::run(&name, runs, exp, opts, &interrupts, &mut runner).await?;
@@ -60,7 +60,7 @@ pub(super) async fn sweep_run(
         println!();
         print!(
             "{}",
-            crate::table::columns(&report::sweep::ranked_rows(&outcome.summary), 1, "")
+            crate::report::table::columns(&report::sweep::ranked_rows(&outcome.summary), 1, "")
         );
         println!("\nsweep written to {}", outcome.dir.display());
     }

@@ -4,8 +4,8 @@
 use std::fmt::Write;
 
 use crate::compare::Comparison;
+use crate::report::table::thousands;
 use crate::result::RunResult;
-use crate::table::thousands;
 use crate::units::{human_us, Rate};
 
 /// A compared metric.
@@ -146,7 +146,7 @@ pub fn table(c: &Comparison) -> Vec<Vec<String>> {
 
 /// The table in Markdown, with the latency note.
 pub fn markdown(c: &Comparison) -> String {
-    let mut out = crate::table::markdown_table(&table(c));
+    let mut out = crate::report::table::markdown_table(&table(c));
     let _ = writeln!(
         out,
         "\nLatencies are corrected latency (from each message's due time). Ratios are to the reference run."
@@ -159,5 +159,5 @@ pub fn markdown(c: &Comparison) -> String {
 
 /// The table for a terminal: aligned columns.
 pub fn terminal(c: &Comparison) -> String {
-    crate::table::columns(&table(c), 0, "")
+    crate::report::table::columns(&table(c), 0, "")
 }

@@ -70,7 +70,7 @@ fn headline(r: &GateReport) -> String {
 
 /// The verdict table for a terminal.
 pub fn terminal(r: &GateReport) -> String {
-    let mut out = crate::table::columns(&rows(r), 0, "  ");
+    let mut out = crate::report::table::columns(&rows(r), 0, "  ");
     for c in r.checks.iter().filter(|c| c.verdict == Verdict::Fail) {
         let _ = writeln!(out, "  FAIL: {}", c.detail);
     }
@@ -87,7 +87,7 @@ pub fn terminal(r: &GateReport) -> String {
 /// The verdict in Markdown.
 pub fn markdown(r: &GateReport, title: &str) -> String {
     let mut out = format!("### kbench gate: {title}\n\n**{}**\n\n", headline(r));
-    out.push_str(&crate::table::markdown_table(&rows(r)));
+    out.push_str(&crate::report::table::markdown_table(&rows(r)));
     out.push('\n');
     for c in r.checks.iter().filter(|c| c.verdict == Verdict::Fail) {
         let _ = writeln!(out, "- FAIL: {}", c.detail);

@@ -5,8 +5,8 @@ use std::fmt::Write;
 
 use super::chart::Rendered;
 use crate::compare::{self, Comparison};
+use crate::report::table::thousands;
 use crate::result::RunResult;
-use crate::table::thousands;
 use crate::units::{human_us, Bytes, Rate};
 
 const STYLE: &str = "body{font-family:sans-serif;margin:24px auto;max-width:1160px;color:#222}\

@@ -8,6 +8,7 @@ pub mod gate;
 pub mod html;
 pub mod plan;
 pub mod sweep;
+pub mod table;
 pub mod terminal;
 
 use std::path::{Path, PathBuf};

@@ -84,7 +84,7 @@ pub fn ranked_markdown(s: &Summary) -> String {
         ),
         None => format!("### {}: cells by throughput\n\n", s.scenario),
     };
-    out.push_str(&crate::table::markdown_table(&ranked_rows(s)));
+    out.push_str(&crate::report::table::markdown_table(&ranked_rows(s)));
     let _ = writeln!(
         out,
         "\nMedians over repeats, (min..max) when runs differ; latency is corrected latency. {} of {} runs{}.",

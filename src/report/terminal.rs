@@ -5,8 +5,8 @@ use std::fmt::Write;
 
 use crate::event::EventKind;
 use crate::recorder::hist::LatencyStats;
+use crate::report::table::{columns, thousands};
 use crate::result::{Counts, RunResult, Status};
-use crate::table::{columns, thousands};
 use crate::units::{human_us, Bytes, Rate};
 
 /// "sent 10 = acked 9 + failed 1 + unresolved 0": the accounting line of every view.

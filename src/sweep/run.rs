@@ -30,7 +30,6 @@ pub struct SweepOutcome {
 pub struct SweepOptions<'a> {
     pub out: &'a Path,
     pub resume: Option<&'a Path>,
-    pub quiet: bool,
 }
 
 /// Runs (or resumes) a sweep.
@@ -64,14 +63,12 @@ pub async fn run(
         let path = run_dir.join("result.json");
         if let Ok(r) = RunResult::read(&path) {
             if r.status == Status::Completed {
-                if !opts.quiet {
-                    println!(
-                        "run {:>3}/{}: done already ({})",
-                        spec.index + 1,
-                        runs.len(),
-                        spec.dir_name
-                    );
-                }
+                runner.say(&format!(
+                    "run {:>3}/{}: done already ({})",
+                    spec.index + 1,
+                    runs.len(),
+                    spec.dir_name
+                ));
                 done.push(DoneRun {
                     cell: spec.cell,
                     vars: spec.vars.clone(),
@@ -93,16 +90,14 @@ pub async fn run(
         }
         let r = runner.run(&spec.scenario, &run_dir).await?;
         ran_one = true;
-        if !opts.quiet {
-            println!(
-                "run {:>3}/{}: {:>10} msg/s  p99 {:>9}  {}",
-                spec.index + 1,
-                runs.len(),
-                Rate::human(r.throughput.msgs_per_sec),
-                human_us(r.latency_us.corrected.p99 as f64),
-                spec.dir_name
-            );
-        }
+        runner.say(&format!(
+            "run {:>3}/{}: {:>10} msg/s  p99 {:>9}  {}",
+            spec.index + 1,
+            runs.len(),
+            Rate::human(r.throughput.msgs_per_sec),
+            human_us(r.latency_us.corrected.p99 as f64),
+            spec.dir_name
+        ));
         if r.status == Status::Interrupted {
             // A partial run is kept on disk but is not part of the summary; --resume reruns it.
             interrupted = true;
