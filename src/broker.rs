@@ -52,7 +52,7 @@ pub enum BrokerError {
     #[error("cannot create the producer client: {0}")]
     Client(String),
     #[error("cannot prepare the message payloads: {0}")]
-    Payload(String),
+    Payload(#[from] crate::payload::PayloadError),
     #[error("the start time passed {0:?} ago, more than the 5 s a shard may be late")]
     StartPassed(Duration),
 }
@@ -83,20 +83,24 @@ impl Embedded {
     }
 
     /// Makes a broker (-1: all) refuse connections.
-    pub fn broker_down(&self, id: i32) -> Result<(), String> {
-        self.cluster.broker_down(id).map_err(|e| e.to_string())
+    pub fn broker_down(&self, id: i32) -> Result<(), BrokerError> {
+        self.cluster
+            .broker_down(id)
+            .map_err(|e| BrokerError::Embedded(e.to_string()))
     }
 
     /// Makes a broker (-1: all) accept connections again.
-    pub fn broker_up(&self, id: i32) -> Result<(), String> {
-        self.cluster.broker_up(id).map_err(|e| e.to_string())
+    pub fn broker_up(&self, id: i32) -> Result<(), BrokerError> {
+        self.cluster
+            .broker_up(id)
+            .map_err(|e| BrokerError::Embedded(e.to_string()))
     }
 
     /// Sets the added round-trip time of a broker (-1: all); zero removes it.
-    pub fn round_trip(&self, id: i32, rtt: Duration) -> Result<(), String> {
+    pub fn round_trip(&self, id: i32, rtt: Duration) -> Result<(), BrokerError> {
         self.cluster
             .broker_round_trip_time(id, rtt)
-            .map_err(|e| e.to_string())
+            .map_err(|e| BrokerError::Embedded(e.to_string()))
     }
 
     /// Makes the next `count` produce requests fail with `code`.

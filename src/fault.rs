@@ -41,7 +41,7 @@ use std::time::Duration;
 use std::cell::RefCell;
 use std::sync::{Arc, Mutex};
 
-use crate::broker::Embedded;
+use crate::broker::{BrokerError, Embedded};
 use crate::event::Event;
 use crate::kafka_error::error_code;
 use crate::pacing::Clock;
@@ -189,7 +189,9 @@ pub async fn drive(
                 Ok(())
             }
             (_, Some(c)) => inject(c, f, step.start),
-            (_, None) => Err("no embedded broker to inject it into".to_string()),
+            (_, None) => Err(BrokerError::Embedded(
+                "no embedded broker to inject it into".into(),
+            )),
         };
         let mut detail = describe(f, step.start);
         if let Err(e) = outcome {
@@ -206,7 +208,7 @@ pub async fn drive(
 }
 
 /// One step of an embedded-broker fault.
-fn inject(cluster: &Embedded, f: &Fault, start: bool) -> Result<(), String> {
+fn inject(cluster: &Embedded, f: &Fault, start: bool) -> Result<(), BrokerError> {
     let id = match f.broker {
         Target::All => -1,
         Target::Broker(id) => id as i32,
@@ -221,7 +223,7 @@ fn inject(cluster: &Embedded, f: &Fault, start: bool) -> Result<(), String> {
                 cluster.produce_errors(code, f.count.unwrap_or(0) as usize);
                 Ok(())
             }
-            None => Err("unknown error name".to_string()),
+            None => Err(BrokerError::Embedded("unknown error name".into())),
         },
         (Action::Exec, _) => Ok(()),
     }

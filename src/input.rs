@@ -25,6 +25,37 @@ impl fmt::Display for InputError {
 
 impl std::error::Error for InputError {}
 
+/// A value that does not parse or fit, in words ("expected 0, 1 or all, found \"2\""); the
+/// loader places it at its key and line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValueError(pub String);
+
+impl From<String> for ValueError {
+    fn from(message: String) -> ValueError {
+        ValueError(message)
+    }
+}
+
+impl From<&str> for ValueError {
+    fn from(message: &str) -> ValueError {
+        ValueError(message.to_string())
+    }
+}
+
+impl From<ValueError> for String {
+    fn from(e: ValueError) -> String {
+        e.0
+    }
+}
+
+impl fmt::Display for ValueError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ValueError {}
+
 /// A bad value at a dotted key, before it is placed in a file: validation returns it, and the
 /// loader turns it into an [`InputError`] with the file and line (or `--set`) of the key.
 #[derive(Debug, Clone, PartialEq, Eq)]

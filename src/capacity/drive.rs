@@ -232,6 +232,17 @@ pub async fn run(
     Ok((report, dir))
 }
 
+/// Why a capacity answer fails its gate (`--floor`, `--baseline`): exit 99.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct GateFailure(pub String);
+
+impl From<String> for GateFailure {
+    fn from(message: String) -> GateFailure {
+        GateFailure(message)
+    }
+}
+
 /// A capacity floor or a baseline, for `--floor` / `--baseline` on `kbench capacity`.
 #[derive(Debug, Clone, Default)]
 pub struct CapacityGate {
@@ -242,7 +253,7 @@ pub struct CapacityGate {
 }
 
 /// Judges an answer: `Err(message)` when it breaks the floor or drops too far below the baseline.
-pub fn check_gate(a: &Answer, g: &CapacityGate) -> Result<(), String> {
+pub fn check_gate(a: &Answer, g: &CapacityGate) -> Result<(), GateFailure> {
     let found = a.rate.unwrap_or(0.0);
     if let Some(floor) = g.floor {
         if found < floor {
@@ -250,7 +261,8 @@ pub fn check_gate(a: &Answer, g: &CapacityGate) -> Result<(), String> {
                 "capacity {} msg/s is below the floor {} msg/s",
                 Rate::human(found),
                 Rate::human(floor)
-            ));
+            )
+            .into());
         }
     }
     if let Some(base) = g.baseline {
@@ -261,7 +273,8 @@ pub fn check_gate(a: &Answer, g: &CapacityGate) -> Result<(), String> {
                 (base - found) / base * 100.0,
                 Rate::human(base),
                 g.max_drop * 100.0
-            ));
+            )
+            .into());
         }
     }
     Ok(())
@@ -355,10 +368,12 @@ mod tests {
         assert!(check_gate(&a, &g(Some(800.0), None)).is_ok());
         assert!(check_gate(&a, &g(Some(1000.0), None))
             .unwrap_err()
+            .0
             .contains("below the floor"));
         assert!(check_gate(&a, &g(None, Some(990.0))).is_ok());
         assert!(check_gate(&a, &g(None, Some(1100.0)))
             .unwrap_err()
+            .0
             .contains("18.2% below the baseline"));
     }
 }

@@ -26,7 +26,7 @@ pub(super) fn bind_metrics(
     let m = Metrics::bind(addr).map_err(|message| InputError {
         location: args.location(),
         key: Some(key.into()),
-        message,
+        message: message.to_string(),
     })?;
     tracing::info!(target: "kbench", "metrics at http://{}/metrics", m.addr);
     Ok(Some(Arc::new(m)))

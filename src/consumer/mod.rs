@@ -205,6 +205,17 @@ fn place(tpl: &mut TopicPartitionList, shared: &Shared) {
     }
 }
 
+/// The `[consume]` consumers cannot be created or subscribed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ConsumerError(pub String);
+
+impl From<String> for ConsumerError {
+    fn from(message: String) -> ConsumerError {
+        ConsumerError(message)
+    }
+}
+
 /// The running consumers of one run.
 pub struct Consumers {
     shared: Arc<Shared>,
@@ -213,7 +224,7 @@ pub struct Consumers {
 
 impl Consumers {
     /// Creates the consumers and starts their threads (each waits for `start_after`).
-    pub fn start(spec: &ConsumerSpec) -> Result<Consumers, String> {
+    pub fn start(spec: &ConsumerSpec) -> Result<Consumers, ConsumerError> {
         let shared = Arc::new(Shared {
             stop: AtomicBool::new(false),
             consumed: AtomicU64::new(0),

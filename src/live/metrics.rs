@@ -60,6 +60,17 @@ struct Families {
     latency: Family<LatencyLabels, F64Gauge>,
 }
 
+/// The metrics endpoint cannot be served (the address does not bind).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct MetricsError(pub String);
+
+impl From<String> for MetricsError {
+    fn from(message: String) -> MetricsError {
+        MetricsError(message)
+    }
+}
+
 /// A bound metrics endpoint.
 pub struct Metrics {
     registry: Arc<Mutex<Registry>>,
@@ -72,7 +83,7 @@ pub struct Metrics {
 
 impl Metrics {
     /// Binds `addr` and starts serving; an address that cannot be bound is an error naming it.
-    pub fn bind(addr: &str) -> Result<Metrics, String> {
+    pub fn bind(addr: &str) -> Result<Metrics, MetricsError> {
         let server = tiny_http::Server::http(addr)
             .map_err(|e| format!("cannot serve metrics on {addr}: {e}"))?;
         let bound = server

@@ -29,7 +29,7 @@ pub struct MergeError(pub String);
 fn sum_decoded(encoded: &[&String], new: fn() -> hist::Hist) -> Result<hist::Hist, MergeError> {
     let mut sum = new();
     for e in encoded {
-        let h = hist::decode(e).map_err(MergeError)?;
+        let h = hist::decode(e).map_err(|e| MergeError(e.to_string()))?;
         hist::add(&mut sum, &h);
     }
     Ok(sum)
@@ -37,7 +37,7 @@ fn sum_decoded(encoded: &[&String], new: fn() -> hist::Hist) -> Result<hist::His
 
 /// A shard's totals, read back from its result: the in-window acks exactly, their bytes from its
 /// throughput over its window.
-fn shard_totals(r: &RunResult) -> Result<Totals, String> {
+fn shard_totals(r: &RunResult) -> Result<Totals, hist::HistError> {
     Ok(Totals {
         counts: r.counts,
         warmup_counts: r.warmup_counts,

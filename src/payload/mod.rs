@@ -72,6 +72,24 @@ impl PayloadPool {
     }
 }
 
+/// Payloads that cannot be prepared: a corpus or size histogram that does not read, or a line or
+/// size that does not fit the run's bounds; the message names the file (and line).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct PayloadError(pub String);
+
+impl From<crate::input::ValueError> for PayloadError {
+    fn from(e: crate::input::ValueError) -> PayloadError {
+        PayloadError(e.0)
+    }
+}
+
+impl From<String> for PayloadError {
+    fn from(message: String) -> PayloadError {
+        PayloadError(message)
+    }
+}
+
 /// A corpus of payloads: the lines of a file, in one buffer.
 #[derive(Debug, Clone)]
 pub struct Corpus {
@@ -81,16 +99,16 @@ pub struct Corpus {
 
 impl Corpus {
     /// Reads a file's non-empty lines (without their line ends).
-    pub fn read(path: &Path, max: u64) -> Result<Corpus, String> {
+    pub fn read(path: &Path, max: u64) -> Result<Corpus, PayloadError> {
         Corpus::read_between(path, 0, max)
     }
 
     /// [`Corpus::read`], every non-empty line also at least `min` bytes long.
-    pub fn read_between(path: &Path, min: u64, max: u64) -> Result<Corpus, String> {
+    pub fn read_between(path: &Path, min: u64, max: u64) -> Result<Corpus, PayloadError> {
         let data =
             std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         if data.len() > u32::MAX as usize {
-            return Err(format!("{} is larger than 4 GiB", path.display()));
+            return Err(format!("{} is larger than 4 GiB", path.display()).into());
         }
         let mut lines = Vec::new();
         let mut start = 0usize;
@@ -101,14 +119,15 @@ impl Corpus {
                     "{}:{}: a line of {len} bytes is larger than max_message_bytes ({max})",
                     path.display(),
                     i + 1
-                ));
+                )
+                .into());
             }
             if len > 0 && (len as u64) < min {
                 return Err(format!(
                     "{}:{}: a line of {len} bytes is shorter than the {min}-byte stamp [consume] writes into every payload",
                     path.display(),
                     i + 1
-                ));
+                ).into());
             }
             if len > 0 {
                 lines.push((start as u32, len as u32));
@@ -116,7 +135,7 @@ impl Corpus {
             start += line.len() + 1;
         }
         if lines.is_empty() {
-            return Err(format!("{} has no non-empty lines", path.display()));
+            return Err(format!("{} has no non-empty lines", path.display()).into());
         }
         Ok(Corpus { data, lines })
     }
@@ -156,13 +175,13 @@ enum Body {
 
 impl Payloads {
     /// The payloads of a validated `[message]` section; `max` is the largest payload allowed.
-    pub fn new(m: &Message, max: u64) -> Result<Payloads, String> {
+    pub fn new(m: &Message, max: u64) -> Result<Payloads, PayloadError> {
         Payloads::between(m, 0, max)
     }
 
     /// [`Payloads::new`] with every payload at least `min` bytes (the `[consume]` stamp): drawn
     /// sizes below it are raised to it, corpus lines below it are an error.
-    pub fn between(m: &Message, min: u64, max: u64) -> Result<Payloads, String> {
+    pub fn between(m: &Message, min: u64, max: u64) -> Result<Payloads, PayloadError> {
         let body = if let Some(p) = &m.payload {
             Body::Corpus(Corpus::read_between(Path::new(&p.file), min, max)?)
         } else {
@@ -303,7 +322,7 @@ mod tests {
         assert_eq!(c.line(1), b"{\"b\":22}");
         let e = Corpus::read(&f, 5).unwrap_err();
         assert!(
-            e.ends_with("c.jsonl:1: a line of 7 bytes is larger than max_message_bytes (5)"),
+            e.0.ends_with("c.jsonl:1: a line of 7 bytes is larger than max_message_bytes (5)"),
             "{e}"
         );
 

@@ -33,7 +33,7 @@ pub enum Sampler {
 impl Sampler {
     /// The sampler of a distribution; reads a histogram file. Errors name the problem (and the
     /// file's line).
-    pub fn new(d: &SizeDist) -> Result<Sampler, String> {
+    pub fn new(d: &SizeDist) -> Result<Sampler, super::PayloadError> {
         d.check()?;
         Ok(match d {
             SizeDist::Fixed(b) => Sampler::Fixed(b.0),
@@ -80,7 +80,7 @@ fn normal(rng: &mut Rng) -> f64 {
 }
 
 /// Reads `size,weight` lines (`#` comments, blank lines and a header line allowed) into a CDF.
-fn read_histogram(path: &Path) -> Result<Vec<(u64, f64)>, String> {
+fn read_histogram(path: &Path) -> Result<Vec<(u64, f64)>, super::PayloadError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let mut cdf = Vec::new();
@@ -100,7 +100,7 @@ fn read_histogram(path: &Path) -> Result<Vec<(u64, f64)>, String> {
             Err(_) if cdf.is_empty() && !size.trim().starts_with(|c: char| c.is_ascii_digit()) => {
                 continue
             }
-            Err(e) => return Err(at(e.to_string())),
+            Err(e) => return Err(at(e.to_string()).into()),
         };
         let weight: f64 = weight
             .trim()
@@ -112,10 +112,7 @@ fn read_histogram(path: &Path) -> Result<Vec<(u64, f64)>, String> {
         cdf.push((size.0, total));
     }
     if total <= 0.0 {
-        return Err(format!(
-            "{}: no sizes with a weight above 0",
-            path.display()
-        ));
+        return Err(format!("{}: no sizes with a weight above 0", path.display()).into());
     }
     Ok(cdf)
 }
@@ -201,11 +198,11 @@ mod tests {
             file: f.display().to_string(),
         })
         .unwrap_err();
-        assert!(e.contains("sizes.csv:2: expected a weight"), "{e}");
+        assert!(e.0.contains("sizes.csv:2: expected a weight"), "{e}");
         let e = Sampler::new(&SizeDist::Histogram {
             file: "missing.csv".into(),
         })
         .unwrap_err();
-        assert!(e.starts_with("cannot read missing.csv"), "{e}");
+        assert!(e.0.starts_with("cannot read missing.csv"), "{e}");
     }
 }

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
+use crate::input::FieldError;
 use crate::scenario::{self, Cell, Format, InputError, Scenario, ScenarioFile, Source};
 
 /// Where a scenario's text comes from.
@@ -70,7 +71,7 @@ fn cells(file: ScenarioFile) -> Result<Loaded, InputError> {
     let mut out = Vec::new();
     for combo in cartesian(&file.matrix) {
         let cell = file.cell(&combo)?;
-        check_inputs(&cell.scenario).map_err(|(key, m)| file.source.key_error(&key, m))?;
+        check_inputs(&cell.scenario).map_err(|e| file.source.key_error(&e.key, e.message))?;
         out.push(cell);
     }
     Ok(Loaded {
@@ -80,26 +81,25 @@ fn cells(file: ScenarioFile) -> Result<Loaded, InputError> {
 }
 
 /// Reads what the scenario names on disk (the payload corpus, a size histogram, the programs of
-/// `exec` faults), so a missing file or an oversized line is an error now, not mid-run:
-/// (dotted key, message).
-pub fn check_inputs(s: &Scenario) -> Result<(), (String, String)> {
+/// `exec` faults), so a missing file or an oversized line is an error now, not mid-run.
+pub fn check_inputs(s: &Scenario) -> Result<(), FieldError> {
     for (i, f) in s.faults.iter().enumerate() {
         for (name, argv) in [("command", &f.command), ("undo", &f.undo)] {
             if let Some(program) = argv.as_ref().and_then(|a| a.first()) {
-                find_program(program).map_err(|e| (format!("faults[{i}].{name}"), e))?;
+                find_program(program)
+                    .map_err(|e| FieldError::new(format!("faults[{i}].{name}"), e))?;
             }
         }
     }
     let m = &s.message;
-    if m.payload.is_some() {
-        crate::payload::Payloads::between(m, s.min_payload(), s.max_payload())
-            .map(drop)
-            .map_err(|e| ("message.payload".into(), e))
+    let (key, read) = if m.payload.is_some() {
+        let payloads = crate::payload::Payloads::between(m, s.min_payload(), s.max_payload());
+        ("message.payload", payloads.map(drop))
     } else {
-        crate::payload::sizes::Sampler::new(&m.size)
-            .map(drop)
-            .map_err(|e| ("message.size".into(), e))
-    }
+        let sizes = crate::payload::sizes::Sampler::new(&m.size);
+        ("message.size", sizes.map(drop))
+    };
+    read.map_err(|e| FieldError::new(key, e.to_string()))
 }
 
 /// A program as a shell would find it: a path (relative to the working directory) when it has a

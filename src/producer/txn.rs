@@ -32,6 +32,13 @@ use crate::recorder::hist::{self, new_hist, Hist};
 use crate::recorder::series::Series;
 use crate::scenario::Transaction;
 
+/// A transactional call librdkafka refused: which call, and librdkafka's words.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum TxnError {
+    #[error("{0}: {1}")]
+    Call(&'static str, String),
+}
+
 /// How long the reports of an aborted transaction may take to come back before the mark is
 /// lifted anyway.
 const ABORT_REPORTS_WAIT: Duration = Duration::from_secs(5);
@@ -106,10 +113,10 @@ impl Txn {
     }
 
     /// Registers the producer with its transaction coordinator and opens the first transaction.
-    pub fn start(&self, client: &Client) -> Result<(), String> {
+    pub fn start(&self, client: &Client) -> Result<(), TxnError> {
         client
             .init_transactions(self.timeout)
-            .map_err(|e| format!("init_transactions: {e}"))?;
+            .map_err(|e| TxnError::Call("init_transactions", e.to_string()))?;
         let mut st = self.lock_state();
         self.begin(client, &mut st)
     }
@@ -201,7 +208,7 @@ impl Txn {
         self.abort_every.is_some_and(|k| number % k == 0)
     }
 
-    fn begin(&self, client: &Client, st: &mut State) -> Result<(), String> {
+    fn begin(&self, client: &Client, st: &mut State) -> Result<(), TxnError> {
         let ctx = client.context();
         ctx.aborting
             .store(self.aborts(st.number), Ordering::Release);
@@ -210,7 +217,7 @@ impl Txn {
         st.reports_at_begin = ctx.reports();
         client
             .begin_transaction()
-            .map_err(|e| format!("begin_transaction: {e}"))
+            .map_err(|e| TxnError::Call("begin_transaction", e.to_string()))
     }
 
     /// Commits (or aborts) the open transaction, records it, and begins the next if `next`.
@@ -269,7 +276,7 @@ impl Txn {
         }
         st.number += 1;
         if next && self.broken().is_none() {
-            if let Err(e) = self.begin(client, st) {
+            if let Err(e) = self.begin(client, st).map_err(|e| e.to_string()) {
                 let mut rec = self.record.lock().unwrap_or_else(|p| p.into_inner());
                 let at = clock.now_us();
                 rec.errors.push((at, e.clone()));

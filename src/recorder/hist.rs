@@ -51,18 +51,27 @@ pub fn encode(h: &Hist) -> String {
     base64::engine::general_purpose::STANDARD.encode(buf)
 }
 
+/// A histogram that does not decode: bad base64, or not HdrHistogram's V2 encoding.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HistError {
+    #[error("invalid base64 histogram: {0}")]
+    Base64(String),
+    #[error("invalid HdrHistogram encoding: {0}")]
+    Encoding(String),
+}
+
 /// Decodes [`encode`]'s output.
-pub fn decode(text: &str) -> Result<Hist, String> {
+pub fn decode(text: &str) -> Result<Hist, HistError> {
     if text.trim().is_empty() {
         // A stream a version-1 result did not have.
         return Ok(new_hist());
     }
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(text.trim())
-        .map_err(|e| format!("invalid base64 histogram: {e}"))?;
+        .map_err(|e| HistError::Base64(e.to_string()))?;
     Deserializer::new()
         .deserialize(&mut std::io::Cursor::new(bytes))
-        .map_err(|e| format!("invalid HdrHistogram encoding: {e:?}"))
+        .map_err(|e| HistError::Encoding(format!("{e:?}")))
 }
 
 /// Adds `from` into `into` (same bounds by construction, so this cannot fail for kbench's own).

@@ -282,6 +282,17 @@ pub struct Recorded {
     pub consumed: Option<Consumed>,
 }
 
+/// kbench's own tallies of a run disagree: which identity, with its numbers.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct AccountingError(pub String);
+
+impl From<String> for AccountingError {
+    fn from(message: String) -> AccountingError {
+        AccountingError(message)
+    }
+}
+
 impl Recorded {
     /// Merges finished shards and the workers' send statistics. Interval histograms are merged
     /// one interval at a time, so only a few are ever decoded at once.
@@ -355,7 +366,7 @@ impl Recorded {
     /// The accounting identity, checked from independent counts: what the workers sent against
     /// what the delivery reports (acks, failures, purge reports) say, for measured and warm-up
     /// messages. `Err` names the side that does not add up: a kbench bug, never a broker's.
-    pub fn check_accounting(&self) -> Result<(), String> {
+    pub fn check_accounting(&self) -> Result<(), AccountingError> {
         let sides = [
             ("measured", self.send.sent, &self.measured),
             ("warm-up", self.send.warmup_sent, &self.warmup),
@@ -370,7 +381,7 @@ impl Recorded {
                     o.aborted,
                     o.resolved_or_purged(),
                     sent as i128 - o.resolved_or_purged() as i128
-                ));
+                ).into());
             }
         }
         Ok(())
@@ -471,7 +482,7 @@ mod tests {
         let r = Recorded::merge(1_000_000, 0, vec![a], send);
         let e = r.check_accounting().unwrap_err();
         assert!(
-            e.contains("sent 2 != acked 1 + failed 0 + unresolved 0"),
+            e.0.contains("sent 2 != acked 1 + failed 0 + unresolved 0"),
             "{e}"
         );
     }

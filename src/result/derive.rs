@@ -29,7 +29,7 @@ impl Hists {
     }
 
     /// A result's encoded histograms, decoded.
-    pub fn decode(e: &Streams<String>) -> Result<Hists, String> {
+    pub fn decode(e: &Streams<String>) -> Result<Hists, hist::HistError> {
         Ok(Streams {
             corrected: hist::decode(&e.corrected)?,
             service: hist::decode(&e.service)?,

@@ -104,12 +104,21 @@ pub struct Entry {
     pub hist: Hist,
 }
 
+/// An interval log that does not read.
+#[derive(Debug, thiserror::Error)]
+pub enum HlogError {
+    #[error("invalid interval log: {0}")]
+    Log(String),
+    #[error(transparent)]
+    Hist(#[from] hist::HistError),
+}
+
 /// Reads an interval log (the base and start times, and every interval histogram).
-pub fn read(bytes: &[u8]) -> Result<(Option<SystemTime>, Vec<Entry>), String> {
+pub fn read(bytes: &[u8]) -> Result<(Option<SystemTime>, Vec<Entry>), HlogError> {
     let mut base = None;
     let mut out = Vec::new();
     for item in IntervalLogIterator::new(bytes) {
-        match item.map_err(|e| format!("invalid interval log: {e:?}"))? {
+        match item.map_err(|e| HlogError::Log(format!("{e:?}")))? {
             LogEntry::BaseTime(t) | LogEntry::StartTime(t) => base = base.or(Some(UNIX_EPOCH + t)),
             LogEntry::Interval(h) => out.push(Entry {
                 tag: h.tag().map(|t| t.as_str().to_string()),

@@ -69,7 +69,7 @@ pub(super) async fn start(
         start_after_us: c.start_after.0.as_micros() as u64,
     };
     let consumers = Consumers::start(&spec)
-        .map_err(|e| BrokerError::Client(crate::scenario::render::scrub(s, &e)))?;
+        .map_err(|e| BrokerError::Client(crate::scenario::render::scrub(s, &e.to_string())))?;
     let mut events = Vec::new();
     if c.mode == ConsumeMode::Group && c.start_after.0.is_zero() {
         let wait = timeout.max(MAX_GROUP_WAIT);

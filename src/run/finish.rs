@@ -129,7 +129,7 @@ pub(super) fn collect(
             tx: a.tx + b.tx,
         });
     let recorded = Recorded::merge(interval_us, warmup_end_us, recorders, send);
-    problems.extend(recorded.check_accounting().err());
+    problems.extend(recorded.check_accounting().err().map(|e| e.to_string()));
     events.extend(problems.into_iter().map(|detail| Event {
         t_s: 0.0,
         kind: crate::event::EventKind::Accounting,

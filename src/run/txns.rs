@@ -48,7 +48,7 @@ pub(super) async fn start_transactions(
             .map_err(|e| {
                 BrokerError::Client(format!(
                     "transactions on instance {i} (does the cluster support them?): {}",
-                    crate::scenario::render::scrub(s, &e)
+                    crate::scenario::render::scrub(s, &e.to_string())
                 ))
             })?;
         out.push(txn);

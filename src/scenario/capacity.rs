@@ -66,7 +66,7 @@ impl CapacitySpec {
             ));
         }
         for name in self.slo.keys() {
-            let m = Metric::parse(name).map_err(|e| (format!("capacity.slo.{name}"), e))?;
+            let m = Metric::parse(name).map_err(|e| (format!("capacity.slo.{name}"), e.0))?;
             if !matches!(m.kind, Kind::Latency(..) | Kind::Client(..)) {
                 return Err((
                     format!("capacity.slo.{name}"),

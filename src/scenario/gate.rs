@@ -82,7 +82,7 @@ pub struct Metric {
 }
 
 impl Metric {
-    pub fn parse(name: &str) -> Result<Metric, String> {
+    pub fn parse(name: &str) -> Result<Metric, crate::input::ValueError> {
         let kind = match name {
             "throughput" => Kind::Throughput,
             "error_rate" => Kind::ErrorRate,
@@ -97,12 +97,12 @@ impl Metric {
                     "int_latency" => ClientPart::Queue,
                     "outbuf_latency" => ClientPart::OutputBuffer,
                     "rtt" => ClientPart::RoundTrip,
-                    _ => return Err(unknown(name)),
+                    _ => return Err(unknown(name).into()),
                 };
                 let stat = match stat {
                     "p50" => ClientStat::P50,
                     "p99" => ClientStat::P99,
-                    _ => return Err(unknown(name)),
+                    _ => return Err(unknown(name).into()),
                 };
                 Kind::Client(part, stat)
             }
@@ -121,7 +121,7 @@ impl Metric {
                     "commit" => Stream::Commit,
                     "e2e" => Stream::E2e,
                     "e2e_service" => Stream::E2eService,
-                    _ => return Err(unknown(name)),
+                    _ => return Err(unknown(name).into()),
                 };
                 let stat = match stat {
                     "p50" => Stat::P50,
@@ -130,7 +130,7 @@ impl Metric {
                     "p999" => Stat::P999,
                     "max" => Stat::Max,
                     "mean" => Stat::Mean,
-                    _ => return Err(unknown(name)),
+                    _ => return Err(unknown(name).into()),
                 };
                 Kind::Latency(stream, stat)
             }
@@ -158,27 +158,27 @@ impl Metric {
     }
 
     /// Parses a threshold value in the metric's unit ("25ms", "19.5k/s", "0.1%", "0.99").
-    pub(crate) fn parse_value(&self, text: &str) -> Result<f64, String> {
+    pub(crate) fn parse_value(&self, text: &str) -> Result<f64, crate::input::ValueError> {
         let t = text.trim();
         match self.kind {
             Kind::Latency(..) | Kind::Client(..) | Kind::TopicP99Max => t
                 .parse::<Dur>()
                 .map(|d| d.0.as_secs_f64() * 1e6)
-                .map_err(|e| e.to_string()),
+                .map_err(|e| e.to_string().into()),
             Kind::Throttle => t
                 .parse::<Dur>()
                 .map(|d| d.0.as_secs_f64() * 1e3)
-                .map_err(|e| e.to_string()),
+                .map_err(|e| e.to_string().into()),
             Kind::Throughput => match t.parse::<Rate>() {
                 Ok(Rate::PerSec(r)) => Ok(r),
-                _ => Err(format!("expected a rate like \"19.5k/s\", found {t:?}")),
+                _ => Err(format!("expected a rate like \"19.5k/s\", found {t:?}").into()),
             },
             Kind::ErrorRate | Kind::LossRate | Kind::MissingRate => parse_fraction(t),
             Kind::AchievedRateRatio => t
                 .parse::<f64>()
                 .ok()
                 .filter(|v| v.is_finite() && *v >= 0.0)
-                .ok_or_else(|| format!("expected a ratio like 0.99, found {t:?}")),
+                .ok_or_else(|| format!("expected a ratio like 0.99, found {t:?}").into()),
         }
     }
 }
@@ -190,7 +190,7 @@ fn unknown(name: &str) -> String {
 }
 
 /// "0.1%" -> 0.001; "0.001" -> 0.001.
-fn parse_fraction(t: &str) -> Result<f64, String> {
+fn parse_fraction(t: &str) -> Result<f64, crate::input::ValueError> {
     let (num, scale) = match t.strip_suffix('%') {
         Some(n) => (n.trim(), 100.0),
         None => (t, 1.0),
@@ -199,7 +199,7 @@ fn parse_fraction(t: &str) -> Result<f64, String> {
         .ok()
         .filter(|v| v.is_finite() && *v >= 0.0)
         .map(|v| v / scale)
-        .ok_or_else(|| format!("expected a share like \"0.1%\" or 0.001, found {t:?}"))
+        .ok_or_else(|| format!("expected a share like \"0.1%\" or 0.001, found {t:?}").into())
 }
 
 /// A comparison operator of a threshold.
@@ -233,7 +233,7 @@ pub struct Threshold {
 }
 
 impl Threshold {
-    pub fn parse(metric: &str, condition: &str) -> Result<Threshold, String> {
+    pub fn parse(metric: &str, condition: &str) -> Result<Threshold, crate::input::ValueError> {
         let metric = Metric::parse(metric)?;
         let c = condition.trim();
         let (op, rest) = [("<=", Op::Le), (">=", Op::Ge), ("<", Op::Lt), (">", Op::Gt)]
@@ -263,7 +263,7 @@ pub struct Allowance {
 }
 
 impl Allowance {
-    pub fn parse(metric: &str, change: &str) -> Result<Allowance, String> {
+    pub fn parse(metric: &str, change: &str) -> Result<Allowance, crate::input::ValueError> {
         let metric = Metric::parse(metric)?;
         let t = change.trim();
         let (sign, rest) = match t.chars().next() {
@@ -272,7 +272,7 @@ impl Allowance {
             _ => {
                 return Err(format!(
                     "expected a signed change like \"-5%\" (may drop 5%) or \"+10%\" (may grow 10%), found {t:?}"
-                ))
+                ).into())
             }
         };
         let pct = rest
@@ -292,7 +292,8 @@ impl Allowance {
                     "shrinks"
                 },
                 if metric.higher_is_better() { "-" } else { "+" }
-            ));
+            )
+            .into());
         }
         Ok(Allowance {
             metric,
@@ -347,10 +348,10 @@ impl Default for Validity {
 /// (dotted key, message).
 pub fn check_spec(g: &GateSpec) -> Result<(), (String, String)> {
     for (k, v) in &g.thresholds {
-        Threshold::parse(k, v).map_err(|e| (format!("gate.{k}"), e))?;
+        Threshold::parse(k, v).map_err(|e| (format!("gate.{k}"), e.0))?;
     }
     for (k, v) in &g.baseline {
-        Allowance::parse(k, v).map_err(|e| (format!("gate.baseline.{k}"), e))?;
+        Allowance::parse(k, v).map_err(|e| (format!("gate.baseline.{k}"), e.0))?;
     }
     let v = &g.validity;
     if !(0.0..=1.0).contains(&v.min_sent_ratio) {

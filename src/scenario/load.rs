@@ -132,7 +132,7 @@ pub fn parse(
         set_override(&mut tree, over).map_err(|message| InputError {
             location: format!("--set {over}"),
             key: None,
-            message,
+            message: message.0,
         })?;
     }
     if let Some(b) = fallback_bootstrap.filter(|b| !b.trim().is_empty()) {
@@ -259,7 +259,7 @@ const EXCLUSIVE: [(&str, &str); 1] = [("load.messages", "load.duration")];
 
 /// Applies one `key.path=value` override to the tree. The value is read as a TOML value when it is
 /// one (`3`, `true`, `"x"`, `["a","b"]`), otherwise as a plain string (`20k/s`, `all`).
-pub fn set_override(tree: &mut Value, over: &str) -> Result<(), String> {
+pub fn set_override(tree: &mut Value, over: &str) -> Result<(), crate::input::ValueError> {
     let (key, raw) = over
         .split_once('=')
         .ok_or_else(|| "expected key=value, e.g. producer.acks=1".to_string())?;
@@ -267,7 +267,7 @@ pub fn set_override(tree: &mut Value, over: &str) -> Result<(), String> {
 }
 
 /// Sets the dotted `key` (segments may be quoted) to `value`, creating tables on the way.
-pub fn set_path(tree: &mut Value, key: &str, value: Value) -> Result<(), String> {
+pub fn set_path(tree: &mut Value, key: &str, value: Value) -> Result<(), crate::input::ValueError> {
     let segments = split_set_key(key).ok_or_else(|| format!("invalid key {key:?}"))?;
     let mut node = tree;
     for (i, seg) in segments.iter().enumerate() {
@@ -277,7 +277,8 @@ pub fn set_path(tree: &mut Value, key: &str, value: Value) -> Result<(), String>
                 return Err(format!(
                     "cannot set {key}: {} is not a table",
                     segments[..i].join(".")
-                ))
+                )
+                .into())
             }
         };
         if i + 1 == segments.len() {

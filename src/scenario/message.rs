@@ -73,14 +73,14 @@ pub enum SizeDist {
 impl SizeDist {
     /// The distribution's parameters make sense (the file of a histogram is read later, by the
     /// plan step): the message of the first problem.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), crate::input::ValueError> {
         match *self {
             SizeDist::Uniform { min, max } if min > max => {
-                Err(format!("min ({min}) is larger than max ({max})"))
+                Err(format!("min ({min}) is larger than max ({max})").into())
             }
-            SizeDist::Lognormal { median, p99 } if median.0 == 0 || p99 < median => Err(format!(
-                "expected 0 < median <= p99, found median {median}, p99 {p99}"
-            )),
+            SizeDist::Lognormal { median, p99 } if median.0 == 0 || p99 < median => {
+                Err(format!("expected 0 < median <= p99, found median {median}, p99 {p99}").into())
+            }
             _ => Ok(()),
         }
     }

@@ -36,7 +36,7 @@ pub struct Phase {
 
 impl Phase {
     /// Start and end rate (msgs/s), or an error naming what is wrong.
-    pub fn rates(&self) -> Result<(f64, f64), String> {
+    pub fn rates(&self) -> Result<(f64, f64), crate::input::ValueError> {
         let fixed = |r: Rate| {
             r.per_sec()
                 .ok_or_else(|| "a phase needs a fixed rate, not \"max\"".to_string())

@@ -114,14 +114,13 @@ impl Serialize for Secret {
 
 impl Secret {
     /// The secret's value.
-    pub fn value(&self) -> Result<String, String> {
+    pub fn value(&self) -> Result<String, crate::input::ValueError> {
         match self {
-            Secret::Env { env } => {
-                std::env::var(env).map_err(|_| format!("environment variable {env} is not set"))
-            }
+            Secret::Env { env } => std::env::var(env)
+                .map_err(|_| format!("environment variable {env} is not set").into()),
             Secret::File { file } => std::fs::read_to_string(file)
                 .map(|s| s.trim_end_matches(['\r', '\n']).to_string())
-                .map_err(|e| format!("cannot read {file}: {e}")),
+                .map_err(|e| format!("cannot read {file}: {e}").into()),
             Secret::Inline(v) => Ok(v.clone()),
         }
     }
@@ -194,7 +193,7 @@ impl Security {
         }
         if let Some(p) = &self.password {
             if let Err(e) = p.value() {
-                return fail("password", e);
+                return fail("password", e.0);
             }
         }
         Ok(warnings)

@@ -420,7 +420,9 @@ fn check_message(s: &mut Scenario, src: &Source) -> Result<(), (String, String)>
         }
     }
     // Files named here (corpus, histogram) are read by the plan step (`plan::check_inputs`).
-    m.size.check().map_err(|e| ("message.size".to_string(), e))
+    m.size
+        .check()
+        .map_err(|e| ("message.size".to_string(), e.0))
 }
 
 /// The `load.profile` rules.
@@ -457,7 +459,7 @@ fn check_profile(s: &Scenario) -> Result<(), (String, String)> {
     for (i, phase) in l.profile.iter().enumerate() {
         let key = format!("load.profile[{i}]");
         if let Err(e) = phase.rates() {
-            return fail(&key, e);
+            return fail(&key, e.0);
         }
         if phase.duration.0.is_zero() {
             return fail(&key, "duration must be greater than 0".into());

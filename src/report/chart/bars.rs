@@ -4,7 +4,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{color, err, font, legend, ms, Chart, Scale, PERCENTILE_SHADES};
+use super::{color, err, font, legend, ms, Chart, Drawn, Scale, PERCENTILE_SHADES};
 use crate::compare::Comparison;
 use crate::units::Rate;
 
@@ -26,7 +26,7 @@ impl Chart for Bars<'_> {
         "compare-bars"
     }
 
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Drawn {
         let entries = &self.comparison.entries;
         let labels: Vec<String> = entries.iter().map(|e| e.label.clone()).collect();
         let n = entries.len().max(1) as f64;

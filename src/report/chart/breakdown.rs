@@ -6,7 +6,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{color, err, font, legend, ms, Chart};
+use super::{color, err, font, legend, ms, Chart, Drawn};
 use crate::result::client::ClientInterval;
 use crate::result::RunResult;
 
@@ -29,7 +29,7 @@ impl Chart for LatencyBreakdown<'_> {
         "latency-breakdown"
     }
 
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Drawn {
         let r = self.result;
         let step = r.spec.load.interval.0.as_secs_f64().max(1e-3);
         let rows: Vec<(f64, &ClientInterval)> = r

@@ -5,7 +5,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{color, err, font, legend, ms, Chart, Scale};
+use super::{color, err, font, legend, ms, Chart, Drawn, Scale};
 use crate::sweep::{CellSummary, Stat};
 use crate::units::Rate;
 
@@ -78,7 +78,7 @@ impl Chart for Effect<'_> {
         &self.stem
     }
 
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Drawn {
         let series = self.series();
         let n = self.values.len().max(1) as f64;
         let root = root

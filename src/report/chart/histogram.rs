@@ -4,7 +4,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{color, err, font, Chart, Scale};
+use super::{color, err, font, Chart, Drawn, Scale};
 use crate::recorder::hist::Hist;
 
 pub struct LatencyHistogram<'a> {
@@ -36,7 +36,7 @@ impl Chart for LatencyHistogram<'_> {
         "latency-histogram"
     }
 
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Drawn {
         let buckets = log_buckets(self.hist);
         let lo = buckets.first().map_or(0.01, |b| b.0 .0);
         let hi = buckets.last().map_or(1.0, |b| b.0 .1);

@@ -8,7 +8,7 @@ use plotters::prelude::*;
 use plotters::chart::DualCoordChartContext;
 use plotters::coord::types::RangedCoordf64;
 
-use super::{color, err, font, legend, ms, Chart, Scale, Ticked};
+use super::{color, err, font, legend, ms, Chart, Drawn, Scale, Ticked};
 use crate::capacity::drive::CapacityReport;
 use crate::units::Rate;
 
@@ -30,7 +30,7 @@ impl Chart for Knee<'_> {
         "capacity-knee"
     }
 
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Drawn {
         let probes = by_offered_rate(&self.report.probes);
         let (lo, hi) = probes.iter().fold((f64::MAX, 0f64), |(lo, hi), p| {
             (lo.min(p.rate), hi.max(p.rate))
@@ -120,7 +120,7 @@ fn latency_lines<DB: DrawingBackend>(
     chart: &mut Dual<'_, DB>,
     probes: &[&crate::capacity::Probe],
     scale: &Scale,
-) -> Result<(), String> {
+) -> Drawn {
     type Pick = fn(&crate::capacity::Probe) -> u64;
     let lines: [(&str, Pick, usize); 2] = [("p50", |p| p.p50_us, 2), ("p99", |p| p.p99_us, 1)];
     for (name, pick, ci) in lines {
@@ -149,7 +149,7 @@ fn references<DB: DrawingBackend>(
     scale: &Scale,
     (lo, hi): (f64, f64),
     slo: Option<f64>,
-) -> Result<(), String> {
+) -> Drawn {
     // Failing probes are marked with a cross on the p99 line.
     chart
         .draw_series(

@@ -59,16 +59,24 @@ pub struct ChartError {
     pub detail: String,
 }
 
-/// Converts any plotters error into a message.
-pub fn err<E: std::fmt::Debug>(e: E) -> String {
-    format!("{e:?}")
+/// Why plotters could not draw a chart (its backend's error, in words).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct DrawError(pub String);
+
+/// What drawing a chart returns.
+pub type Drawn = Result<(), DrawError>;
+
+/// Converts any plotters error into a [`DrawError`].
+pub fn err<E: std::fmt::Debug>(e: E) -> DrawError {
+    DrawError(format!("{e:?}"))
 }
 
 /// A chart kind: draws itself on any plotters backend.
 pub trait Chart {
     /// File stem, e.g. `latency-spectrum`.
     fn stem(&self) -> &str;
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String>;
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Drawn;
 }
 
 /// A rendered chart: the files written and the SVG text (for inlining into HTML).
@@ -97,18 +105,18 @@ pub fn render(chart: &impl Chart, title: &str, dir: &Path) -> Result<Rendered, C
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| fail(err(e)))?;
-        chart.draw(&root).map_err(fail)?;
-        root.present().map_err(|e| fail(err(e)))?;
+        root.fill(&WHITE).map_err(|e| fail(err(e).0))?;
+        chart.draw(&root).map_err(|e| fail(e.0))?;
+        root.present().map_err(|e| fail(err(e).0))?;
     }
     let svg_path = dir.join(format!("{}.svg", chart.stem()));
     let png_path = dir.join(format!("{}.png", chart.stem()));
     std::fs::write(&svg_path, &svg).map_err(|e| fail(e.to_string()))?;
     {
         let root = BitMapBackend::new(&png_path, SIZE).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| fail(err(e)))?;
-        chart.draw(&root).map_err(fail)?;
-        root.present().map_err(|e| fail(err(e)))?;
+        root.fill(&WHITE).map_err(|e| fail(err(e).0))?;
+        chart.draw(&root).map_err(|e| fail(e.0))?;
+        root.present().map_err(|e| fail(err(e).0))?;
     }
     Ok(Rendered {
         title: title.to_string(),
@@ -122,7 +130,7 @@ pub fn legend<'a, DB: DrawingBackend + 'a, CT: plotters::coord::CoordTranslate>(
     chart: &mut ChartContext<'a, DB, CT>,
     position: SeriesLabelPosition,
     size: u32,
-) -> Result<(), String> {
+) -> Drawn {
     chart
         .configure_series_labels()
         .position(position)

@@ -4,7 +4,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{color, err, font, legend, ms, Chart, Scale};
+use super::{color, err, font, legend, ms, Chart, Drawn, Scale};
 use crate::compare::Comparison;
 use crate::units::Rate;
 
@@ -20,7 +20,7 @@ impl Chart for Scatter<'_> {
         "compare-scatter"
     }
 
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Drawn {
         let pts: Vec<(f64, f64, &str)> = self
             .comparison
             .entries

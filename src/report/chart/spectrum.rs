@@ -5,7 +5,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{color, err, font, legend, ms, Chart, Scale};
+use super::{color, err, font, legend, ms, Chart, Drawn, Scale};
 use crate::recorder::hist::Hist;
 
 /// One line per (label, histogram).
@@ -68,7 +68,7 @@ impl Chart for Spectrum {
         &self.stem
     }
 
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Drawn {
         let most = self.series.iter().map(|(_, h)| h.len()).max().unwrap_or(0);
         // Show one decade past what the sample count supports, from 99.999% up to 99.9999%.
         let cap = ((most.max(1) as f64).log10().ceil() + 1.0).clamp(3.0, 6.0);

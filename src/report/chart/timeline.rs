@@ -8,7 +8,7 @@ use plotters::prelude::*;
 use plotters::chart::DualCoordChartContext;
 use plotters::coord::types::RangedCoordf64;
 
-use super::{color, err, font, legend, ms, Chart, Scale, Ticked};
+use super::{color, err, font, legend, ms, Chart, Drawn, Scale, Ticked};
 use crate::result::RunResult;
 use crate::units::Rate;
 
@@ -21,7 +21,7 @@ impl Chart for Timeline<'_> {
         "timeline"
     }
 
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Drawn {
         let r = self.result;
         let step = r.spec.load.interval.0.as_secs_f64().max(1e-3);
         let end = r
@@ -129,7 +129,7 @@ fn shade_warmup_and_phases<DB: DrawingBackend>(
     r: &RunResult,
     top: f64,
     step: f64,
-) -> Result<(), String> {
+) -> Drawn {
     if r.warmup_s > 0.0 {
         chart
             .draw_series(std::iter::once(Rectangle::new(
@@ -174,7 +174,7 @@ fn latency_series<DB: DrawingBackend>(
     lat: &[&crate::result::Interval],
     scale: &Scale,
     step: f64,
-) -> Result<(), String> {
+) -> Drawn {
     type Pick = fn(&crate::result::Interval) -> u64;
     let streams: [(&str, Pick, usize); 3] = [
         ("p50 latency", |i| i.p50_us, 2),
@@ -237,11 +237,7 @@ fn latency_series<DB: DrawingBackend>(
 
 /// Injected faults (bold dark red), client errors (faint red), and where each fault's effect was
 /// over (`recovery_s`, dashed green).
-fn mark_events<DB: DrawingBackend>(
-    chart: &mut Dual<'_, DB>,
-    r: &RunResult,
-    top: f64,
-) -> Result<(), String> {
+fn mark_events<DB: DrawingBackend>(chart: &mut Dual<'_, DB>, r: &RunResult, top: f64) -> Drawn {
     for ev in r.events.iter().filter(|e| e.t_s > 0.0) {
         let style = if ev.kind == crate::event::EventKind::Fault {
             RGBColor(150, 0, 0).stroke_width(3)
