@@ -207,7 +207,7 @@ print(round(r["throughput"]["msgs_per_sec"]), round(r["throughput"]["bytes_per_s
       local line; line=$(grep -ah "records sent" "$WORK/out" | tail -1)
       msgs=$(sed -E 's/.* ([0-9.]+) records\/sec.*/\1/' <<<"$line" | cut -d. -f1)
       mb=$(sed -E 's/.*\(([0-9.]+) MB\/sec\).*/\1/' <<<"$line")
-      mb=$(python3 -c "print(round(${mb:-0} * 1.048576, 2))")
+      mb=$(mib_to_mb "${mb:-0}")
       delivered=$(sed -E 's/^([0-9]+) records sent.*/\1/' <<<"$line")
       if grep -aq "Exception" "$WORK/out" "$WORK/err"; then delivered=0; fi ;;
     sarama)
@@ -218,7 +218,7 @@ print(round(r["throughput"]["msgs_per_sec"]), round(r["throughput"]["bytes_per_s
       local line; line=$(grep -ah "records sent" "$WORK/out" | tail -1)
       msgs=$(sed -E 's/.* ([0-9.]+) records\/sec.*/\1/' <<<"$line" | cut -d. -f1)
       mb=$(sed -E 's/.*\(([0-9.]+) MiB\/sec ingress.*/\1/' <<<"$line")
-      mb=$(python3 -c "print(round(${mb:-0} * 1.048576, 2))")
+      mb=$(mib_to_mb "${mb:-0}")
       delivered=$(sed -E 's/^([0-9]+) records sent.*/\1/' <<<"$line") ;;
   esac
   local b1; b1=$(broker_cpu_s "$boot")
@@ -227,13 +227,19 @@ print(round(r["throughput"]["msgs_per_sec"]), round(r["throughput"]["bytes_per_s
   echo "${msgs:-0} ${mb:-0} $cpu $rss $count $(awk -v a="$b0" -v b="$b1" 'BEGIN {print b - a}') ${delivered:-0}"
 }
 
+# MiB/s (the peers' unit) in MB/s, to 2 decimals.
+mib_to_mb() {
+  python3 -c 'import sys; print(round(float(sys.argv[1]) * 1.048576, 2))' "$1"
+}
+
 # The count that makes TOOL's run take about 10 s, from a short calibration run.
 calibrate() {
   local tool=$1 boot=$2 size=$3 acks=$4 probe=200000 r
   [ "$size" -ge 1024 ] && probe=50000
   r=$(run_tool "$tool" "$boot" "$size" "$probe" "$acks")
   # At most 3 GB a run, whatever the rate (three copies of it on Kafka: see "the disk").
-  python3 -c "print(min(max($probe, int(${r%% *} * 10)), 3_000_000_000 // $size))"
+  python3 -c 'import sys; probe, rate, size = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]); print(min(max(probe, int(rate * 10)), 3_000_000_000 // size))' \
+    "$probe" "${r%% *}" "$size"
 }
 
 # The matrix on one cluster: prints table rows. Each run is a line of $WORK/TOOL.txt:
