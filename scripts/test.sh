@@ -37,6 +37,9 @@ bash scripts/kafka.sh install
 export KBENCH_REQUIRE_KAFKA=1
 # tests/prometheus.rs scrapes a run with Debian's Prometheus (installed above) and must not skip.
 export KBENCH_REQUIRE_PROMETHEUS=1
+# tests/engines.rs builds the sarama engine with Go (1.26 or newer; modules from the Go proxy).
+command -v go >/dev/null 2>&1 || { echo "error: the engine tests need Go 1.26 or newer on PATH (https://go.dev/dl/)" >&2; exit 1; }
+export KBENCH_REQUIRE_ENGINES=1
 
 # --include-ignored: the browser test is ignored by a plain `cargo test` (it needs chromium).
 cargo test --all-targets --locked --no-fail-fast -- --include-ignored

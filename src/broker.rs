@@ -53,6 +53,8 @@ pub enum BrokerError {
     Client(String),
     #[error("cannot prepare the message payloads: {0}")]
     Payload(#[from] crate::payload::PayloadError),
+    #[error(transparent)]
+    Engine(#[from] crate::engine::EngineError),
     #[error("the start time passed {0:?} ago, more than the 5 s a shard may be late")]
     StartPassed(Duration),
 }

@@ -1,5 +1,5 @@
 //! The command line (clap derive): `run`, `validate`, `report`, `compare`, `gate`, `capacity`,
-//! `merge`, `broker` and `completions`, with the value parsers for sizes, rates and durations.
+//! `merge`, `broker`, `engines` and `completions`, with the value parsers for sizes, rates and durations.
 
 use std::path::PathBuf;
 
@@ -33,6 +33,8 @@ pub enum Command {
     Broker(BrokerArgs),
     /// Print a shell completion script: kbench completions bash > ~/.local/share/bash-completion/completions/kbench
     Completions(CompletionsArgs),
+    /// List the engines (the clients kbench can drive), or build one ahead of its first run.
+    Engines(EnginesArgs),
 }
 
 impl ScenarioArgs {
@@ -116,6 +118,15 @@ pub struct ValidateArgs {
     /// (as rdkafka_performance -X dump does; secrets as ***).
     #[arg(long)]
     pub properties: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct EnginesArgs {
+    /// `build` builds an engine (with Go; from the Go module proxy, pinned by go.sum).
+    #[arg(value_parser = ["build"])]
+    pub action: Option<String>,
+    /// The engine to build (default: every external engine).
+    pub name: Option<crate::scenario::engine::Engine>,
 }
 
 #[derive(Debug, Args)]

@@ -37,6 +37,9 @@ pub enum EventKind {
     /// kbench's own counts do not add up: the run is invalid for every use (it exits 1; gates,
     /// sweeps, capacity probes and merges refuse it).
     Accounting,
+    /// An external engine broke the protocol, crashed or hung: what it did not answer is
+    /// unresolved, and the accounting says so.
+    Engine,
     /// A kind this version does not know (a result from a newer kbench), kept as read.
     #[serde(untagged)]
     Other(String),
@@ -60,6 +63,7 @@ impl EventKind {
             EventKind::Throttle => "throttle",
             EventKind::Retries => "retries",
             EventKind::Accounting => "accounting",
+            EventKind::Engine => "engine",
             EventKind::Other(s) => s,
         }
     }

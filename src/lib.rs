@@ -19,6 +19,7 @@ pub mod cli;
 mod commands;
 pub mod compare;
 pub mod consumer;
+pub mod engine;
 pub mod event;
 pub mod exit;
 pub mod fault;
@@ -66,6 +67,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Merge(args) => commands::cmd_merge(args),
         Command::Broker(args) => commands::cmd_broker(args).await,
         Command::Completions(args) => commands::cmd_completions(args),
+        Command::Engines(args) => commands::cmd_engines(args),
     }
 }
 

@@ -40,6 +40,19 @@ impl Clock {
     pub fn now_us(&self) -> u64 {
         self.t0.elapsed().as_micros() as u64
     }
+    /// t0 on CLOCK_MONOTONIC (ns), the clock an external engine reads its instants on (Rust's
+    /// `Instant` reads the same clock on Linux).
+    pub fn t0_monotonic_ns(&self) -> u64 {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: clock_gettime writes one timespec; CLOCK_MONOTONIC always exists on Linux.
+        unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+        let now = ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64;
+        now.saturating_sub(self.now_ns())
+    }
+
     pub fn instant_at_ns(&self, ns: u64) -> Instant {
         self.t0 + Duration::from_nanos(ns)
     }

@@ -11,6 +11,7 @@ mod broker;
 mod capacity;
 mod compare;
 mod completions;
+mod engines;
 mod gate;
 mod input;
 mod merge;
@@ -25,6 +26,7 @@ pub(crate) use broker::cmd_broker;
 pub(crate) use capacity::cmd_capacity;
 pub(crate) use compare::cmd_compare;
 pub(crate) use completions::cmd_completions;
+pub(crate) use engines::{check_engines, cmd_engines};
 pub(crate) use gate::cmd_gate;
 pub(crate) use input::load;
 pub(crate) use merge::cmd_merge;
@@ -43,6 +45,12 @@ fn read_plain(paths: &[PathBuf]) -> anyhow::Result<Vec<RunResult>> {
 /// The exit code for an error, from the first typed cause in its chain.
 pub fn exit_code_of(err: &anyhow::Error) -> i32 {
     for cause in err.chain() {
+        if let Some(crate::broker::BrokerError::Engine(e)) = cause.downcast_ref() {
+            return e.exit_code();
+        }
+        if let Some(e) = cause.downcast_ref::<crate::engine::EngineError>() {
+            return e.exit_code();
+        }
         if cause.is::<crate::scenario::InputError>()
             || cause.is::<crate::result::ResultError>()
             || cause.is::<crate::merge::MergeError>()

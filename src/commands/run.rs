@@ -43,6 +43,8 @@ async fn run_cells(
     let exp = cells[0].scenario.experiment.clone().unwrap_or_default();
     let runs = plan::plan(&cells, &exp);
     let opts = run_opts(&args)?;
+    // An external engine is built and accepts the configuration before any load (exit 2).
+    let resolved = super::check_engines(&cells)?;
     if args.dry_run {
         print!("{}", report::plan::runs(&runs, &exp));
         if let [one] = runs.as_slice() {
@@ -50,8 +52,16 @@ async fn run_cells(
                 "{}",
                 report::plan::run_plan(&plan::RunPlan::build(&one.scenario, opts.shard))
             );
-            println!("\nlibrdkafka properties:");
-            print!("{}", properties_of(&one.scenario));
+            match &resolved {
+                Some(r) => {
+                    println!("\nclient configuration:");
+                    print!("{}", super::engines::engine_properties(&one.scenario, r));
+                }
+                None => {
+                    println!("\nlibrdkafka properties:");
+                    print!("{}", properties_of(&one.scenario));
+                }
+            }
         }
         return Ok(exit::OK);
     }

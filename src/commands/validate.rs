@@ -10,8 +10,16 @@ use crate::{exit, scenario};
 
 pub(crate) fn cmd_validate(args: ValidateArgs) -> anyhow::Result<i32> {
     let cells = load(&args.scenario)?.0.cells;
+    // An external engine is built and must accept every cell's configuration.
+    let resolved = super::check_engines(&cells)?;
     if args.properties {
-        print!("{}", properties_of(&cells[0].scenario));
+        match &resolved {
+            Some(r) => print!(
+                "{}",
+                super::engines::engine_properties(&cells[0].scenario, r)
+            ),
+            None => print!("{}", properties_of(&cells[0].scenario)),
+        }
         return Ok(exit::OK);
     }
     let args = args.scenario;

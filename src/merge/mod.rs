@@ -258,6 +258,14 @@ pub fn merge(
         consume: merge_consume(&rs, t0, &merge_partitions(&rs)),
         // Every shard ran the same scenario; the bootstrap may differ by machine.
         client_properties: first.client_properties.clone(),
+        engine: first.engine.clone().map(|e| EngineInfo {
+            cpu_s: rs.iter().map(|r| r.engine.as_ref()?.cpu_s).sum(),
+            peak_rss_bytes: rs
+                .iter()
+                .filter_map(|r| r.engine.as_ref()?.peak_rss_bytes)
+                .max(),
+            ..e
+        }),
         partitions: merge_partitions(&rs),
         topics: merge_topics(&rs)?,
         produced: merge_produced(&rs)?,

@@ -174,6 +174,15 @@ enum Body {
 }
 
 impl Payloads {
+    /// The buffer every payload is a slice of (before any scrambling): the generated pool, or
+    /// the corpus. An external engine gets it once.
+    pub fn pool(&self) -> &[u8] {
+        match &self.body {
+            Body::Fixed(p) | Body::Sized(p, _) => &p.buf,
+            Body::Corpus(c) => &c.data,
+        }
+    }
+
     /// The payloads of a validated `[message]` section; `max` is the largest payload allowed.
     pub fn new(m: &Message, max: u64) -> Result<Payloads, PayloadError> {
         Payloads::between(m, 0, max)

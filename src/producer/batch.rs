@@ -20,10 +20,10 @@ use std::ptr;
 use std::sync::atomic::Ordering;
 
 use rdkafka::bindings as rd;
-use rdkafka::producer::Producer;
 use rdkafka::types::RDKafkaErrorCode;
 
 use super::handle::TopicHandle;
+use super::worker::Sink;
 use super::worker::{queue_full_pause, Worker};
 use super::{error_name, opaque};
 use crate::pacing::WorkerStop;
@@ -77,7 +77,7 @@ impl Worker {
                 for m in &mut msgs[from..n] {
                     m._private = packed;
                 }
-                let room = self.client.context().room.generation();
+                let room = self.sink.context().room.generation();
                 handle.produce_batch(&mut msgs[from..n]);
                 let measured = now_us * 1000 >= self.plan.warmup_end_ns;
                 let mut full_at = None;
@@ -106,7 +106,10 @@ impl Worker {
                 match full_at {
                     None => break,
                     Some(j) => {
-                        if !queue_full_pause(&self.client, stats, &self.stop, room) {
+                        let Sink::Rdkafka(client) = &self.sink else {
+                            return;
+                        };
+                        if !queue_full_pause(client, stats, &self.stop, room) {
                             return;
                         }
                         from = j;

@@ -25,6 +25,7 @@
 
 pub mod batch;
 pub mod client;
+pub mod engine_link;
 pub mod handle;
 mod headers;
 pub mod opaque;
@@ -417,6 +418,30 @@ impl Context {
             partition,
             topic: 0,
         }
+    }
+
+    /// One answer of an external engine (its instants on kbench's clock already): recorded as a
+    /// delivery report is. `slot` is the sync slot the message came from (sync mode); one out
+    /// of range is not counted as that slot's (the accounting then disagrees).
+    pub fn engine_outcome(&self, slot: usize, sample: &Sample) {
+        self.dr_messages.fetch_add(1, Ordering::Relaxed);
+        self.with_recorder(|s| s.record(sample));
+        self.resolved(Outcome::of(sample.error));
+        if self.mode == Mode::Sync {
+            if let Some(s) = self.slots.get(slot) {
+                s.reported();
+            }
+        }
+    }
+
+    /// The instance's clock, once the load started.
+    pub fn clock(&self) -> Option<Clock> {
+        self.clock.get().copied()
+    }
+
+    /// An event of the instance's client (an engine's, as librdkafka's).
+    pub fn client_event(&self, text: String) {
+        self.push_event(crate::event::EventKind::ClientError, text);
     }
 
     fn resolved(&self, outcome: Outcome) {

@@ -88,7 +88,8 @@ pub struct Worker {
     pub slot: usize,
     /// Sync mode: messages enqueued before waiting for all their reports (`sync_batch`).
     pub sync_batch: usize,
-    pub client: Arc<Client>,
+    /// Where messages go: a librdkafka client, or an external engine.
+    pub sink: Sink,
     /// The run's topics (one, or `topic.count`), and how messages spread over them.
     pub topics: Arc<[Arc<str>]>,
     pub pick: crate::payload::TopicPick,
@@ -111,6 +112,24 @@ pub struct Worker {
     pub txn: Option<Arc<super::txn::Txn>>,
     /// With `[consume]`: writes each message's stamp (its copy of the payload, stamped).
     pub stamper: Option<Stamper>,
+}
+
+/// Where a worker's messages go.
+pub enum Sink {
+    /// librdkafka, in process.
+    Rdkafka(Arc<Client>),
+    /// An external engine (`crate::engine`).
+    Engine(Arc<super::engine_link::EngineLink>),
+}
+
+impl Sink {
+    /// The instance's context: its recorder, counters and sync slots.
+    pub fn context(&self) -> &super::Context {
+        match self {
+            Sink::Rdkafka(c) => c.context(),
+            Sink::Engine(e) => &e.context,
+        }
+    }
 }
 
 /// Who picks a message's partition.
@@ -179,16 +198,20 @@ impl Worker {
             produced: ProducedTally::with_keys(self.keys.cardinality()),
             ..SendStats::default()
         };
+        let Sink::Rdkafka(client) = &self.sink else {
+            self.run_one_by_one(&[], &mut stats).await;
+            return stats;
+        };
         // One handle per topic, kept for the whole run (no topic lookup per message).
         let handles: Vec<Option<TopicHandle>> = self
             .topics
             .iter()
-            .map(|t| TopicHandle::new(&self.client, t))
+            .map(|t| TopicHandle::new(client, t))
             .collect();
         let handle = handles.first().and_then(Option::as_ref);
         // Pool and corpus payloads are immutable and kept alive by the client's context, so
         // librdkafka may point at them; scrambled ones live in a scratch buffer and are copied.
-        self.client.context().keep(self.payloads.clone());
+        client.context().keep(self.payloads.clone());
         match handle.filter(|_| self.batchable()) {
             Some(h) => self.run_batched(h, &mut stats),
             None => self.run_one_by_one(&handles, &mut stats).await,
@@ -240,34 +263,61 @@ impl Worker {
             }
             // A transaction's commit holds the gate: the send waits for it. Broken transactions
             // (the cluster does not support them) end the worker's sending.
-            let gate = match &self.txn {
-                Some(t) => match t.sending(&self.client, &self.clock) {
-                    Some(g) => Some(g),
-                    None => break,
-                },
-                None => None,
+            let (gate, sent) = match &self.sink {
+                Sink::Rdkafka(client) => {
+                    let gate = match &self.txn {
+                        Some(t) => match t.sending(client, &self.clock) {
+                            Some(g) => Some(g),
+                            None => break,
+                        },
+                        None => None,
+                    };
+                    let sent = send(
+                        client,
+                        handles[topic].as_ref(),
+                        &self.topics[topic],
+                        self.partition.of(seq),
+                        self.mode,
+                        (self.slot, place),
+                        &self.clock,
+                        due_us,
+                        unpaced_now_us,
+                        Body {
+                            payload,
+                            copy: copy_payloads,
+                            stamper: self.stamper.as_mut().map(|st| (st, i)),
+                        },
+                        key,
+                        &self.headers,
+                        stats,
+                        &mut self.stop,
+                    )
+                    .await;
+                    (gate, sent)
+                }
+                Sink::Engine(link) => {
+                    let body = Body {
+                        payload,
+                        copy: false,
+                        stamper: self.stamper.as_mut().map(|st| (st, i)),
+                    };
+                    let to = (topic, self.partition.of(seq));
+                    let id = crate::engine::protocol::message_id(self.slot, i);
+                    let sent = send_to_engine(
+                        link,
+                        id,
+                        self.slot,
+                        to,
+                        &self.clock,
+                        due_us,
+                        unpaced_now_us,
+                        body,
+                        key,
+                        self.mode,
+                    );
+                    (None, sent)
+                }
             };
-            let sent = send(
-                &self.client,
-                handles[topic].as_ref(),
-                &self.topics[topic],
-                self.partition.of(seq),
-                self.mode,
-                (self.slot, place),
-                &self.clock,
-                due_us,
-                unpaced_now_us,
-                Body {
-                    payload,
-                    copy: copy_payloads,
-                    stamper: self.stamper.as_mut().map(|st| (st, i)),
-                },
-                key,
-                &self.headers,
-                stats,
-                &mut self.stop,
-            )
-            .await;
             self.after_send(gate, &sent);
             let (enqueue_us, rejected) = match sent {
                 Sent::Enqueued { enqueue_us } => (enqueue_us, None),
@@ -301,7 +351,7 @@ impl Worker {
     /// A transaction's send is over: a message that was not enqueued gives its place back, and a
     /// transaction that is due ends (commits or aborts) now.
     fn after_send(&self, gate: Option<std::sync::RwLockReadGuard<'_, ()>>, sent: &Sent) {
-        let Some(t) = &self.txn else {
+        let (Some(t), Sink::Rdkafka(client)) = (&self.txn, &self.sink) else {
             return;
         };
         if let Some(g) = &gate {
@@ -310,7 +360,7 @@ impl Worker {
             }
         }
         drop(gate);
-        t.end_if_due(&self.client, &self.clock);
+        t.end_if_due(client, &self.clock);
     }
 
     /// Sync mode: counts the message into its batch; a full batch waits for its acks. False when
@@ -321,7 +371,13 @@ impl Worker {
             return true;
         }
         *place = 0;
-        let slot = self.client.context().slot(self.slot);
+        if let Sink::Engine(link) = &self.sink {
+            // The engine sends the slot's batch (SendMessages) when told the worker waits.
+            if !link.write(format!("W {}\n", self.slot).as_bytes(), true) {
+                return false;
+            }
+        }
+        let slot = self.sink.context().slot(self.slot);
         wait_for_batch(slot, &mut self.stop).await
     }
 
@@ -513,6 +569,41 @@ async fn send(
             }
         }
     }
+}
+
+/// Hands a message to an external engine: one line on its standard input, now. With `[consume]`
+/// the stamped copy goes inline. A sync worker's slot counts it before the write, so its answer
+/// can never come first.
+#[allow(clippy::too_many_arguments)]
+fn send_to_engine(
+    link: &super::engine_link::EngineLink,
+    id: u64,
+    slot: usize,
+    (topic, partition): (usize, Option<i32>),
+    clock: &Clock,
+    due_us: u64,
+    now_us: Option<u64>,
+    mut body: Body<'_>,
+    key: Option<&[u8]>,
+    mode: Mode,
+) -> Sent {
+    let enqueue_us = now_us.unwrap_or_else(|| clock.now_us());
+    let due_us = if now_us.is_some() { enqueue_us } else { due_us };
+    let payload = match body.stamper.as_mut() {
+        Some((st, seq)) => st.stamped(*seq, due_us, enqueue_us),
+        None => body.payload,
+    };
+    let sync = (mode == Mode::Sync).then(|| link.context.slot(slot));
+    if let Some(s) = sync {
+        s.outstanding.fetch_add(1, Ordering::AcqRel);
+    }
+    if link.send(id, due_us, slot, topic, partition, key, payload) {
+        return Sent::Enqueued { enqueue_us };
+    }
+    if let Some(s) = sync {
+        s.outstanding.fetch_sub(1, Ordering::AcqRel);
+    }
+    Sent::Rejected(super::engine_link::ENGINE_GONE)
 }
 
 /// Counts a `QueueFull` answer and waits for room (a delivery report after generation `room`,

@@ -180,6 +180,17 @@ fn what_ran(out: &mut String, r: &RunResult) {
         r.broker.partitions,
         if s.topic.count > 1 { " each" } else { "" }
     );
+    if let Some(e) = &r.engine {
+        let _ = writeln!(
+            out,
+            "  engine     {} ({}{})",
+            e.name,
+            e.client,
+            e.toolchain
+                .as_deref()
+                .map_or(String::new(), |t| format!(", built with {t}"))
+        );
+    }
     let _ = writeln!(
         out,
         "  producer   {}, {} instance(s) x {} workers, acks={}, compression={}, linger={}, batch={}{}",
@@ -412,6 +423,15 @@ fn events(out: &mut String, r: &RunResult) {
             r.process.msgs_per_cpu_s.map_or("-".into(), Rate::human),
             r.process
                 .peak_rss_bytes
+                .map_or("-".into(), |b| Bytes::human(b as f64))
+        );
+    }
+    if let Some(e) = &r.engine {
+        let _ = writeln!(
+            out,
+            "  engine     {} CPU-s over its processes, peak RSS {} (the generator line is kbench's own)",
+            e.cpu_s.map_or("-".into(), |c| format!("{c:.1}")),
+            e.peak_rss_bytes
                 .map_or("-".into(), |b| Bytes::human(b as f64))
         );
     }

@@ -91,7 +91,8 @@ pub fn build(plan: &RunPlan, info: ScenarioInfo, started_at: String, out: RunOut
             peak_rss_bytes: crate::usage::peak_rss_bytes(),
         },
         consume: None,
-        client_properties: client_properties(s, &out.bootstrap),
+        client_properties: client_properties(s, &out.bootstrap, out.engine.as_ref()),
+        engine: out.engine.as_ref().map(engine_info),
     };
     if let (Some(c), Some(spec)) = (&r.consumed, &s.consume) {
         let (mode, isolation) = (spec.mode.as_str(), spec.isolation.as_rdkafka());
@@ -172,10 +173,38 @@ fn client_summary(out: &RunOutput, breakdown: Option<client::Breakdown>) -> Opti
     })
 }
 
-/// The librdkafka properties the producer (and the consumers) ran with, secrets hidden.
-fn client_properties(s: &Scenario, bootstrap: &str) -> ClientProperties {
+/// What an external engine said of itself.
+fn engine_info(e: &crate::run::engines::EngineRun) -> EngineInfo {
+    let client = e.ready["client"].as_str().unwrap_or(e.engine.as_str());
+    let version = e.ready["client_version"].as_str().unwrap_or("?");
+    EngineInfo {
+        name: e.engine.to_string(),
+        client: match e.engine {
+            crate::scenario::engine::Engine::Sarama => format!("github.com/IBM/{client} {version}"),
+            _ => format!("{client} {version}"),
+        },
+        toolchain: e.ready["go"].as_str().map(str::to_string),
+        cpu_s: e.cpu_s.map(|c| round(c, 3)),
+        peak_rss_bytes: e.peak_rss_bytes,
+        metrics: e.metrics.clone(),
+    }
+}
+
+/// The properties the producer (and the consumers) ran with, secrets hidden: librdkafka's, or
+/// an external engine's client configuration as it resolved it.
+fn client_properties(
+    s: &Scenario,
+    bootstrap: &str,
+    engine: Option<&crate::run::engines::EngineRun>,
+) -> ClientProperties {
+    let engine_config = engine.and_then(|e| e.ready["config"].as_object()).map(|m| {
+        m.iter()
+            .map(|(k, v)| (k.clone(), v.as_str().map_or(v.to_string(), str::to_string)))
+            .collect()
+    });
     ClientProperties {
-        producer: crate::scenario::redacted_properties(s, bootstrap),
+        producer: engine_config
+            .unwrap_or_else(|| crate::scenario::redacted_properties(s, bootstrap)),
         consumer: match &s.consume {
             Some(c) => {
                 crate::scenario::render::redacted_consumer_properties(s, bootstrap, &c.group)

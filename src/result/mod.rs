@@ -121,9 +121,13 @@ pub struct RunResult {
     /// runs shorter than that).
     pub client: Option<ClientSummary>,
     /// Every librdkafka property kbench set (typed keys rendered, raw properties, bootstrap),
-    /// secrets as `***`: enough to rerun the same client with rdkafka_performance or kcat.
+    /// secrets as `***`: enough to rerun the same client with rdkafka_performance or kcat. With
+    /// an external engine, its client's configuration as the engine resolved it.
     #[serde(default, skip_serializing_if = "ClientProperties::is_empty")]
     pub client_properties: ClientProperties,
+    /// The external engine that sent (absent: librdkafka in process).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine: Option<EngineInfo>,
     /// Acked measured messages and bytes by partition (and topic, with many): skew shows here.
     #[serde(default)]
     pub partitions: Vec<PartitionCount>,
@@ -456,6 +460,28 @@ pub struct ClientSummary {
     /// Per broker over the run.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub brokers: Vec<client::BrokerTotals>,
+}
+
+/// An external engine's run: which client, and what its processes cost.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EngineInfo {
+    /// `sarama`.
+    pub name: String,
+    /// The client library and its version, e.g. `github.com/IBM/sarama v1.61.1`.
+    pub client: String,
+    /// The toolchain the engine was built with, e.g. `go1.26.8`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub toolchain: Option<String>,
+    /// CPU seconds of every engine process (beside `process.cpu_s`, kbench's own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_s: Option<f64>,
+    /// The largest engine process's peak resident memory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_rss_bytes: Option<u64>,
+    /// The client's own metrics, under its names (sarama: request-latency-in-ms, batch-size,
+    /// records-per-request: count, mean, p50, p99).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<serde_json::Value>,
 }
 
 /// The load generator's own cost.

@@ -6,12 +6,12 @@ use std::time::Duration;
 
 use rdkafka::ClientConfig;
 
+use super::Instance;
 use crate::broker::{self, BrokerError, TopicInfo};
 use crate::consumer::{ConsumerSpec, Consumers};
 use crate::event::Event;
 use crate::pacing::Clock;
 use crate::plan::RunPlan;
-use crate::producer::Client;
 use crate::recorder::{Backlog, Consumed};
 use crate::scenario::consume::{group_id, ConsumeMode};
 use crate::signal::Interrupts;
@@ -119,7 +119,7 @@ pub(super) type BacklogWatch = (BacklogSlot, tokio::task::JoinHandle<()>);
 pub(super) fn watch_backlog(
     plan: &RunPlan,
     consumers: &Arc<Consumers>,
-    clients: &[Arc<Client>],
+    clients: &[Instance],
     clock: Clock,
 ) -> Option<BacklogWatch> {
     let c = plan.scenario.consume.as_ref()?;
@@ -167,7 +167,7 @@ pub(super) async fn finish_all(
     s: &crate::scenario::Scenario,
     consumers: Arc<Consumers>,
     backlog: Option<BacklogWatch>,
-    clients: &[Arc<Client>],
+    clients: &[Instance],
     interrupts: &Interrupts,
 ) -> Consumed {
     let grace = s.consume.as_ref().map_or(Duration::ZERO, |c| c.grace.0);
@@ -183,7 +183,7 @@ pub(super) async fn finish_all(
 /// `consume.grace`, or until a second interrupt), then stops them and merges what they recorded.
 pub(super) async fn finish(
     consumers: Arc<Consumers>,
-    clients: &[Arc<Client>],
+    clients: &[Instance],
     grace: Duration,
     interrupts: &Interrupts,
 ) -> Consumed {

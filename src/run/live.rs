@@ -5,17 +5,15 @@
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use rdkafka::producer::Producer;
-
+use super::Instance;
 use crate::pacing::Clock;
 use crate::producer::worker::LiveCounter;
-use crate::producer::Client;
 
 /// Live counters, read by the progress line while the run goes on.
 #[derive(Clone)]
 pub struct Live {
     pub(super) sent: Vec<Arc<LiveCounter>>,
-    pub(super) contexts: Vec<Arc<Client>>,
+    pub(super) contexts: Vec<Instance>,
     pub clock: Clock,
     /// This shard's mean target rate (msg/s), `None` at `rate = "max"` (from the plan).
     pub target_rate: Option<f64>,
@@ -24,7 +22,7 @@ pub struct Live {
 }
 
 /// Successful delivery reports so far over the instances (warm-up included).
-pub(super) fn acked_total(clients: &[Arc<Client>]) -> u64 {
+pub(super) fn acked_total(clients: &[Instance]) -> u64 {
     clients
         .iter()
         .map(|c| c.context().acked.load(Ordering::Acquire))

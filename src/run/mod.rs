@@ -14,11 +14,15 @@
 //! before the drain ([`txns`]).
 
 mod consume;
+pub mod engines;
 mod finish;
 pub use finish::SKEW_ACCOUNTING;
+mod instance;
 mod live;
 mod setup;
 mod txns;
+
+pub use instance::Instance;
 
 use finish::{collect, drain, end_events};
 use live::acked_total;
@@ -32,7 +36,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rdkafka::producer::Producer;
 use tokio::sync::oneshot::Receiver;
 
 use crate::broker::{self, BrokerError, Embedded, TopicInfo};
@@ -91,6 +94,8 @@ pub struct RunOutput {
     pub transactions: Option<TxnTotals>,
     /// Wall-clock time of t0, in ms since the Unix epoch.
     pub t0_unix_ms: u64,
+    /// An external engine's run: its client, versions, configuration and cost.
+    pub engine: Option<engines::EngineRun>,
 }
 
 /// Everything a run sets up before its clock starts.
@@ -98,7 +103,12 @@ struct Prepared {
     embedded: Option<Embedded>,
     bootstrap: String,
     config: rdkafka::ClientConfig,
+    /// The librdkafka clients: every instance's, or (an external engine's run) one that only
+    /// prepares the topic and reads watermarks.
     clients: Vec<Arc<Client>>,
+    /// The instances that send: the clients, or the engines.
+    instances: Vec<Instance>,
+    payloads: Arc<Payloads>,
     topic: TopicInfo,
     txns: Vec<Arc<Txn>>,
     /// The topics' high watermarks before the load (what landed is counted from them).
@@ -126,20 +136,28 @@ impl Prepared {
         ),
         BrokerError,
     > {
-        for c in &self.clients {
-            c.context().start(clock);
+        for i in &self.instances {
+            i.context().start(clock);
+            if let Instance::Engine(e) = i {
+                e.start_clock(clock);
+            }
         }
         self.consumers.iter().for_each(|c| c.set_clock(clock));
         let backlog = self
             .consumers
             .as_ref()
-            .and_then(|c| consume::watch_backlog(plan, c, &self.clients, clock));
+            .and_then(|c| consume::watch_backlog(plan, c, &self.instances, clock));
         let tag = self.consumers.as_ref().map(|_| self.random);
-        let (clients, txns) = (&self.clients, &self.txns);
-        let (handles, sent) = spawn_workers(plan, clients, txns, &self.topic, clock, stop, tag)?;
+        let to = Sending {
+            instances: &self.instances,
+            txns: &self.txns,
+            topic: &self.topic,
+            payloads: &self.payloads,
+        };
+        let (handles, sent) = spawn_workers(plan, to, clock, stop, tag)?;
         let live = Live {
             sent,
-            contexts: self.clients.clone(),
+            contexts: self.instances.clone(),
             clock,
             target_rate: plan.target_rate,
             consumers: self.consumers.clone(),
@@ -154,9 +172,18 @@ async fn prepare(plan: &RunPlan) -> Result<Prepared, BrokerError> {
     let s = &plan.scenario;
     let (embedded, bootstrap) = start_cluster(s)?;
     let config = client_config(s, &bootstrap);
-    let clients = create_clients(plan, &config)?;
+    let external = s.producer.engine.is_external();
+    let clients = create_clients(plan, &config, external)?;
     let topic = prepare_topic(s, &clients, &config, &bootstrap).await?;
     let txns = start_transactions(plan, &clients).await?;
+    let payloads = Arc::new(
+        Payloads::between(&s.message, s.min_payload(), s.max_payload())?
+            .scrambled(s.producer.compression != crate::scenario::Compression::None),
+    );
+    let instances = match external {
+        false => clients.iter().cloned().map(Instance::Rdkafka).collect(),
+        true => start_engines(plan, &bootstrap, payloads.pool())?,
+    };
     let watermark_timeout = s.cluster.connect_timeout.0.min(Duration::from_secs(5));
     let names = s.topic.names();
     let before =
@@ -169,6 +196,8 @@ async fn prepare(plan: &RunPlan) -> Result<Prepared, BrokerError> {
         bootstrap,
         config,
         clients,
+        instances,
+        payloads,
         topic,
         txns,
         before,
@@ -204,6 +233,7 @@ pub async fn execute(
         plan,
         p.embedded.as_ref(),
         &p.clients,
+        &p.instances,
         &p.txns,
         handles,
         guard,
@@ -213,7 +243,7 @@ pub async fn execute(
     )
     .await;
     let mut consumed = match p.consumers.take() {
-        Some(c) => Some(consume::finish_all(s, c, backlog, &p.clients, interrupts).await),
+        Some(c) => Some(consume::finish_all(s, c, backlog, &p.instances, interrupts).await),
         None => None,
     };
     let interrupted = interrupts.count() > 0;
@@ -237,14 +267,15 @@ pub async fn execute(
         interrupted,
         cut_short,
     };
-    let (mut recorded, scheduled, client, client_events) = collect(plan, &p.clients, send, ended);
+    let (mut recorded, scheduled, client, client_events) = collect(plan, &p.instances, send, ended);
     recorded.consumed = consumed;
     let reports = p
-        .clients
+        .instances
         .iter()
         .map(|c| c.context().take_reports())
         .collect();
     events.extend(client_events);
+    let engine = engines::report(&p.instances, started.elapsed().as_secs_f64(), &mut events);
     events.sort_by(|a, b| a.t_s.total_cmp(&b.t_s));
     let wall = started.elapsed();
     let cpu_s = cpu_start
@@ -254,7 +285,8 @@ pub async fn execute(
         events.push(delete_created(&p.config, &p.topic.created, watermark_timeout, wall).await);
     }
     // Dropping a producer purges what is left and waits for librdkafka: off the runtime threads.
-    let _ = tokio::task::spawn_blocking(move || drop(p.clients)).await;
+    let (clients, instances) = (p.clients, p.instances);
+    let _ = tokio::task::spawn_blocking(move || drop((clients, instances))).await;
     // The mock cluster (not `Send`) stops last, once no client talks to it.
     drop(p.embedded);
     Ok(RunOutput {
@@ -271,6 +303,7 @@ pub async fn execute(
         reports,
         transactions,
         t0_unix_ms: unix_ms(t0_wall),
+        engine,
     })
 }
 
@@ -303,24 +336,44 @@ async fn delete_created(
     }
 }
 
+/// Where the workers send: the instances, their transactions, the topic, the payloads.
+#[derive(Clone, Copy)]
+struct Sending<'a> {
+    instances: &'a [Instance],
+    txns: &'a [Arc<Txn>],
+    topic: &'a TopicInfo,
+    payloads: &'a Arc<Payloads>,
+}
+
+/// One engine process per planned instance, each recording into its own context.
+fn start_engines(
+    plan: &RunPlan,
+    bootstrap: &str,
+    pool: &[u8],
+) -> Result<Vec<Instance>, BrokerError> {
+    (0..plan.instances.len())
+        .map(|i| {
+            let (context, _) = setup::context_for(plan, i);
+            // Every worker of the instance has a slot (the engine's own goroutine in sync mode).
+            let slots = plan.workers.iter().filter(|w| w.instance == i).count();
+            engines::start(plan, bootstrap, context, slots, pool)
+                .map(|e| Instance::Engine(Arc::new(e)))
+        })
+        .collect()
+}
+
 /// Starts every planned worker on its own thread; returns their results and live counters.
 #[allow(clippy::type_complexity)]
 fn spawn_workers(
     plan: &RunPlan,
-    clients: &[Arc<Client>],
-    txns: &[Arc<Txn>],
-    topic: &TopicInfo,
+    to: Sending<'_>,
     clock: Clock,
     stop: &StopSignal,
     stamp_random: Option<u64>,
 ) -> Result<(Vec<Receiver<SendStats>>, Vec<Arc<LiveCounter>>), BrokerError> {
     let shard = plan.shard.map_or(0, |sh| sh.index);
     let s = &plan.scenario;
-    let payloads = Arc::new(
-        Payloads::between(&s.message, s.min_payload(), s.max_payload())
-            .map_err(BrokerError::Payload)?
-            .scrambled(s.producer.compression != crate::scenario::Compression::None),
-    );
+    let (payloads, topic) = (to.payloads, to.topic);
     let headers = Arc::new(HeaderSet::new(&s.message.headers, s.message.seed));
     let topics: Arc<[Arc<str>]> = s
         .topic
@@ -339,7 +392,7 @@ fn spawn_workers(
             workers: plan.total_workers(),
             slot: w.slot,
             sync_batch: s.producer.sync_batch as usize,
-            client: clients[w.instance].clone(),
+            sink: to.instances[w.instance].sink(),
             topics: topics.clone(),
             pick: pick.clone(),
             mode: s.producer.mode,
@@ -358,7 +411,7 @@ fn spawn_workers(
                 PartitionPlan::RoundRobin => PartitionChoice::RoundRobin(topic.partitions),
                 PartitionPlan::Fixed(n) => PartitionChoice::Fixed(n),
             },
-            txn: txns.get(w.instance).cloned(),
+            txn: to.txns.get(w.instance).cloned(),
             stamper: stamp_random.map(|r| Stamper::new(crate::stamp::tag(r, shard), local as u32)),
         };
         handles.push(
@@ -377,6 +430,7 @@ async fn send_and_drain(
     plan: &RunPlan,
     embedded: Option<&Embedded>,
     clients: &[Arc<Client>],
+    instances: &[Instance],
     txns: &[Arc<Txn>],
     handles: Vec<Receiver<SendStats>>,
     stopper: tokio::task::JoinHandle<()>,
@@ -409,9 +463,17 @@ async fn send_and_drain(
     let enqueued = send.sent + send.warmup_sent
         - send.local_failures.failed
         - send.local_failures_warmup.failed;
-    tokio::select! {
-        _ = drain(clients, enqueued, plan.scenario.load.grace.0, interrupts) => {},
-        _ = faults.as_mut() => unreachable!("the fault future never completes"),
+    let grace = plan.scenario.load.grace.0;
+    if plan.scenario.producer.engine.is_external() {
+        tokio::select! {
+            _ = engines::finish_all(instances, grace) => {},
+            _ = faults.as_mut() => unreachable!("the fault future never completes"),
+        }
+    } else {
+        tokio::select! {
+            _ = drain(clients, enqueued, grace, interrupts) => {},
+            _ = faults.as_mut() => unreachable!("the fault future never completes"),
+        }
     }
     // The run is over: commands still running are killed, and what they reported is kept.
     fault_events

@@ -28,28 +28,37 @@ pub(super) fn start_cluster(s: &Scenario) -> Result<(Option<Embedded>, String), 
     }
 }
 
-/// One librdkafka client per planned instance, each recording into its own shard.
+/// Instance `i`'s context (its recorder shard and sync slots), and its sync slots.
+pub(super) fn context_for(plan: &RunPlan, i: usize) -> (Context, usize) {
+    let s = &plan.scenario;
+    let inst = &plan.instances[i];
+    let shard = InstanceRecorder::new(plan.interval_us, plan.warmup_end_us)
+        .with_phases(plan.phases.clone())
+        .window_end(plan.window_end_us())
+        .unpaced(plan.curve.is_none())
+        .per_topic(s.topic.count > 1);
+    let ctx = Context::new(
+        s.producer.mode,
+        shard,
+        inst.sync_slots,
+        s.producer.sync_batch as usize,
+    )
+    .with_topics(&s.topic.names());
+    (ctx, inst.sync_slots)
+}
+
+/// One librdkafka client per planned instance, each recording into its own shard; with
+/// `setup_only` (an external engine sends), one client that only prepares the topic.
 pub(super) fn create_clients(
     plan: &RunPlan,
     config: &rdkafka::ClientConfig,
+    setup_only: bool,
 ) -> Result<Vec<Arc<Client>>, BrokerError> {
     let s = &plan.scenario;
-    plan.instances
-        .iter()
-        .enumerate()
-        .map(|(i, inst)| {
-            let shard = InstanceRecorder::new(plan.interval_us, plan.warmup_end_us)
-                .with_phases(plan.phases.clone())
-                .window_end(plan.window_end_us())
-                .unpaced(plan.curve.is_none())
-                .per_topic(s.topic.count > 1);
-            let ctx = Context::new(
-                s.producer.mode,
-                shard,
-                inst.sync_slots,
-                s.producer.sync_batch as usize,
-            )
-            .with_topics(&s.topic.names());
+    let count = if setup_only { 1 } else { plan.instances.len() };
+    (0..count)
+        .map(|i| {
+            let (ctx, _) = context_for(plan, i);
             let mut config = config.clone();
             if let Some(t) = &s.producer.transaction {
                 let id = t.id.clone().unwrap_or_else(|| format!("kbench-{}", s.name));

@@ -15,6 +15,7 @@
 
 pub mod capacity;
 pub mod consume;
+pub mod engine;
 mod experiment;
 pub mod fault;
 pub mod gate;
@@ -285,6 +286,8 @@ impl Compression {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Producer {
+    /// The client that sends: librdkafka (in process) or an external engine (sarama).
+    pub engine: engine::Engine,
     pub mode: Mode,
     /// Producer clients, each its own librdkafka instance (own threads, queues and connections).
     /// Unset: 1, except at `rate = "max"` in async or fire-and-forget mode, where each worker
@@ -335,6 +338,14 @@ pub struct Producer {
     /// has its report (sarama's `SyncProducer.SendMessages`).
     #[serde(default = "one", skip_serializing_if = "is_one")]
     pub sync_batch: u32,
+    /// `producer.engine = "sarama"`: sarama.Config fields by their Go path
+    /// (`"Flush.Frequency" = "10ms"` is `Producer.Flush.Frequency`; a full path also works),
+    /// applied after the typed keys.
+    #[serde(
+        deserialize_with = "string_map",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    pub sarama: BTreeMap<String, String>,
 }
 
 fn one() -> u32 {
@@ -368,6 +379,8 @@ impl Default for Producer {
             properties: BTreeMap::new(),
             transaction: None,
             sync_batch: 1,
+            engine: engine::Engine::Librdkafka,
+            sarama: BTreeMap::new(),
         }
     }
 }

@@ -50,7 +50,7 @@ pub enum Protocol {
 }
 
 impl Protocol {
-    fn as_rdkafka(self) -> &'static str {
+    pub fn as_rdkafka(self) -> &'static str {
         match self {
             Protocol::Plaintext => "plaintext",
             Protocol::Ssl => "ssl",
@@ -80,7 +80,7 @@ pub enum Mechanism {
 }
 
 impl Mechanism {
-    fn as_rdkafka(self) -> &'static str {
+    pub fn as_rdkafka(self) -> &'static str {
         match self {
             Mechanism::Plain => "PLAIN",
             Mechanism::ScramSha256 => "SCRAM-SHA-256",

@@ -27,6 +27,7 @@ pub fn validate(s: &mut Scenario, src: &Source) -> Result<Vec<String>, InputErro
         .map_err(FieldError::from)
         .map_err(at)?;
     check_sections(s).map_err(at)?;
+    super::engine::check(s).map_err(at)?;
     check_load(s).map_err(at)?;
     let file = src.path.display();
     Ok(warnings.iter().map(|w| format!("{file}: {w}")).collect())

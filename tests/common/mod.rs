@@ -260,6 +260,7 @@ pub fn literal(latencies: &[u64], intervals: usize, failed: u64) -> RunResult {
         topics: vec![],
         client: None,
         client_properties: Default::default(),
+        engine: None,
         intervals: (0..intervals)
             .map(|i| Interval {
                 t_s: i as f64,

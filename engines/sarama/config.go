@@ -1,0 +1,313 @@
+package main
+
+import (
+	"bufio"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/IBM/sarama"
+)
+
+// config is the first line kbench writes: where, what and how to send.
+type config struct {
+	Protocol  string   `json:"protocol"`
+	Bootstrap []string `json:"bootstrap"`
+	ClientID  string   `json:"client_id"`
+	Topics    []string `json:"topics"`
+	// "async", "sync" or "fire-and-forget".
+	Mode string `json:"mode"`
+	// Sync workers (each its own slot), and the messages each sends at once.
+	Slots     int `json:"slots"`
+	SyncBatch int `json:"sync_batch"`
+	// "hash", "murmur2", "crc32", "random" or "manual" (kbench chose the partition).
+	Partitioner string `json:"partitioner"`
+	// sarama.Config fields by their Go path, applied in order: kbench's typed keys first,
+	// then [producer.sarama].
+	Settings [][2]string `json:"settings"`
+	Security *security   `json:"security"`
+	// Resolve the configuration, print it, and exit without connecting.
+	CheckOnly bool `json:"check_only"`
+}
+
+type security struct {
+	Protocol  string `json:"protocol"`
+	Mechanism string `json:"mechanism"`
+	Username  string `json:"username"`
+	Password  string `json:"password"`
+	CA        string `json:"ca"`
+	Cert      string `json:"cert"`
+	Key       string `json:"key"`
+}
+
+func readConfig(in *bufio.Reader) (*config, error) {
+	line, err := in.ReadString('\n')
+	if err != nil {
+		return nil, fmt.Errorf("no configuration line: %w", err)
+	}
+	var cfg config
+	dec := json.NewDecoder(strings.NewReader(line))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&cfg); err != nil {
+		return nil, fmt.Errorf("configuration line: %w", err)
+	}
+	if cfg.Protocol != protocol {
+		return nil, fmt.Errorf("kbench speaks %q, this engine %q: rebuild it (kbench engines build sarama)", cfg.Protocol, protocol)
+	}
+	if len(cfg.Topics) == 0 || len(cfg.Bootstrap) == 0 && !cfg.CheckOnly {
+		return nil, errors.New("configuration line: no topics or no bootstrap servers")
+	}
+	if cfg.Slots < 1 {
+		cfg.Slots = 1
+	}
+	if cfg.SyncBatch < 1 {
+		cfg.SyncBatch = 1
+	}
+	return &cfg, nil
+}
+
+// saramaConfig builds the client's configuration; it returns every field that differs from
+// sarama's defaults (and those kbench set), as sarama will run with them, secrets hidden.
+func saramaConfig(cfg *config) (*sarama.Config, map[string]string, error) {
+	c := sarama.NewConfig()
+	c.ClientID = cfg.ClientID
+	c.Producer.Return.Successes = true
+	c.Producer.Return.Errors = true
+	touched := map[string]bool{"ClientID": true}
+	for _, kv := range cfg.Settings {
+		full, err := set(c, kv[0], kv[1])
+		if err != nil {
+			return nil, nil, err
+		}
+		touched[full] = true
+	}
+	p, err := partitioner(cfg.Partitioner)
+	if err != nil {
+		return nil, nil, err
+	}
+	c.Producer.Partitioner = p
+	if err := applySecurity(c, cfg.Security); err != nil {
+		return nil, nil, err
+	}
+	if err := c.Validate(); err != nil {
+		return nil, nil, err
+	}
+	resolved := resolve(c, sarama.NewConfig(), touched)
+	resolved["Producer.Partitioner"] = cfg.Partitioner
+	return c, resolved, nil
+}
+
+func partitioner(name string) (sarama.PartitionerConstructor, error) {
+	switch name {
+	case "", "hash":
+		return sarama.NewHashPartitioner, nil
+	case "murmur2":
+		return sarama.NewMurmur2Partitioner, nil
+	case "crc32":
+		return sarama.NewConsistentCRCHashPartitioner, nil
+	case "random":
+		return sarama.NewRandomPartitioner, nil
+	case "manual":
+		return sarama.NewManualPartitioner, nil
+	}
+	return nil, fmt.Errorf("partitioner %q: expected hash, murmur2, crc32, random or manual", name)
+}
+
+// set assigns one field of the configuration by its Go path: "Net.MaxOpenRequests", or, for the
+// producer's own fields, "Flush.Frequency" as well as "Producer.Flush.Frequency". It returns
+// the full path.
+func set(c *sarama.Config, path, value string) (string, error) {
+	v, ok := field(reflect.ValueOf(c).Elem(), path)
+	full := path
+	if !ok {
+		full = "Producer." + path
+		v, ok = field(reflect.ValueOf(c).Elem(), full)
+	}
+	if !ok {
+		return path, fmt.Errorf("[producer.sarama] %q: not a sarama.Config field (sarama %s)", path, clientVersion)
+	}
+	if err := assign(v, value); err != nil {
+		return full, fmt.Errorf("[producer.sarama] %q: %w", path, err)
+	}
+	return full, nil
+}
+
+// field walks a dotted path of exported struct fields.
+func field(v reflect.Value, path string) (reflect.Value, bool) {
+	for _, name := range strings.Split(path, ".") {
+		if v.Kind() != reflect.Struct {
+			return v, false
+		}
+		f, ok := v.Type().FieldByName(name)
+		if !ok || !f.IsExported() {
+			return v, false
+		}
+		v = v.FieldByIndex(f.Index)
+	}
+	return v, v.Kind() != reflect.Struct || v.Type() == reflect.TypeOf(sarama.KafkaVersion{})
+}
+
+func assign(v reflect.Value, value string) error {
+	switch v.Interface().(type) {
+	case time.Duration:
+		d, err := time.ParseDuration(value)
+		if err != nil {
+			return fmt.Errorf("expected a duration like \"10ms\", found %q", value)
+		}
+		v.SetInt(int64(d))
+		return nil
+	case sarama.KafkaVersion:
+		kv, err := sarama.ParseKafkaVersion(value)
+		if err != nil {
+			return err
+		}
+		v.Set(reflect.ValueOf(kv))
+		return nil
+	case sarama.CompressionCodec:
+		var cc sarama.CompressionCodec
+		if err := cc.UnmarshalText([]byte(value)); err != nil {
+			return err
+		}
+		v.Set(reflect.ValueOf(cc))
+		return nil
+	}
+	switch v.Kind() {
+	case reflect.Bool:
+		b, err := strconv.ParseBool(value)
+		if err != nil {
+			return fmt.Errorf("expected true or false, found %q", value)
+		}
+		v.SetBool(b)
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		n, err := strconv.ParseInt(value, 10, v.Type().Bits())
+		if err != nil {
+			return fmt.Errorf("expected an integer, found %q", value)
+		}
+		v.SetInt(n)
+	case reflect.String:
+		v.SetString(value)
+	default:
+		return fmt.Errorf("a %s cannot be set from a scenario", v.Type())
+	}
+	return nil
+}
+
+// resolve lists every settable field whose value differs from sarama's defaults, or that kbench
+// set, as text; secrets are "***".
+func resolve(c, defaults *sarama.Config, touched map[string]bool) map[string]string {
+	out := map[string]string{}
+	var walk func(v, d reflect.Value, prefix string)
+	walk = func(v, d reflect.Value, prefix string) {
+		t := v.Type()
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			if !f.IsExported() {
+				continue
+			}
+			path := prefix + f.Name
+			fv, dv := v.Field(i), d.Field(i)
+			if fv.Kind() == reflect.Struct && fv.Type() != reflect.TypeOf(sarama.KafkaVersion{}) {
+				walk(fv, dv, path+".")
+				continue
+			}
+			text, ok := show(fv)
+			if !ok {
+				continue
+			}
+			def, _ := show(dv)
+			if text != def || touched[path] {
+				if strings.Contains(strings.ToLower(path), "password") && text != "" {
+					text = "***"
+				}
+				out[path] = text
+			}
+		}
+	}
+	walk(reflect.ValueOf(c).Elem(), reflect.ValueOf(defaults).Elem(), "")
+	return out
+}
+
+func show(v reflect.Value) (string, bool) {
+	switch x := v.Interface().(type) {
+	case time.Duration:
+		return x.String(), true
+	case sarama.KafkaVersion:
+		return x.String(), true
+	case sarama.CompressionCodec:
+		return x.String(), true
+	case sarama.RequiredAcks:
+		return strconv.Itoa(int(x)), true
+	}
+	switch v.Kind() {
+	case reflect.Bool:
+		return strconv.FormatBool(v.Bool()), true
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return strconv.FormatInt(v.Int(), 10), true
+	case reflect.String:
+		return v.String(), true
+	}
+	return "", false
+}
+
+// applySecurity turns kbench's [cluster.security] into Net.TLS and Net.SASL.
+func applySecurity(c *sarama.Config, s *security) error {
+	if s == nil || s.Protocol == "" || s.Protocol == "PLAINTEXT" {
+		return nil
+	}
+	if s.Protocol == "SSL" || s.Protocol == "SASL_SSL" {
+		t, err := tlsConfig(s)
+		if err != nil {
+			return err
+		}
+		c.Net.TLS.Enable = true
+		c.Net.TLS.Config = t
+	}
+	if s.Protocol == "SASL_PLAINTEXT" || s.Protocol == "SASL_SSL" {
+		c.Net.SASL.Enable = true
+		c.Net.SASL.User = s.Username
+		c.Net.SASL.Password = s.Password
+		switch s.Mechanism {
+		case "PLAIN":
+			c.Net.SASL.Mechanism = sarama.SASLTypePlaintext
+		case "SCRAM-SHA-256":
+			c.Net.SASL.Mechanism = sarama.SASLTypeSCRAMSHA256
+			c.Net.SASL.SCRAMClientGeneratorFunc = scramSHA256
+		case "SCRAM-SHA-512":
+			c.Net.SASL.Mechanism = sarama.SASLTypeSCRAMSHA512
+			c.Net.SASL.SCRAMClientGeneratorFunc = scramSHA512
+		default:
+			return fmt.Errorf("cluster.security.mechanism %q: this engine speaks PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512", s.Mechanism)
+		}
+	}
+	return nil
+}
+
+func tlsConfig(s *security) (*tls.Config, error) {
+	t := &tls.Config{MinVersion: tls.VersionTLS12}
+	if s.CA != "" {
+		pem, err := os.ReadFile(s.CA)
+		if err != nil {
+			return nil, fmt.Errorf("cluster.security.ca: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("cluster.security.ca: no PEM certificate in %s", s.CA)
+		}
+		t.RootCAs = pool
+	}
+	if s.Cert != "" || s.Key != "" {
+		pair, err := tls.LoadX509KeyPair(s.Cert, s.Key)
+		if err != nil {
+			return nil, fmt.Errorf("cluster.security.cert/key: %w", err)
+		}
+		t.Certificates = []tls.Certificate{pair}
+	}
+	return t, nil
+}

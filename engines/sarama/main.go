@@ -1,0 +1,215 @@
+// Command kbench-engine-sarama is kbench's sarama engine: it sends what kbench schedules with
+// github.com/IBM/sarama and answers with what happened to each message. It speaks
+// kbench.engine/v1 on its standard input and output (docs/engines.md in the kbench repository).
+//
+// kbench keeps the pacing, the payloads, the keys and the measurement; this program only turns
+// each message line into a sarama send and each sarama outcome into a line, with the instants
+// read on CLOCK_MONOTONIC (the clock kbench reads), so kbench computes every latency itself.
+package main
+
+import (
+	"bufio"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/rcrowley/go-metrics"
+	"golang.org/x/sys/unix"
+)
+
+// The protocol this engine speaks, and the client it drives (kept equal to go.mod's version).
+const (
+	protocol      = "kbench.engine/v1"
+	clientVersion = "v1.61.1"
+)
+
+// Exit codes: bad configuration (kbench exits 2), the cluster refused or was unreachable (3),
+// broken protocol input (kbench's bug: 1).
+const (
+	exitConfig   = 2
+	exitCluster  = 3
+	exitProtocol = 1
+)
+
+func main() {
+	in := bufio.NewReaderSize(os.Stdin, 1<<20)
+	out := newWriter(os.Stdout)
+	cfg, err := readConfig(in)
+	if err != nil {
+		fatal(out, "protocol", exitProtocol, err)
+	}
+	sc, resolved, err := saramaConfig(cfg)
+	if err != nil {
+		fatal(out, "config", exitConfig, err)
+	}
+	ready := map[string]any{
+		"client":         "sarama",
+		"client_version": clientVersion,
+		"go":             runtime.Version(),
+		"config":         resolved,
+	}
+	if cfg.CheckOnly {
+		out.line("R " + mustJSON(ready))
+		out.close()
+		return
+	}
+	e, err := start(cfg, sc, out)
+	if err != nil {
+		fatal(out, "cluster", exitCluster, err)
+	}
+	out.line("R " + mustJSON(ready))
+	if err := e.serve(in); err != nil {
+		fatal(out, "protocol", exitProtocol, err)
+	}
+	out.close()
+}
+
+// fatal reports an error kbench shows with the engine's name, and exits.
+func fatal(out *writer, kind string, code int, err error) {
+	out.line(fmt.Sprintf("X %s %s", kind, oneLine(err.Error())))
+	out.close()
+	os.Exit(code)
+}
+
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
+// monotonic reads CLOCK_MONOTONIC once; nowNs adds Go's monotonic time since then (the runtime
+// reads the same clock), so each reading costs no system call.
+var (
+	monoBase  = monotonicNs()
+	monoStart = time.Now()
+)
+
+func monotonicNs() int64 {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
+		panic(err)
+	}
+	return ts.Nano()
+}
+
+func nowNs() int64 {
+	return monoBase + int64(time.Since(monoStart))
+}
+
+// usage is the process's CPU seconds and peak RSS (KiB), for the end line.
+func usage() map[string]any {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return map[string]any{}
+	}
+	cpu := time.Duration(ru.Utime.Nano()+ru.Stime.Nano()).Seconds()
+	return map[string]any{"cpu_s": cpu, "max_rss_kib": ru.Maxrss}
+}
+
+// writer serialises outcome lines from every goroutine onto stdout, flushing when idle.
+type writer struct {
+	ch   chan string
+	done chan struct{}
+}
+
+func newWriter(w io.Writer) *writer {
+	wr := &writer{ch: make(chan string, 1<<16), done: make(chan struct{})}
+	go func() {
+		buf := bufio.NewWriterSize(w, 1<<20)
+		for s := range wr.ch {
+			buf.WriteString(s)
+			buf.WriteByte('\n')
+			if len(wr.ch) == 0 {
+				buf.Flush()
+			}
+		}
+		buf.Flush()
+		close(wr.done)
+	}()
+	return wr
+}
+
+func (w *writer) line(s string) { w.ch <- s }
+
+func (w *writer) close() {
+	close(w.ch)
+	<-w.done
+}
+
+// errorName is how an outcome line names a failure: Kafka's error code (kbench names it), or
+// librdkafka's name for the same local condition, or "_FAIL" with the text sent as an event.
+func errorName(err error) (string, string) {
+	var kerr sarama.KError
+	if errors.As(err, &kerr) {
+		return "k" + strconv.Itoa(int(kerr)), ""
+	}
+	switch {
+	case errors.Is(err, sarama.ErrOutOfBrokers):
+		return "_ALL_BROKERS_DOWN", ""
+	case errors.Is(err, sarama.ErrNotConnected):
+		return "_TRANSPORT", ""
+	case errors.Is(err, sarama.ErrShuttingDown), errors.Is(err, sarama.ErrClosedClient):
+		return "_DESTROY", ""
+	case errors.Is(err, os.ErrDeadlineExceeded), strings.Contains(err.Error(), "i/o timeout"):
+		return "_TIMED_OUT", ""
+	}
+	var cerr sarama.ConfigurationError
+	if errors.As(err, &cerr) && strings.Contains(err.Error(), "MaxMessageBytes") {
+		return "_MSG_SIZE_TOO_LARGE", ""
+	}
+	return "_FAIL", oneLine(err.Error())
+}
+
+// parseInt parses one decimal field of a protocol line.
+func parseInt(f string) (int64, error) {
+	return strconv.ParseInt(f, 10, 64)
+}
+
+// decodeKey reads a key field: "-" for none, else hex.
+func decodeKey(f string) ([]byte, error) {
+	if f == "-" {
+		return nil, nil
+	}
+	return hex.DecodeString(f)
+}
+
+func decodeInline(f string) ([]byte, error) {
+	return base64.StdEncoding.DecodeString(f)
+}
+
+// saramaMetrics: what sarama's own registry says of the run (request latency, batch size,
+// records per request), under sarama's names.
+func saramaMetrics(r metrics.Registry) map[string]any {
+	out := map[string]any{}
+	if r == nil {
+		return out
+	}
+	for _, name := range []string{"request-latency-in-ms", "batch-size", "records-per-request"} {
+		if h, ok := r.Get(name).(metrics.Histogram); ok && h.Count() > 0 {
+			s := h.Snapshot()
+			out[name] = map[string]any{
+				"count": s.Count(),
+				"mean":  s.Mean(),
+				"p50":   s.Percentile(0.5),
+				"p99":   s.Percentile(0.99),
+			}
+		}
+	}
+	return out
+}

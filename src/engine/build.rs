@@ -1,0 +1,131 @@
+//! Building an engine: its Go sources are part of kbench (compiled into the binary), written into
+//! `~/.cache/kbench/engines/<name>-<hash>/` and built there with `go build`, once per source
+//! version: the directory name carries a hash of the sources, so a changed engine is rebuilt and
+//! an unchanged one is reused. Modules come from the Go module proxy, pinned by `go.sum`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use super::EngineError;
+use crate::scenario::engine::Engine;
+
+/// One engine's sources: (file name, contents).
+pub struct Sources {
+    pub files: &'static [(&'static str, &'static str)],
+}
+
+/// The sarama engine's sources (engines/sarama in the repository).
+pub const SARAMA: Sources = Sources {
+    files: &[
+        ("go.mod", include_str!("../../engines/sarama/go.mod")),
+        ("go.sum", include_str!("../../engines/sarama/go.sum")),
+        ("main.go", include_str!("../../engines/sarama/main.go")),
+        ("config.go", include_str!("../../engines/sarama/config.go")),
+        ("engine.go", include_str!("../../engines/sarama/engine.go")),
+        ("scram.go", include_str!("../../engines/sarama/scram.go")),
+    ],
+};
+
+impl Sources {
+    /// FNV-1a over the file names and contents: the build's identity.
+    pub fn hash(&self) -> u64 {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for (name, text) in self.files {
+            for b in name.bytes().chain([0]).chain(text.bytes()).chain([0]) {
+                h ^= b as u64;
+                h = h.wrapping_mul(0x0100_0000_01b3);
+            }
+        }
+        h
+    }
+}
+
+fn sources(engine: Engine) -> &'static Sources {
+    match engine {
+        Engine::Librdkafka | Engine::Sarama => &SARAMA,
+    }
+}
+
+/// Where an engine's build lives: `$KBENCH_CACHE` or `~/.cache/kbench`, then
+/// `engines/<name>-<hash>/`.
+pub fn dir(engine: Engine) -> PathBuf {
+    let base = std::env::var_os("KBENCH_CACHE")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/kbench")))
+        .unwrap_or_else(|| PathBuf::from(".kbench-cache"));
+    base.join("engines").join(format!(
+        "{engine}-{:012x}",
+        sources(engine).hash() & 0xffff_ffff_ffff
+    ))
+}
+
+/// The engine's binary, if it is built. `$KBENCH_TEST_ENGINE` replaces every engine's binary
+/// (the tests' stand-in engines that break the protocol on purpose).
+pub fn built(engine: Engine) -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("KBENCH_TEST_ENGINE") {
+        return Some(PathBuf::from(p));
+    }
+    let bin = dir(engine).join(format!("kbench-engine-{engine}"));
+    bin.is_file().then_some(bin)
+}
+
+/// The Go toolchain's version (`go version`), or what to install.
+pub fn go_version() -> Result<String, EngineError> {
+    let out = Command::new("go")
+        .arg("version")
+        .output()
+        .map_err(|_| EngineError::NoGo)?;
+    if !out.status.success() {
+        return Err(EngineError::NoGo);
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// Builds the engine unless it is built; returns its binary. Concurrent builds each build in a
+/// directory of their own and the first rename wins, so no one runs a half-written binary.
+pub fn ensure(engine: Engine) -> Result<PathBuf, EngineError> {
+    if let Some(bin) = built(engine) {
+        return Ok(bin);
+    }
+    go_version()?;
+    let dir = dir(engine);
+    let parent = dir.parent().expect("a cache directory");
+    std::fs::create_dir_all(parent).map_err(|e| EngineError::build(engine, e.to_string()))?;
+    let work = tempfile::Builder::new()
+        .prefix(&format!(".{engine}-build-"))
+        .tempdir_in(parent)
+        .map_err(|e| EngineError::build(engine, e.to_string()))?;
+    for (name, text) in sources(engine).files {
+        std::fs::write(work.path().join(name), text)
+            .map_err(|e| EngineError::build(engine, e.to_string()))?;
+    }
+    go_build(engine, work.path())?;
+    match std::fs::rename(work.path(), &dir) {
+        Ok(()) => {
+            // The directory is the build now: keep it.
+            let _ = work.keep();
+        }
+        Err(_) if built(engine).is_some() => {}
+        Err(e) => return Err(EngineError::build(engine, e.to_string())),
+    }
+    built(engine).ok_or_else(|| EngineError::build(engine, "no binary after the build".into()))
+}
+
+fn go_build(engine: Engine, dir: &Path) -> Result<(), EngineError> {
+    let out = Command::new("go")
+        .args(["build", "-trimpath", "-o"])
+        .arg(format!("kbench-engine-{engine}"))
+        .arg(".")
+        .current_dir(dir)
+        // Modules from the proxy, verified against go.sum; nothing written back to the sources.
+        .env("GOFLAGS", "-mod=readonly")
+        .output()
+        .map_err(|e| EngineError::build(engine, e.to_string()))?;
+    if !out.status.success() {
+        return Err(EngineError::build(
+            engine,
+            String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        ));
+    }
+    Ok(())
+}
