@@ -311,6 +311,24 @@ func (e *engine) syncSlot(ch chan []*sarama.ProducerMessage) {
 	}
 }
 
+// close shuts the producer down, waiting at most limit for it to flush.
+func (e *engine) close(limit time.Duration) {
+	done := make(chan struct{})
+	go func() {
+		if e.async != nil {
+			e.async.Close()
+			e.wg.Wait()
+		} else if e.sync != nil {
+			e.sync.Close()
+		}
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(limit):
+	}
+}
+
 // finish: "F grace_ms": waits for the outstanding messages at most the grace, reports the rest
 // as unresolved (queued: never handed to sarama; in_flight: handed, no answer), then the end line.
 func (e *engine) finish(f []string) error {
@@ -342,6 +360,9 @@ func (e *engine) finish(f []string) error {
 	}
 	e.outstanding = map[string]*meta{}
 	e.mu.Unlock()
+	// What sarama still buffers (with acks=0 an answered message may not be written yet) goes
+	// out before the process ends, as a service's producer does on Close.
+	e.close(5 * time.Second)
 	end := usage()
 	end["metrics"] = saramaMetrics(e.registry)
 	e.out.line("E " + mustJSON(end))
