@@ -61,6 +61,13 @@ JAVA_SET=("linger.ms=$LINGER_MS" "batch.size=$BATCH_BYTES" "max.in.flight.reques
   enable.idempotence=false compression.type=none)
 SARAMA_SET=(-flush-frequency "${LINGER_MS}ms" -flush-bytes "$BATCH_BYTES" -max-open-requests "$IN_FLIGHT"
   -compression none -version 3.9.0)
+# kbench driving sarama (producer.engine = "sarama") with what sarama's tool runs with, its
+# defaults included (Retry.Max 3, ChannelBufferSize 256), one producer fed by one worker.
+KS_SET=(--set producer.engine=sarama --set producer.instances=1 --set producer.workers=1
+  --set "producer.linger=${LINGER_MS}ms" --set "producer.batch_size=${BATCH_BYTES}B"
+  --set "producer.max_in_flight=$IN_FLIGHT" --set producer.idempotence=false --set producer.compression=none
+  --set 'producer.sarama.Version="3.9.0"' --set 'producer.sarama."Retry.Max"=3'
+  --set 'producer.sarama.ChannelBufferSize=256')
 print_settings() {
   cat <<EOF
 ### Settings: the same for every tool (bold where a tool cannot be set so)
@@ -182,11 +189,12 @@ run_tool() {
   new_topic "$boot"
   b0=$(broker_cpu_s "$boot")
   case $tool in
-    kbench | kbench-1x1)
-      local shape=()
-      [ "$tool" = kbench ] || shape=(--set producer.instances=1 --set producer.workers=1)
+    kbench | kbench-1x1 | kbench-sarama)
+      local shape=("${KB_SET[@]}")
+      [ "$tool" = kbench-1x1 ] && shape+=(--set producer.instances=1 --set producer.workers=1)
+      [ "$tool" = kbench-sarama ] && shape=("${KS_SET[@]}")
       t=$(measure "$KBENCH" run benches/peers.toml --bootstrap "$boot" --set "topic.name=$TOPIC" --set "message.size=$size" \
-        --set "load.messages=$count" --set "producer.acks=$acks" "${KB_SET[@]}" "${shape[@]}" --json --no-charts --out "$WORK/reports")
+        --set "load.messages=$count" --set "producer.acks=$acks" "${shape[@]}" --json --no-charts --out "$WORK/reports")
       read -r msgs mb delivered < <(python3 -c '
 import json, sys
 r = json.load(open(sys.argv[1]))

@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 seconds=${FUZZ_SECONDS:-90}
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 export RUSTC_BOOTSTRAP=1
-for t in scenario units set_override result_json; do
+for t in scenario units set_override result_json engine_reply; do
   mkdir -p "fuzz/corpus/$t"
   echo "== $t ($seconds s)"
   log="fuzz/corpus/$t.log"

@@ -810,7 +810,11 @@ fn sarama_lands_exactly_what_it_acks() {
         let topic = format!("sarama-{acks}-{codec}");
         // A settled topic (every partition led, in sync): acks=0 has no answer to retry on.
         k.create_topic(&topic, 3);
-        let mode = if acks == "0" { "fire-and-forget" } else { "async" };
+        let mode = if acks == "0" {
+            "fire-and-forget"
+        } else {
+            "async"
+        };
         let r = run(&scenario(
             &base(&k, &topic),
             &[
@@ -875,7 +879,12 @@ fn sarama_reports_refusals_by_kafkas_names() {
     ));
     assert_accounted(&r);
     assert_eq!(r.counts.failed, 200, "{:?} {:?}", r.counts, r.errors);
-    assert_eq!(r.errors.get("NOT_ENOUGH_REPLICAS"), Some(&200), "{:?}", r.errors);
+    assert_eq!(
+        r.errors.get("NOT_ENOUGH_REPLICAS"),
+        Some(&200),
+        "{:?}",
+        r.errors
+    );
     k.sh(&["restart", "3"]);
     k.wait_for(topic, "node 3 back in the ISR", |_, isr| isr == 3);
 

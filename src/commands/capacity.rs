@@ -15,6 +15,8 @@ use std::sync::Arc;
 
 pub(crate) async fn cmd_capacity(args: CapacityArgs) -> anyhow::Result<i32> {
     let (loaded, info) = load(&args.scenario)?;
+    // An external engine is built and accepts the configuration before any probe (exit 2).
+    super::check_engines(&loaded.cells)?;
     let s = loaded.scenario();
     if s.capacity.is_none() {
         anyhow::bail!(InputError {

@@ -200,6 +200,46 @@ fn truncate(s: &str) -> &str {
 mod tests {
     use super::*;
 
+    /// Lines made of the protocol's own pieces, shuffled: the parser never panics (the fuzz
+    /// target `engine_reply` does the same with arbitrary bytes).
+    #[test]
+    fn random_lines_never_panic() {
+        let pieces = [
+            "A",
+            "N",
+            "U",
+            "R",
+            "E",
+            "V",
+            "X",
+            "1",
+            "0",
+            "-1",
+            "18446744073709551616",
+            "k19",
+            "queued",
+            "in_flight",
+            "{",
+            "}",
+            "{}",
+            " ",
+            "",
+            "é",
+            "\u{0}",
+            "_TIMED_OUT",
+        ];
+        let mut rng = crate::rng::Rng::new(7);
+        for _ in 0..20_000 {
+            let n = (rng.next_u64() % 10) as usize;
+            let line: Vec<&str> = (0..n)
+                .map(|_| pieces[(rng.next_u64() % pieces.len() as u64) as usize])
+                .collect();
+            let line = line.join(" ");
+            let _ = parse(&line);
+            let _ = error_name(&line);
+        }
+    }
+
     #[test]
     fn lines_round_trip_and_garbage_is_an_error() {
         let mut out = Vec::new();
