@@ -69,7 +69,22 @@ fn every_mode_accounts_for_every_message() {
         let acks = &r.client_properties.producer["Producer.RequiredAcks"];
         assert_eq!(acks, if mode == "fire-and-forget" { "0" } else { "-1" });
         assert_eq!(r.partitions.iter().map(|p| p.messages).sum::<u64>(), 400);
+        // No librdkafka statistics: the breakdown is absent, not zero.
+        assert!(r.client.is_none() && r.intervals.iter().all(|i| i.client.is_none()));
+        matches_the_schema(&r);
     }
+}
+
+fn matches_the_schema(r: &RunResult) {
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../schemas/result.v3.json")).unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("the schema itself is valid");
+    let value = serde_json::to_value(r).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&value)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
 }
 
 /// The embedded broker 20 ms away, at 100/s: sarama's service latency is the round trip.
@@ -257,4 +272,25 @@ fn a_misbehaving_engine_still_ends_in_a_written_result() {
         assert!(engine_events.iter().any(|d| d.contains(says)), "{engine_events:?}");
         assert!(r.accounting_error().is_some(), "{:?}", r.events);
     }
+}
+
+/// `[consume]` with sarama sending: the stamp rides in the payload (sent inline), and the run's
+/// consumers read every message back.
+#[test]
+fn consumers_read_back_what_sarama_sent() {
+    if !go() {
+        return;
+    }
+    let text = format!("{BASE}[consume]\nconsumers = 1\n");
+    let r = run(&scenario(&text, &["load.rate=300/s", "load.duration=2s"]));
+    assert_accounted(&r);
+    let c = &r.counts;
+    assert_eq!(c.acked, 600, "{:?}", r.events);
+    assert_eq!(
+        (c.consumed, c.missing, c.duplicates),
+        (Some(600), Some(0), Some(0)),
+        "{:?}",
+        r.consume
+    );
+    assert!(r.latency_us.e2e.count >= 600, "{:?}", r.latency_us.e2e);
 }
