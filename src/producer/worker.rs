@@ -154,6 +154,19 @@ impl PartitionChoice {
     }
 }
 
+/// One message on its way out: where it goes, when it was due, what it carries.
+struct Outgoing<'a> {
+    partition: Option<i32>,
+    /// The worker's sync slot, and the message's place in its batch.
+    slot: usize,
+    place: usize,
+    due_us: u64,
+    /// Unpaced: the clock reading that is also its due instant.
+    now_us: Option<u64>,
+    body: Body<'a>,
+    key: Option<&'a [u8]>,
+}
+
 /// A message's bytes: the payload, whether librdkafka must copy it, and the stamper with the
 /// message's number (with `[consume]`; the stamped copy is sent instead).
 struct Body<'a> {
@@ -263,59 +276,46 @@ impl Worker {
             }
             // A transaction's commit holds the gate: the send waits for it. Broken transactions
             // (the cluster does not support them) end the worker's sending.
-            let (gate, sent) = match &self.sink {
+            let gate = match (&self.txn, &self.sink) {
+                (Some(t), Sink::Rdkafka(client)) => match t.sending(client, &self.clock) {
+                    Some(g) => Some(g),
+                    None => break,
+                },
+                _ => None,
+            };
+            let m = Outgoing {
+                partition: self.partition.of(seq),
+                slot: self.slot,
+                place,
+                due_us,
+                now_us: unpaced_now_us,
+                body: Body {
+                    payload,
+                    copy: copy_payloads,
+                    stamper: self.stamper.as_mut().map(|st| (st, i)),
+                },
+                key,
+            };
+            let sent = match &self.sink {
                 Sink::Rdkafka(client) => {
-                    let gate = match &self.txn {
-                        Some(t) => match t.sending(client, &self.clock) {
-                            Some(g) => Some(g),
-                            None => break,
-                        },
-                        None => None,
-                    };
-                    let sent = send(
+                    let (handle, name) = (handles[topic].as_ref(), &self.topics[topic]);
+                    let (headers, stop) = (&self.headers, &mut self.stop);
+                    send(
                         client,
-                        handles[topic].as_ref(),
-                        &self.topics[topic],
-                        self.partition.of(seq),
+                        handle,
+                        name,
                         self.mode,
-                        (self.slot, place),
                         &self.clock,
-                        due_us,
-                        unpaced_now_us,
-                        Body {
-                            payload,
-                            copy: copy_payloads,
-                            stamper: self.stamper.as_mut().map(|st| (st, i)),
-                        },
-                        key,
-                        &self.headers,
+                        m,
+                        headers,
                         stats,
-                        &mut self.stop,
+                        stop,
                     )
-                    .await;
-                    (gate, sent)
+                    .await
                 }
                 Sink::Engine(link) => {
-                    let body = Body {
-                        payload,
-                        copy: false,
-                        stamper: self.stamper.as_mut().map(|st| (st, i)),
-                    };
-                    let to = (topic, self.partition.of(seq));
                     let id = crate::engine::protocol::message_id(self.slot, i);
-                    let sent = send_to_engine(
-                        link,
-                        id,
-                        self.slot,
-                        to,
-                        &self.clock,
-                        due_us,
-                        unpaced_now_us,
-                        body,
-                        key,
-                        self.mode,
-                    );
-                    (None, sent)
+                    send_to_engine(link, id, topic, &self.clock, m, self.mode)
                 }
             };
             self.after_send(gate, &sent);
@@ -498,18 +498,22 @@ async fn send(
     client: &Client,
     handle: Option<&TopicHandle>,
     topic: &str,
-    partition: Option<i32>,
     mode: Mode,
-    (slot, place): (usize, usize),
     clock: &Clock,
-    due_us: u64,
-    mut now_us: Option<u64>,
-    mut body: Body<'_>,
-    key: Option<&[u8]>,
+    m: Outgoing<'_>,
     headers: &HeaderSet,
     stats: &mut SendStats,
     stop: &mut StopSignal,
 ) -> Sent {
+    let Outgoing {
+        partition,
+        slot,
+        place,
+        due_us,
+        mut now_us,
+        mut body,
+        key,
+    } = m;
     let unpaced = now_us.is_some();
     loop {
         let room = client.context().room.generation();
@@ -578,15 +582,20 @@ async fn send(
 fn send_to_engine(
     link: &super::engine_link::EngineLink,
     id: u64,
-    slot: usize,
-    (topic, partition): (usize, Option<i32>),
+    topic: usize,
     clock: &Clock,
-    due_us: u64,
-    now_us: Option<u64>,
-    mut body: Body<'_>,
-    key: Option<&[u8]>,
+    m: Outgoing<'_>,
     mode: Mode,
 ) -> Sent {
+    let Outgoing {
+        partition,
+        slot,
+        due_us,
+        now_us,
+        mut body,
+        key,
+        ..
+    } = m;
     let enqueue_us = now_us.unwrap_or_else(|| clock.now_us());
     let due_us = if now_us.is_some() { enqueue_us } else { due_us };
     let payload = match body.stamper.as_mut() {
