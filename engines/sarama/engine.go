@@ -2,11 +2,11 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,8 +19,8 @@ import (
 
 // meta travels with a message through sarama and back (ProducerMessage.Metadata).
 type meta struct {
-	id    string // kbench's message id, echoed
-	due   string // kbench's due instant (µs on its clock), echoed
+	id    uint64 // kbench's message id, echoed
+	due   uint64 // kbench's due instant (µs on its clock), echoed
 	topic int
 	bytes int
 	// When sarama accepted it (ns, CLOCK_MONOTONIC); 0 while not yet handed over.
@@ -49,7 +49,7 @@ type engine struct {
 	registry metrics.Registry
 
 	mu          sync.Mutex
-	outstanding map[string]*meta
+	outstanding map[uint64]*meta
 	closed      bool
 	// Sync mode: each slot's messages waiting for its W line.
 	batches [][]*sarama.ProducerMessage
@@ -62,7 +62,7 @@ func start(cfg *config, sc *sarama.Config, out *writer) (*engine, error) {
 	e := &engine{
 		cfg:         cfg,
 		out:         out,
-		outstanding: map[string]*meta{},
+		outstanding: map[uint64]*meta{},
 		events:      map[string]bool{},
 		registry:    sc.MetricRegistry,
 	}
@@ -92,45 +92,85 @@ func start(cfg *config, sc *sarama.Config, out *writer) (*engine, error) {
 
 // serve reads the pool and the message lines until the finish line.
 func (e *engine) serve(in *bufio.Reader) error {
+	var f [10][]byte
 	for {
-		line, err := in.ReadString('\n')
-		if err == io.EOF && line == "" {
+		line, err := readLine(in)
+		if err == io.EOF && len(line) == 0 {
 			return errors.New("standard input closed before the finish line")
 		}
 		if err != nil && err != io.EOF {
 			return err
 		}
-		line = strings.TrimRight(line, "\n")
-		f := strings.Fields(line)
-		if len(f) == 0 {
-			return fmt.Errorf("an empty line")
+		n := split(bytes.TrimSuffix(line, []byte{'\n'}), f[:])
+		if n == 0 || n > len(f) {
+			return fmt.Errorf("a line of no or too many fields: %q", line)
 		}
-		switch f[0] {
-		case "P":
-			if err := e.readPool(in, f); err != nil {
-				return err
-			}
+		fs := f[:n]
+		switch string(fs[0]) {
 		case "M", "B":
-			if err := e.message(f); err != nil {
+			if err := e.message(fs); err != nil {
 				return fmt.Errorf("%q: %w", line, err)
 			}
 		case "W":
-			if err := e.flushSlot(f); err != nil {
+			if err := e.flushSlot(fs); err != nil {
 				return fmt.Errorf("%q: %w", line, err)
 			}
+		case "P":
+			if err := e.readPool(in, fs); err != nil {
+				return err
+			}
 		case "F":
-			return e.finish(f)
+			return e.finish(fs)
 		default:
 			return fmt.Errorf("unknown line %q", line)
 		}
 	}
 }
 
-func (e *engine) readPool(in *bufio.Reader, f []string) error {
+// readLine reads one line without copying it when it fits the reader's buffer (valid until the
+// next read).
+func readLine(in *bufio.Reader) ([]byte, error) {
+	line, err := in.ReadSlice('\n')
+	if err == bufio.ErrBufferFull {
+		rest, err := in.ReadBytes('\n')
+		return append(append([]byte(nil), line...), rest...), err
+	}
+	return line, err
+}
+
+// split cuts a line at single spaces into out (no allocation); returns how many fields, or
+// len(out)+1 when there are more.
+func split(line []byte, out [][]byte) int {
+	n := 0
+	for len(line) > 0 {
+		if n == len(out) {
+			return n + 1
+		}
+		i := bytes.IndexByte(line, ' ')
+		if i < 0 {
+			out[n] = line
+			return n + 1
+		}
+		out[n] = line[:i]
+		n++
+		line = line[i+1:]
+	}
+	return n
+}
+
+func atoi(b []byte) (int64, error) {
+	return strconv.ParseInt(string(b), 10, 64)
+}
+
+func atou(b []byte) (uint64, error) {
+	return strconv.ParseUint(string(b), 10, 64)
+}
+
+func (e *engine) readPool(in *bufio.Reader, f [][]byte) error {
 	if len(f) != 2 {
 		return errors.New("P takes a length")
 	}
-	n, err := strconv.Atoi(f[1])
+	n, err := strconv.Atoi(string(f[1]))
 	if err != nil || n < 0 || n > 1<<31 {
 		return fmt.Errorf("pool length %q", f[1])
 	}
@@ -146,24 +186,27 @@ func (e *engine) readPool(in *bufio.Reader, f []string) error {
 
 // message: "M id due slot topic partition key offset length" (a slice of the pool) or
 // "B id due slot topic partition key base64" (the bytes themselves).
-func (e *engine) message(f []string) error {
-	if (f[0] == "M" && len(f) != 9) || (f[0] == "B" && len(f) != 8) {
+func (e *engine) message(f [][]byte) error {
+	inline := f[0][0] == 'B'
+	if (!inline && len(f) != 9) || (inline && len(f) != 8) {
 		return errors.New("wrong number of fields")
 	}
-	slot, err1 := strconv.Atoi(f[3])
-	topic, err2 := strconv.Atoi(f[4])
-	part, err3 := parseInt(f[5])
-	key, err4 := decodeKey(f[6])
-	if err := errors.Join(err1, err2, err3, err4); err != nil {
+	id, err1 := atou(f[1])
+	due, err2 := atou(f[2])
+	slot, err3 := atoi(f[3])
+	topic, err4 := atoi(f[4])
+	part, err5 := atoi(f[5])
+	key, err6 := decodeKey(f[6])
+	if err := errors.Join(err1, err2, err3, err4, err5, err6); err != nil {
 		return err
 	}
-	if topic < 0 || topic >= len(e.cfg.Topics) || slot < 0 || slot >= e.cfg.Slots {
+	if topic < 0 || topic >= int64(len(e.cfg.Topics)) || slot < 0 || slot >= int64(e.cfg.Slots) {
 		return errors.New("topic or slot out of range")
 	}
 	var value []byte
-	if f[0] == "M" {
-		off, err1 := parseInt(f[7])
-		n, err2 := parseInt(f[8])
+	if !inline {
+		off, err1 := atoi(f[7])
+		n, err2 := atoi(f[8])
 		if err := errors.Join(err1, err2); err != nil || off < 0 || n < 0 || off+n > int64(len(e.pool)) {
 			return errors.New("payload slice outside the pool")
 		}
@@ -182,14 +225,13 @@ func (e *engine) message(f []string) error {
 	if part >= 0 {
 		m.Partition = int32(part)
 	}
-	md := &meta{id: f[1], due: f[2], topic: topic, bytes: len(value) + len(key)}
+	md := &meta{id: id, due: due, topic: int(topic), bytes: len(value) + len(key)}
 	m.Metadata = md
+	e.track(md)
 	if e.sync != nil {
 		e.batches[slot] = append(e.batches[slot], m)
-		e.track(md)
 		return nil
 	}
-	e.track(md)
 	e.async.Input() <- m
 	md.enqNs.Store(nowNs())
 	return nil
@@ -202,7 +244,7 @@ func (e *engine) track(md *meta) {
 }
 
 // answer writes a message's outcome, unless the finish already reported it unresolved.
-func (e *engine) answer(md *meta, line string) {
+func (e *engine) answer(md *meta, line []byte) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.closed {
@@ -212,12 +254,30 @@ func (e *engine) answer(md *meta, line string) {
 		return
 	}
 	delete(e.outstanding, md.id)
-	e.out.line(line)
+	e.out.bytes(line)
+}
+
+// outcome: "T id due enq done topic bytes" and the last field.
+func (md *meta) outcome(tag byte, doneNs int64) []byte {
+	b := make([]byte, 0, 112)
+	b = append(b, tag, ' ')
+	b = strconv.AppendUint(b, md.id, 10)
+	b = append(b, ' ')
+	b = strconv.AppendUint(b, md.due, 10)
+	b = append(b, ' ')
+	b = strconv.AppendInt(b, md.enqueued(), 10)
+	b = append(b, ' ')
+	b = strconv.AppendInt(b, doneNs, 10)
+	b = append(b, ' ')
+	b = strconv.AppendInt(b, int64(md.topic), 10)
+	b = append(b, ' ')
+	b = strconv.AppendInt(b, int64(md.bytes), 10)
+	return append(b, ' ')
 }
 
 func (e *engine) acked(m *sarama.ProducerMessage, doneNs int64) {
 	md := m.Metadata.(*meta)
-	e.answer(md, fmt.Sprintf("A %s %s %d %d %d %d %d", md.id, md.due, md.enqueued(), doneNs, md.topic, md.bytes, m.Partition))
+	e.answer(md, strconv.AppendInt(md.outcome('A', doneNs), int64(m.Partition), 10))
 }
 
 func (e *engine) failed(m *sarama.ProducerMessage, err error, doneNs int64) {
@@ -229,7 +289,7 @@ func (e *engine) failed(m *sarama.ProducerMessage, err error, doneNs int64) {
 	if detail != "" {
 		e.event(detail)
 	}
-	e.answer(md, fmt.Sprintf("N %s %s %d %d %d %d %s", md.id, md.due, md.enqueued(), doneNs, md.topic, md.bytes, name))
+	e.answer(md, append(md.outcome('N', doneNs), name...))
 }
 
 // event reports an error text kbench keeps as a client-error event (each text once).
@@ -258,11 +318,11 @@ func (e *engine) failures() {
 }
 
 // flushSlot: "W slot": the slot's worker waits; its batch goes out now.
-func (e *engine) flushSlot(f []string) error {
+func (e *engine) flushSlot(f [][]byte) error {
 	if e.sync == nil || len(f) != 2 {
 		return errors.New("W takes a slot, in sync mode")
 	}
-	slot, err := strconv.Atoi(f[1])
+	slot, err := strconv.Atoi(string(f[1]))
 	if err != nil || slot < 0 || slot >= e.cfg.Slots {
 		return errors.New("slot out of range")
 	}
@@ -331,11 +391,11 @@ func (e *engine) close(limit time.Duration) {
 
 // finish: "F grace_ms": waits for the outstanding messages at most the grace, reports the rest
 // as unresolved (queued: never handed to sarama; in_flight: handed, no answer), then the end line.
-func (e *engine) finish(f []string) error {
+func (e *engine) finish(f [][]byte) error {
 	if len(f) != 2 {
 		return errors.New("F takes the grace in ms")
 	}
-	graceMs, err := strconv.Atoi(f[1])
+	graceMs, err := strconv.Atoi(string(f[1]))
 	if err != nil || graceMs < 0 {
 		return fmt.Errorf("grace %q", f[1])
 	}
@@ -356,9 +416,9 @@ func (e *engine) finish(f []string) error {
 		if enq == 0 {
 			where = "queued"
 		}
-		e.out.line(fmt.Sprintf("U %s %s %d 0 %d %d %s", id, md.due, enq, md.topic, md.bytes, where))
+		e.out.line(fmt.Sprintf("U %d %d %d 0 %d %d %s", id, md.due, enq, md.topic, md.bytes, where))
 	}
-	e.outstanding = map[string]*meta{}
+	e.outstanding = map[uint64]*meta{}
 	e.mu.Unlock()
 	// What sarama still buffers (with acks=0 an answered message may not be written yet) goes
 	// out before the process ends, as a service's producer does on Close.

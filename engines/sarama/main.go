@@ -118,22 +118,22 @@ func usage() map[string]any {
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return map[string]any{}
 	}
-	cpu := time.Duration(ru.Utime.Nano()+ru.Stime.Nano()).Seconds()
+	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 	return map[string]any{"cpu_s": cpu, "max_rss_kib": ru.Maxrss}
 }
 
 // writer serialises outcome lines from every goroutine onto stdout, flushing when idle.
 type writer struct {
-	ch   chan string
+	ch   chan []byte
 	done chan struct{}
 }
 
 func newWriter(w io.Writer) *writer {
-	wr := &writer{ch: make(chan string, 1<<16), done: make(chan struct{})}
+	wr := &writer{ch: make(chan []byte, 1<<16), done: make(chan struct{})}
 	go func() {
 		buf := bufio.NewWriterSize(w, 1<<20)
-		for s := range wr.ch {
-			buf.WriteString(s)
+		for b := range wr.ch {
+			buf.Write(b)
 			buf.WriteByte('\n')
 			if len(wr.ch) == 0 {
 				buf.Flush()
@@ -145,7 +145,9 @@ func newWriter(w io.Writer) *writer {
 	return wr
 }
 
-func (w *writer) line(s string) { w.ch <- s }
+func (w *writer) line(s string) { w.ch <- []byte(s) }
+
+func (w *writer) bytes(b []byte) { w.ch <- b }
 
 func (w *writer) close() {
 	close(w.ch)
@@ -176,21 +178,20 @@ func errorName(err error) (string, string) {
 	return "_FAIL", oneLine(err.Error())
 }
 
-// parseInt parses one decimal field of a protocol line.
-func parseInt(f string) (int64, error) {
-	return strconv.ParseInt(f, 10, 64)
-}
-
 // decodeKey reads a key field: "-" for none, else hex.
-func decodeKey(f string) ([]byte, error) {
-	if f == "-" {
+func decodeKey(f []byte) ([]byte, error) {
+	if len(f) == 1 && f[0] == '-' {
 		return nil, nil
 	}
-	return hex.DecodeString(f)
+	out := make([]byte, hex.DecodedLen(len(f)))
+	_, err := hex.Decode(out, f)
+	return out, err
 }
 
-func decodeInline(f string) ([]byte, error) {
-	return base64.StdEncoding.DecodeString(f)
+func decodeInline(f []byte) ([]byte, error) {
+	out := make([]byte, base64.StdEncoding.DecodedLen(len(f)))
+	n, err := base64.StdEncoding.Decode(out, f)
+	return out[:n], err
 }
 
 // saramaMetrics: what sarama's own registry says of the run (request latency, batch size,

@@ -24,12 +24,12 @@ func scramSHA256() sarama.SCRAMClient { return &scram{h: sha256.New} }
 func scramSHA512() sarama.SCRAMClient { return &scram{h: sha512.New} }
 
 type scram struct {
-	h                    func() hash.Hash
-	user, pass, authz    string
-	nonce, firstBare     string
-	serverSignature      []byte
-	step                 int
-	done                 bool
+	h                 func() hash.Hash
+	user, pass, authz string
+	nonce, firstBare  string
+	serverSignature   []byte
+	step              int
+	done              bool
 }
 
 func (s *scram) Begin(user, pass, authz string) error {

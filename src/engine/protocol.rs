@@ -2,8 +2,6 @@
 //! input, and the parser of the lines it answers with. The parser treats its input as untrusted:
 //! any line it does not understand is an [`ProtocolError`], never a panic.
 
-use std::fmt::Write as _;
-
 /// The protocol's name and version; the first line's `protocol` field.
 pub const PROTOCOL: &str = "kbench.engine/v1";
 
@@ -40,36 +38,38 @@ pub fn message_line(
     key: Option<&[u8]>,
     payload: Payload<'_>,
 ) {
-    let mut line = String::with_capacity(64);
+    use std::io::Write as _;
     let tag = match payload {
         Payload::Pool { .. } => 'M',
         Payload::Inline(_) => 'B',
     };
     let _ = write!(
-        line,
+        out,
         "{tag} {id} {due_us} {slot} {topic} {} ",
         partition.unwrap_or(-1)
     );
     match key {
         Some(k) if !k.is_empty() => {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
             for b in k {
-                let _ = write!(line, "{b:02x}");
+                out.extend_from_slice(&[HEX[(b >> 4) as usize], HEX[(b & 15) as usize]]);
             }
         }
-        _ => line.push('-'),
+        _ => out.push(b'-'),
     }
     match payload {
         Payload::Pool { offset, len } => {
-            let _ = writeln!(line, " {offset} {len}");
+            let _ = writeln!(out, " {offset} {len}");
         }
         Payload::Inline(bytes) => {
             use base64::Engine as _;
-            line.push(' ');
-            base64::engine::general_purpose::STANDARD.encode_string(bytes, &mut line);
-            line.push('\n');
+            let mut text = String::with_capacity(bytes.len() * 4 / 3 + 4);
+            base64::engine::general_purpose::STANDARD.encode_string(bytes, &mut text);
+            out.push(b' ');
+            out.extend_from_slice(text.as_bytes());
+            out.push(b'\n');
         }
     }
-    out.extend_from_slice(line.as_bytes());
 }
 
 /// What an engine answers.
@@ -143,8 +143,12 @@ pub fn parse(line: &str) -> Result<Reply, ProtocolError> {
 }
 
 fn outcome(tag: &str, rest: &str) -> Option<Reply> {
-    let f: Vec<&str> = rest.split(' ').collect();
-    if f.len() != 7 {
+    let mut f = [""; 7];
+    let mut parts = rest.split(' ');
+    for slot in f.iter_mut() {
+        *slot = parts.next()?;
+    }
+    if parts.next().is_some() {
         return None;
     }
     let num = |i: usize| f[i].parse::<u64>().ok();

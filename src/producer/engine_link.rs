@@ -11,7 +11,8 @@ use super::Context;
 
 /// What a worker needs to hand messages to an engine.
 pub struct EngineLink {
-    input: Mutex<Box<dyn Write + Send>>,
+    /// The engine's standard input, and the line being written (reused).
+    input: Mutex<(Box<dyn Write + Send>, Vec<u8>)>,
     /// The instance's context: the recorder its answers go into, the sync slots.
     pub context: Arc<Context>,
     /// The payload pool sent to the engine once: (address, length). A payload inside it goes as
@@ -35,7 +36,7 @@ impl EngineLink {
         eager: bool,
     ) -> EngineLink {
         EngineLink {
-            input: Mutex::new(input),
+            input: Mutex::new((input, Vec::with_capacity(256))),
             context,
             pool: (pool.as_ptr() as usize, pool.len()),
             eager,
@@ -57,8 +58,8 @@ impl EngineLink {
             return false;
         }
         let mut input = self.input.lock().unwrap_or_else(|p| p.into_inner());
-        let ok =
-            input.write_all(bytes).is_ok() && (!(flush || self.eager) || input.flush().is_ok());
+        let w = &mut input.0;
+        let ok = w.write_all(bytes).is_ok() && (!(flush || self.eager) || w.flush().is_ok());
         if !ok {
             self.gone.store(true, Ordering::Relaxed);
         }
@@ -79,13 +80,22 @@ impl EngineLink {
         payload: &[u8],
     ) -> bool {
         use crate::engine::protocol::{message_line, Payload};
-        let mut line = Vec::with_capacity(96);
+        if self.gone.load(Ordering::Relaxed) {
+            return false;
+        }
         let where_ = match self.in_pool(payload) {
             Some((offset, len)) => Payload::Pool { offset, len },
             None => Payload::Inline(payload),
         };
-        message_line(&mut line, id, due_us, slot, topic, partition, key, where_);
-        self.write(&line, false)
+        let mut input = self.input.lock().unwrap_or_else(|p| p.into_inner());
+        let (w, line) = &mut *input;
+        line.clear();
+        message_line(line, id, due_us, slot, topic, partition, key, where_);
+        let ok = w.write_all(line).is_ok() && (!self.eager || w.flush().is_ok());
+        if !ok {
+            self.gone.store(true, Ordering::Relaxed);
+        }
+        ok
     }
 
     /// Whether a write ever failed.
