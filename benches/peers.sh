@@ -62,8 +62,10 @@ JAVA_SET=("linger.ms=$LINGER_MS" "batch.size=$BATCH_BYTES" "max.in.flight.reques
 SARAMA_SET=(-flush-frequency "${LINGER_MS}ms" -flush-bytes "$BATCH_BYTES" -max-open-requests "$IN_FLIGHT"
   -compression none -version 3.9.0)
 # kbench driving sarama (producer.engine = "sarama") with what sarama's tool runs with, its
-# defaults included (Retry.Max 3, ChannelBufferSize 256), one producer fed by one worker.
+# defaults included (Retry.Max 3, ChannelBufferSize 256, round-robin partitions), one producer
+# fed by one worker.
 KS_SET=(--set producer.engine=sarama --set producer.instances=1 --set producer.workers=1
+  --set producer.partitioner=round-robin
   --set "producer.linger=${LINGER_MS}ms" --set "producer.batch_size=${BATCH_BYTES}B"
   --set "producer.max_in_flight=$IN_FLIGHT" --set producer.idempotence=false --set producer.compression=none
   --set 'producer.sarama.Version="3.9.0"' --set 'producer.sarama."Retry.Max"=3'
