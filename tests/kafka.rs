@@ -393,6 +393,18 @@ fn leader_failover_without_idempotence_is_at_least_once() {
     );
 }
 
+/// A scenario of `messages` to `topic` over the SCRAM-SHA-512 listeners, its password from
+/// $KBENCH_TEST_KAFKA_PASSWORD; `extra` adds sections.
+fn scram_scenario(k: &Kafka, topic: &str, extra: &str, messages: u32) -> String {
+    format!(
+        "name = \"sasl\"\n[cluster]\nbootstrap = \"{}\"\nconnect_timeout = \"20s\"\n\
+         [cluster.security]\nprotocol = \"SASL_PLAINTEXT\"\nmechanism = \"SCRAM-SHA-512\"\n\
+         username = \"kbench\"\npassword = {{ env = \"KBENCH_TEST_KAFKA_PASSWORD\" }}\n\
+         [topic]\nname = \"{topic}\"\n{extra}[load]\nmessages = {messages}\n",
+        k.read("sasl-bootstrap")
+    )
+}
+
 /// `kbench run` of `text` (with `password` in $KBENCH_TEST_KAFKA_PASSWORD); returns (exit code,
 /// stdout + stderr + result.json, elapsed).
 fn run_binary(text: &str, password: &str) -> (Option<i32>, String, Duration) {
@@ -426,13 +438,7 @@ fn sasl_scram_and_tls_on_the_real_thing() {
     };
     let k = &*k;
     let password = k.read("scram-password");
-    let sasl = format!(
-        "name = \"sasl\"\n[cluster]\nbootstrap = \"{}\"\nconnect_timeout = \"20s\"\n\
-         [cluster.security]\nprotocol = \"SASL_PLAINTEXT\"\nmechanism = \"SCRAM-SHA-512\"\n\
-         username = \"kbench\"\npassword = {{ env = \"KBENCH_TEST_KAFKA_PASSWORD\" }}\n\
-         [topic]\nname = \"sasl\"\n[load]\nmessages = 500\n",
-        k.read("sasl-bootstrap")
-    );
+    let sasl = scram_scenario(k, "sasl", "", 500);
     // The right password: a successful SCRAM login, and every message delivered.
     let (code, printed, _) = run_binary(&sasl, &password);
     assert_eq!(code, Some(0), "{printed}");
@@ -889,13 +895,7 @@ fn sarama_reports_refusals_by_kafkas_names() {
     k.wait_for(topic, "node 3 back in the ISR", |_, isr| isr == 3);
 
     let password = k.read("scram-password");
-    let sasl = format!(
-        "name = \"sasl\"\n[cluster]\nbootstrap = \"{}\"\nconnect_timeout = \"20s\"\n\
-         [cluster.security]\nprotocol = \"SASL_PLAINTEXT\"\nmechanism = \"SCRAM-SHA-512\"\n\
-         username = \"kbench\"\npassword = {{ env = \"KBENCH_TEST_KAFKA_PASSWORD\" }}\n\
-         [topic]\nname = \"sarama-sasl\"\n[producer]\nengine = \"sarama\"\n[load]\nmessages = 300\n",
-        k.read("sasl-bootstrap")
-    );
+    let sasl = scram_scenario(&k, "sarama-sasl", "[producer]\nengine = \"sarama\"\n", 300);
     let (code, printed, _) = run_binary(&sasl, &password);
     assert_eq!(code, Some(0), "{printed}");
     assert!(printed.contains("acked 300"), "{printed}");

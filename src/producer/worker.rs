@@ -252,10 +252,8 @@ impl Worker {
                 }
             };
             let measured = due_ns >= self.plan.warmup_end_ns;
-            if let WorkerStop::Count(n) = self.plan.stop {
-                if measured && measured_sent >= n {
-                    break;
-                }
+            if matches!(self.plan.stop, WorkerStop::Count(n) if measured && measured_sent >= n) {
+                break;
             }
             let due_us = due_ns / 1000;
             // Unpaced, the due instant is a clock reading taken a moment ago: reuse it.
@@ -276,12 +274,8 @@ impl Worker {
             }
             // A transaction's commit holds the gate: the send waits for it. Broken transactions
             // (the cluster does not support them) end the worker's sending.
-            let gate = match (&self.txn, &self.sink) {
-                (Some(t), Sink::Rdkafka(client)) => match t.sending(client, &self.clock) {
-                    Some(g) => Some(g),
-                    None => break,
-                },
-                _ => None,
+            let Ok(gate) = txn_gate(&self.txn, &self.sink, &self.clock) else {
+                break;
             };
             let m = Outgoing {
                 partition: self.partition.of(seq),
@@ -319,24 +313,15 @@ impl Worker {
                 }
             };
             self.after_send(gate, &sent);
-            let (enqueue_us, rejected) = match sent {
-                Sent::Enqueued { enqueue_us } => (enqueue_us, None),
-                Sent::Rejected(kind) => (self.clock.now_us(), Some(kind)),
-                Sent::Abandoned => {
-                    pending = Some(due_ns);
-                    break;
-                }
+            let counted = self.count_sent(stats, sent, due_us, unpaced_now_us, measured, bytes);
+            let Some((measured, rejected)) = counted else {
+                pending = Some(due_ns);
+                break;
             };
-            let (lag, measured) =
-                self.count_sent(stats, enqueue_us, due_us, unpaced_now_us, measured, bytes);
-            if measured {
-                measured_sent += 1;
-            }
+            measured_sent += u64::from(measured);
             total += 1;
             self.live_sent.0.store(total, Ordering::Relaxed);
-            if let Some(kind) = rejected {
-                // Failed at once: due -> rejection is its place in the failed stream.
-                stats.rejected(measured, kind, lag);
+            if rejected {
                 continue;
             }
             if self.mode == Mode::Sync && !self.sync_batch_done(&mut place).await {
@@ -404,18 +389,24 @@ impl Worker {
         }
     }
 
-    /// Counts a sent (enqueued or rejected) message: its lag and whether it is measured. Unpaced,
-    /// the due instant is the enqueue instant (of the last try, after QueueFull), which also
-    /// decides warm-up, as it does for the delivery report.
+    /// Counts a sent (enqueued or rejected) message; returns whether it is measured and whether
+    /// it was rejected, or `None` when it was abandoned (the stop came while it waited for
+    /// room). Unpaced, the due instant is the enqueue instant (of the last try, after
+    /// QueueFull), which also decides warm-up, as it does for the delivery report.
     fn count_sent(
         &self,
         stats: &mut SendStats,
-        enqueue_us: u64,
+        sent: Sent,
         due_us: u64,
         unpaced_now_us: Option<u64>,
         measured: bool,
         bytes: u64,
-    ) -> (u64, bool) {
+    ) -> Option<(bool, bool)> {
+        let (enqueue_us, rejected) = match sent {
+            Sent::Enqueued { enqueue_us } => (enqueue_us, None),
+            Sent::Rejected(kind) => (self.clock.now_us(), Some(kind)),
+            Sent::Abandoned => return None,
+        };
         let (lag, measured) = match unpaced_now_us {
             Some(_) => (0, enqueue_us * 1000 >= self.plan.warmup_end_ns),
             None => (enqueue_us.saturating_sub(due_us), measured),
@@ -424,7 +415,11 @@ impl Worker {
         if measured {
             stats.phases.sent(due_us, enqueue_us);
         }
-        (lag, measured)
+        if let Some(kind) = rejected {
+            // Failed at once: due -> rejection is its place in the failed stream.
+            stats.rejected(measured, kind, lag);
+        }
+        Some((measured, rejected.is_some()))
     }
 
     /// After a stop: every message of this worker's schedule that was already due (before now,
@@ -444,10 +439,8 @@ impl Worker {
         let mut next = pending.or_else(|| self.plan.pacing.next_due_ns());
         while let Some(due) = next.filter(|&d| d < cutoff) {
             let measured = due >= self.plan.warmup_end_ns;
-            if let WorkerStop::Count(n) = self.plan.stop {
-                if measured && measured_sent >= n {
-                    break;
-                }
+            if matches!(self.plan.stop, WorkerStop::Count(n) if measured && measured_sent >= n) {
+                break;
             }
             stats.count_unsent(measured, (now_ns - due) / 1000);
             measured_sent += measured as u64;
@@ -572,6 +565,20 @@ async fn send(
                 }
             }
         }
+    }
+}
+
+/// With transactions, the open transaction's gate, held while one message is handed over;
+/// `Err` once transactions are broken (the worker stops sending).
+#[allow(clippy::type_complexity)]
+fn txn_gate<'a>(
+    txn: &'a Option<Arc<super::txn::Txn>>,
+    sink: &Sink,
+    clock: &Clock,
+) -> Result<Option<std::sync::RwLockReadGuard<'a, ()>>, ()> {
+    match (txn, sink) {
+        (Some(t), Sink::Rdkafka(client)) => t.sending(client, clock).map(Some).ok_or(()),
+        _ => Ok(None),
     }
 }
 
