@@ -38,6 +38,7 @@ export KBENCH_REQUIRE_KAFKA=1
 # tests/prometheus.rs scrapes a run with Debian's Prometheus (installed above) and must not skip.
 export KBENCH_REQUIRE_PROMETHEUS=1
 # tests/engines.rs builds the sarama engine with Go (1.26 or newer; modules from the Go proxy).
+if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then export PATH="$PATH:/usr/local/go/bin"; fi
 command -v go >/dev/null 2>&1 || { echo "error: the engine tests need Go 1.26 or newer on PATH (https://go.dev/dl/)" >&2; exit 1; }
 export KBENCH_REQUIRE_ENGINES=1
 
