@@ -279,11 +279,13 @@ matrix() {
 # The table rows of one cell, from $WORK/TOOL.txt; void runs are counted and left out.
 rows() {
   local cluster=$1 size=$2 acks=$3; shift 3
-  local tools=("$@") kb kb_lo kb_hi
+  local tools=("$@") kb kb_lo kb_hi ref
   for t in "${tools[@]}"; do awk '$7 == $5' "$WORK/$t.txt" >"$WORK/$t.valid"; done
-  kb=$(cut -d' ' -f1 "$WORK/kbench.valid" | median)
-  kb_lo=$(cut -d' ' -f1 "$WORK/kbench.valid" | sort -g | head -1)
-  kb_hi=$(cut -d' ' -f1 "$WORK/kbench.valid" | sort -g | tail -1)
+  # The ratios and overlaps are to the first tool of the list (kbench, unless a list says else).
+  ref="${tools[0]}"
+  kb=$(cut -d' ' -f1 "$WORK/$ref.valid" | median)
+  kb_lo=$(cut -d' ' -f1 "$WORK/$ref.valid" | sort -g | head -1)
+  kb_hi=$(cut -d' ' -f1 "$WORK/$ref.valid" | sort -g | tail -1)
   for t in "${tools[@]}"; do
     local f="$WORK/$t.valid" n void m lo hi mb rss cpu_m bcpu_m overlap ratio
     n=$(wc -l <"$f")
@@ -300,7 +302,7 @@ rows() {
     cpu_m=$(awk '{print $3 / $5 * 1e6}' "$f" | median)
     bcpu_m=$(awk '{print $6 / $5 * 1e6}' "$f" | median)
     ratio=$(awk -v m="$m" -v k="${kb:-0}" 'BEGIN {if (k > 0) printf "%.2f", m / k; else print "-"}')
-    if [ "$t" = kbench ]; then
+    if [ "$t" = "$ref" ]; then
       overlap=-
     elif awk -v a="$lo" -v b="$hi" -v c="${kb_lo:-0}" -v d="${kb_hi:-0}" 'BEGIN {exit !(a <= d && c <= b)}'; then
       overlap=yes
@@ -316,7 +318,8 @@ print_settings
 echo
 echo "Run order: a seeded shuffle per pair (seed $SEED); every pair's order is in $WORK/orders.txt."
 echo
-echo "| cluster | message | acks | tool | msgs/s, median (min..max of $PAIRS) | MB/s | peak RSS | CPU-s per M msgs | brokers' CPU-s per M msgs | msgs/s / kbench's | range overlaps kbench's |"
+REF="${KAFKA_TOOLS%% *}"
+echo "| cluster | message | acks | tool | msgs/s, median (min..max of $PAIRS) | MB/s | peak RSS | CPU-s per M msgs | brokers' CPU-s per M msgs | msgs/s / $REF's | range overlaps $REF's |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|"
 : >"$WORK/orders.txt"
 if part mock; then
