@@ -12,23 +12,8 @@ use std::time::{Duration, Instant};
 use common::{assert_accounted, run, scenario};
 use kbench::result::RunResult;
 
-/// Whether Go is here (the engine builds); a skip message otherwise, a failure when required.
 fn go() -> bool {
-    let ok = std::process::Command::new("go")
-        .arg("version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var("KBENCH_REQUIRE_ENGINES").map_or(true, |v| v != "1"),
-            "Go is required for the engine tests"
-        );
-        common::skipped(
-            "engines",
-            "Go is not installed (KBENCH_REQUIRE_ENGINES=1 makes this a failure)",
-        );
-    }
-    ok
+    common::engines_buildable()
 }
 
 const BASE: &str = r#"

@@ -803,7 +803,7 @@ fn sarama_lands_exactly_what_it_acks() {
     let Some(k) = shared() else {
         return;
     };
-    if !sarama_engine() {
+    if !common::engines_buildable() {
         return;
     }
     for (acks, codec) in [
@@ -857,7 +857,7 @@ fn sarama_reports_refusals_by_kafkas_names() {
     let Some(k) = shared() else {
         return;
     };
-    if !sarama_engine() {
+    if !common::engines_buildable() {
         return;
     }
     let topic = "sarama-min-isr-3";
@@ -904,20 +904,4 @@ fn sarama_reports_refusals_by_kafkas_names() {
     let (code, printed, _) = run_binary(&sasl, wrong);
     assert_eq!(code, Some(3), "{printed}");
     assert!(!printed.contains(wrong), "the password leaked");
-}
-
-/// Go is here, so the sarama engine builds (required by the README's test command).
-fn sarama_engine() -> bool {
-    let ok = std::process::Command::new("go")
-        .arg("version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var("KBENCH_REQUIRE_ENGINES").map_or(true, |v| v != "1"),
-            "Go is required for the engine tests"
-        );
-        common::skipped("sarama", "Go is not installed");
-    }
-    ok
 }

@@ -289,3 +289,23 @@ pub fn literal(latencies: &[u64], intervals: usize, failed: u64) -> RunResult {
         process: ProcessStats::default(),
     }
 }
+
+/// Whether Go is here, so an engine builds; a skip message otherwise, and a failure when
+/// KBENCH_REQUIRE_ENGINES=1 (the README's test command).
+pub fn engines_buildable() -> bool {
+    let ok = std::process::Command::new("go")
+        .arg("version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            std::env::var("KBENCH_REQUIRE_ENGINES").map_or(true, |v| v != "1"),
+            "Go is required for the engine tests"
+        );
+        skipped(
+            "engines",
+            "Go is not installed (KBENCH_REQUIRE_ENGINES=1 makes this a failure)",
+        );
+    }
+    ok
+}
