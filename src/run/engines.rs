@@ -418,7 +418,7 @@ impl EngineInstance {
         }
     }
 
-    fn note(&self, problem: String) {
+    pub fn note(&self, problem: String) {
         self.heard
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -445,7 +445,7 @@ impl EngineInstance {
     }
 
     /// Stops the engine's process group.
-    fn kill(&self) {
+    pub fn kill(&self) {
         let mut child = self.child.lock().unwrap_or_else(|p| p.into_inner());
         if let Ok(None) = child.try_wait() {
             // SAFETY: signalling the process group the engine leads (its pid is the group id).
@@ -513,18 +513,38 @@ pub struct EngineRun {
     pub metrics: Option<serde_json::Value>,
 }
 
-/// Ends every engine at once (each waits at most the grace and its slack).
-pub async fn finish_all(instances: &[super::Instance], grace: Duration) {
-    let tasks: Vec<_> = instances
+/// Ends every engine at once (each waits at most the grace and its slack); a second Ctrl-C
+/// stops them at once, as it cuts librdkafka's drain short.
+pub async fn finish_all(
+    instances: &[super::Instance],
+    grace: Duration,
+    interrupts: &crate::signal::Interrupts,
+) {
+    let engines: Vec<Arc<EngineInstance>> = instances
         .iter()
         .filter_map(|i| match i {
             super::Instance::Engine(e) => Some(e.clone()),
             super::Instance::Rdkafka(_) => None,
         })
+        .collect();
+    let tasks: Vec<_> = engines
+        .iter()
+        .cloned()
         .map(|e| tokio::task::spawn_blocking(move || e.finish(grace)))
         .collect();
-    for t in tasks {
-        let _ = t.await;
+    let all = async {
+        for t in tasks {
+            let _ = t.await;
+        }
+    };
+    tokio::select! {
+        _ = all => {}
+        _ = interrupts.at_least(2) => {
+            for e in &engines {
+                e.note("a second Ctrl-C: stopped before its end".into());
+                e.kill();
+            }
+        }
     }
 }
 

@@ -466,7 +466,7 @@ async fn send_and_drain(
     let grace = plan.scenario.load.grace.0;
     if plan.scenario.producer.engine.is_external() {
         tokio::select! {
-            _ = engines::finish_all(instances, grace) => {},
+            _ = engines::finish_all(instances, grace, interrupts) => {},
             _ = faults.as_mut() => unreachable!("the fault future never completes"),
         }
     } else {
