@@ -58,7 +58,11 @@ impl EngineLink {
             return false;
         }
         let mut input = self.input.lock().unwrap_or_else(|p| p.into_inner());
-        let w = &mut input.0;
+        self.put(&mut input.0, bytes, flush)
+    }
+
+    /// Writes under the lock; the first failure marks the engine gone.
+    fn put(&self, w: &mut Box<dyn Write + Send>, bytes: &[u8], flush: bool) -> bool {
         let ok = w.write_all(bytes).is_ok() && (!(flush || self.eager) || w.flush().is_ok());
         if !ok {
             self.gone.store(true, Ordering::Relaxed);
@@ -91,11 +95,7 @@ impl EngineLink {
         let (w, line) = &mut *input;
         line.clear();
         message_line(line, id, due_us, slot, topic, partition, key, where_);
-        let ok = w.write_all(line).is_ok() && (!self.eager || w.flush().is_ok());
-        if !ok {
-            self.gone.store(true, Ordering::Relaxed);
-        }
-        ok
+        self.put(w, line, false)
     }
 
     /// Whether a write ever failed.

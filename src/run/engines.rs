@@ -211,53 +211,72 @@ pub fn start(
             .spawn(move || read(stdout, &ctx, &heard, &t0, first_tx))
             .map_err(|e| failed(engine, e.to_string()))?
     };
-    let mut instance = EngineInstance {
+    let line = config_line(s, bootstrap, slots, false);
+    let wait = s.cluster.connect_timeout.0 + READY_SLACK;
+    let ready = line.map_err(BrokerError::from).and_then(|line| {
+        let _ = stdin.write_all(line.as_bytes()).and_then(|_| stdin.flush());
+        match first_rx.recv_timeout(wait) {
+            Ok(Reply::Ready(v)) => Ok(v),
+            Ok(Reply::Fatal { kind, message }) => Err(fatal(engine, &kind, message).into()),
+            _ => {
+                let why = format!(
+                    "no answer to its configuration within {wait:?}; its standard error: {}",
+                    stderr_text(&stderr)
+                );
+                Err(failed(engine, why).into())
+            }
+        }
+    });
+    let ready = match ready {
+        Ok(v) => v,
+        Err(e) => {
+            kill_group(&mut child);
+            return Err(e);
+        }
+    };
+    let mut head = format!("P {}\n", pool.len()).into_bytes();
+    head.extend_from_slice(pool);
+    head.push(b'\n');
+    if let Err(e) = stdin.write_all(&head) {
+        kill_group(&mut child);
+        return Err(failed(engine, format!("sending the payload pool: {e}")).into());
+    }
+    let unpaced = plan.curve.is_none();
+    let input = Box::new(std::io::BufWriter::with_capacity(256 * 1024, stdin));
+    Ok(EngineInstance {
         engine,
-        link: Arc::new(EngineLink::new(
-            Box::new(std::io::sink()),
-            context.clone(),
-            pool,
-            false,
-        )),
-        ready: serde_json::Value::Null,
+        link: Arc::new(EngineLink::new(input, context, pool, !unpaced)),
+        ready,
         child: Mutex::new(child),
         reader: Mutex::new(Some(reader)),
         heard,
         t0,
         stderr,
-    };
-    let line = config_line(s, bootstrap, slots, false)?;
-    let wait = s.cluster.connect_timeout.0 + READY_SLACK;
-    let _ = stdin.write_all(line.as_bytes()).and_then(|_| stdin.flush());
-    match first_rx.recv_timeout(wait) {
-        Ok(Reply::Ready(v)) => instance.ready = v,
-        Ok(Reply::Fatal { kind, message }) => {
-            instance.kill();
-            return Err(fatal(engine, &kind, message).into());
-        }
-        _ => {
-            instance.kill();
-            let why = format!(
-                "no answer to its configuration within {wait:?}; its standard error: {}",
-                instance.stderr_text()
-            );
-            return Err(failed(engine, why).into());
-        }
+    })
+}
+
+/// Stops an engine's process group (its pid is the group id), unless it has exited already
+/// (so a reused pid is never signalled), and reaps it.
+fn kill_group(child: &mut Child) {
+    if let Ok(None) = child.try_wait() {
+        // SAFETY: signalling the process group the engine leads.
+        unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
     }
-    let mut head = format!("P {}\n", pool.len()).into_bytes();
-    head.extend_from_slice(pool);
-    head.push(b'\n');
-    stdin
-        .write_all(&head)
-        .map_err(|e| failed(engine, format!("sending the payload pool: {e}")))?;
-    let unpaced = plan.curve.is_none();
-    instance.link = Arc::new(EngineLink::new(
-        Box::new(std::io::BufWriter::with_capacity(256 * 1024, stdin)),
-        context,
-        pool,
-        !unpaced,
-    ));
-    Ok(instance)
+    let _ = child.wait();
+}
+
+/// The engine's standard error as kept: its start and, if longer, its end.
+fn stderr_text(kept: &Mutex<(String, String)>) -> String {
+    let k = kept.lock().unwrap_or_else(|p| p.into_inner());
+    let (head, tail) = &*k;
+    let text = match tail.is_empty() {
+        true => head.trim().to_string(),
+        false => format!("{} [...] {}", head.trim(), tail.trim()),
+    };
+    match text.as_str() {
+        "" => "(empty)".into(),
+        t => t.replace('\n', " | "),
+    }
 }
 
 /// A thread that keeps the start of the engine's standard error (where a crash says why) and its
@@ -436,9 +455,8 @@ impl EngineInstance {
                     std::thread::sleep(Duration::from_millis(10))
                 }
                 _ => {
-                    // SAFETY: as in `kill`.
-                    unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
-                    return child.wait().map_or("killed".into(), |s| s.to_string());
+                    kill_group(&mut child);
+                    return "killed".into();
                 }
             }
         }
@@ -446,25 +464,11 @@ impl EngineInstance {
 
     /// Stops the engine's process group.
     pub fn kill(&self) {
-        let mut child = self.child.lock().unwrap_or_else(|p| p.into_inner());
-        if let Ok(None) = child.try_wait() {
-            // SAFETY: signalling the process group the engine leads (its pid is the group id).
-            unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
-        }
-        let _ = child.wait();
+        kill_group(&mut self.child.lock().unwrap_or_else(|p| p.into_inner()));
     }
 
     fn stderr_text(&self) -> String {
-        let k = self.stderr.lock().unwrap_or_else(|p| p.into_inner());
-        let (head, tail) = &*k;
-        let text = match tail.is_empty() {
-            true => head.trim().to_string(),
-            false => format!("{} [...] {}", head.trim(), tail.trim()),
-        };
-        match text.as_str() {
-            "" => "(empty)".into(),
-            t => t.replace('\n', " | "),
-        }
+        stderr_text(&self.stderr)
     }
 
     /// What the engine reported at its end, and the `engine` events of what went wrong.
