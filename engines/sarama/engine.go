@@ -17,18 +17,29 @@ import (
 	"github.com/rcrowley/go-metrics"
 )
 
-// meta travels with a message through sarama and back (ProducerMessage.Metadata).
-type meta struct {
+// msg is one message: sarama's ProducerMessage and what travels with it through sarama and
+// back (its Metadata points here), in one allocation.
+type msg struct {
+	pm    sarama.ProducerMessage
 	id    uint64 // kbench's message id, echoed
 	due   uint64 // kbench's due instant (µs on its clock), echoed
 	topic int
 	bytes int
 	// When sarama accepted it (ns, CLOCK_MONOTONIC); 0 while not yet handed over.
 	enqNs atomic.Int64
+	// open, answered, or reported unresolved by the finish: whichever settles it first writes
+	// its line.
+	state atomic.Uint32
 }
 
+const (
+	open uint32 = iota
+	answered
+	unresolved
+)
+
 // enqueued waits out the instant between sarama taking a message and its sender noting when.
-func (m *meta) enqueued() int64 {
+func (m *msg) enqueued() int64 {
 	for {
 		if t := m.enqNs.Load(); t != 0 {
 			return t
@@ -37,8 +48,43 @@ func (m *meta) enqueued() int64 {
 	}
 }
 
-// engine holds the producer and what is outstanding: every message handed to sarama and not yet
-// answered, so the finish can report the rest as unresolved.
+// ledger holds every message handed to sarama in order, so the finish can report the ones never
+// answered. Only the goroutine reading kbench's input adds to it and sweeps it; answers only
+// settle a message's state, so no lock is taken per message.
+type ledger struct {
+	items []*msg
+	// Sweep the answered out when items grows to this.
+	sweepAt int
+	// How many are open (added and not settled).
+	open atomic.Int64
+}
+
+func (l *ledger) add(m *msg) {
+	l.open.Add(1)
+	l.items = append(l.items, m)
+	if len(l.items) >= l.sweepAt {
+		kept := l.items[:0]
+		for _, m := range l.items {
+			if m.state.Load() == open {
+				kept = append(kept, m)
+			}
+		}
+		clear(l.items[len(kept):])
+		l.items = kept
+		l.sweepAt = max(2*len(kept), 1<<16)
+	}
+}
+
+// settle marks a message answered or unresolved; false when it already was.
+func (l *ledger) settle(m *msg, to uint32) bool {
+	if !m.state.CompareAndSwap(open, to) {
+		return false
+	}
+	l.open.Add(-1)
+	return true
+}
+
+// engine holds the producer and the ledger of what is outstanding.
 type engine struct {
 	cfg   *config
 	out   *writer
@@ -47,24 +93,25 @@ type engine struct {
 	pool  []byte
 	// sarama's metrics (request latency, batch sizes), for the end line.
 	registry metrics.Registry
+	ledger   ledger
 
-	mu          sync.Mutex
-	outstanding map[uint64]*meta
-	closed      bool
 	// Sync mode: each slot's messages waiting for its W line.
 	batches [][]*sarama.ProducerMessage
 	slots   []chan []*sarama.ProducerMessage
 	wg      sync.WaitGroup
-	events  map[string]bool
+	// Client-error texts already reported, and whether the finish has begun (no more).
+	mu     sync.Mutex
+	events map[string]bool
+	closed bool
 }
 
 func start(cfg *config, sc *sarama.Config, out *writer) (*engine, error) {
 	e := &engine{
-		cfg:         cfg,
-		out:         out,
-		outstanding: map[uint64]*meta{},
-		events:      map[string]bool{},
-		registry:    sc.MetricRegistry,
+		cfg:      cfg,
+		out:      out,
+		events:   map[string]bool{},
+		registry: sc.MetricRegistry,
+		ledger:   ledger{sweepAt: 1 << 16},
 	}
 	var err error
 	if cfg.Mode == "sync" {
@@ -218,70 +265,61 @@ func (e *engine) message(f [][]byte) error {
 		}
 		value = v
 	}
-	m := &sarama.ProducerMessage{Topic: e.cfg.Topics[topic], Value: sarama.ByteEncoder(value)}
+	m := &msg{id: id, due: due, topic: int(topic), bytes: len(value) + len(key)}
+	m.pm = sarama.ProducerMessage{Topic: e.cfg.Topics[topic], Value: sarama.ByteEncoder(value), Metadata: m}
 	if key != nil {
-		m.Key = sarama.ByteEncoder(key)
+		m.pm.Key = sarama.ByteEncoder(key)
 	}
 	if part >= 0 {
-		m.Partition = int32(part)
+		m.pm.Partition = int32(part)
 	}
-	md := &meta{id: id, due: due, topic: int(topic), bytes: len(value) + len(key)}
-	m.Metadata = md
-	e.track(md)
+	e.ledger.add(m)
 	if e.sync != nil {
-		e.batches[slot] = append(e.batches[slot], m)
+		e.batches[slot] = append(e.batches[slot], &m.pm)
 		return nil
 	}
-	e.async.Input() <- m
-	md.enqNs.Store(nowNs())
+	e.async.Input() <- &m.pm
+	m.enqNs.Store(nowNs())
 	return nil
 }
 
-func (e *engine) track(md *meta) {
-	e.mu.Lock()
-	e.outstanding[md.id] = md
-	e.mu.Unlock()
-}
-
-// answer writes a message's outcome, unless the finish already reported it unresolved.
-func (e *engine) answer(md *meta, line []byte) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.closed {
+// answer writes a message's outcome: tag, "id due enq done topic bytes", and the last field;
+// nothing when the finish already reported it unresolved. It settles the message while it
+// holds the output, so once the ledger shows none open every answer line is written.
+func (e *engine) answer(m *msg, tag byte, doneNs int64, last func([]byte) []byte) {
+	enq := m.enqueued()
+	b, ok := e.out.begin()
+	if !ok {
 		return
 	}
-	if _, ok := e.outstanding[md.id]; !ok {
+	if !e.ledger.settle(m, answered) {
+		e.out.end(b, false)
 		return
 	}
-	delete(e.outstanding, md.id)
-	e.out.bytes(line)
-}
-
-// outcome: "T id due enq done topic bytes" and the last field.
-func (md *meta) outcome(tag byte, doneNs int64) []byte {
-	b := make([]byte, 0, 112)
 	b = append(b, tag, ' ')
-	b = strconv.AppendUint(b, md.id, 10)
+	b = strconv.AppendUint(b, m.id, 10)
 	b = append(b, ' ')
-	b = strconv.AppendUint(b, md.due, 10)
+	b = strconv.AppendUint(b, m.due, 10)
 	b = append(b, ' ')
-	b = strconv.AppendInt(b, md.enqueued(), 10)
+	b = strconv.AppendInt(b, enq, 10)
 	b = append(b, ' ')
 	b = strconv.AppendInt(b, doneNs, 10)
 	b = append(b, ' ')
-	b = strconv.AppendInt(b, int64(md.topic), 10)
+	b = strconv.AppendInt(b, int64(m.topic), 10)
 	b = append(b, ' ')
-	b = strconv.AppendInt(b, int64(md.bytes), 10)
-	return append(b, ' ')
+	b = strconv.AppendInt(b, int64(m.bytes), 10)
+	e.out.end(last(append(b, ' ')), true)
 }
 
-func (e *engine) acked(m *sarama.ProducerMessage, doneNs int64) {
-	md := m.Metadata.(*meta)
-	e.answer(md, strconv.AppendInt(md.outcome('A', doneNs), int64(m.Partition), 10))
+func (e *engine) acked(pm *sarama.ProducerMessage, doneNs int64) {
+	if m, ok := pm.Metadata.(*msg); ok {
+		part := int64(pm.Partition)
+		e.answer(m, 'A', doneNs, func(b []byte) []byte { return strconv.AppendInt(b, part, 10) })
+	}
 }
 
-func (e *engine) failed(m *sarama.ProducerMessage, err error, doneNs int64) {
-	md, ok := m.Metadata.(*meta)
+func (e *engine) failed(pm *sarama.ProducerMessage, err error, doneNs int64) {
+	m, ok := pm.Metadata.(*msg)
 	if !ok {
 		return
 	}
@@ -289,7 +327,7 @@ func (e *engine) failed(m *sarama.ProducerMessage, err error, doneNs int64) {
 	if detail != "" {
 		e.event(detail)
 	}
-	e.answer(md, append(md.outcome('N', doneNs), name...))
+	e.answer(m, 'N', doneNs, func(b []byte) []byte { return append(b, name...) })
 }
 
 // event reports an error text kbench keeps as a client-error event (each text once).
@@ -338,8 +376,8 @@ func (e *engine) flushSlot(f [][]byte) error {
 func (e *engine) syncSlot(ch chan []*sarama.ProducerMessage) {
 	for batch := range ch {
 		enq := nowNs()
-		for _, m := range batch {
-			m.Metadata.(*meta).enqNs.Store(enq)
+		for _, pm := range batch {
+			pm.Metadata.(*msg).enqNs.Store(enq)
 		}
 		var err error
 		if len(batch) == 1 {
@@ -400,31 +438,30 @@ func (e *engine) finish(f [][]byte) error {
 		return fmt.Errorf("grace %q", f[1])
 	}
 	deadline := time.Now().Add(time.Duration(graceMs) * time.Millisecond)
-	for time.Now().Before(deadline) {
-		e.mu.Lock()
-		n := len(e.outstanding)
-		e.mu.Unlock()
-		if n == 0 {
-			break
-		}
+	for e.ledger.open.Load() > 0 && time.Now().Before(deadline) {
 		time.Sleep(2 * time.Millisecond)
 	}
 	e.mu.Lock()
 	e.closed = true
-	for id, md := range e.outstanding {
-		where, enq := "in_flight", md.enqNs.Load()
+	e.mu.Unlock()
+	for _, m := range e.ledger.items {
+		if !e.ledger.settle(m, unresolved) {
+			continue
+		}
+		where, enq := "in_flight", m.enqNs.Load()
 		if enq == 0 {
 			where = "queued"
 		}
-		e.out.line(fmt.Sprintf("U %d %d %d 0 %d %d %s", id, md.due, enq, md.topic, md.bytes, where))
+		e.out.line(fmt.Sprintf("U %d %d %d 0 %d %d %s", m.id, m.due, enq, m.topic, m.bytes, where))
 	}
-	e.outstanding = map[uint64]*meta{}
-	e.mu.Unlock()
-	// What sarama still buffers (with acks=0 an answered message may not be written yet) goes
-	// out before the process ends, as a service's producer does on Close.
+	e.ledger.items = nil
+	// sarama's metrics are read before Close, which unregisters them. What sarama still buffers
+	// (with acks=0 an answered message may not be written yet) goes out before the process
+	// ends, as a service's producer does on Close.
+	m := saramaMetrics(e.registry)
 	e.close(5 * time.Second)
 	end := usage()
-	end["metrics"] = saramaMetrics(e.registry)
+	end["metrics"] = m
 	e.out.line("E " + mustJSON(end))
 	return nil
 }
