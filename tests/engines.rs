@@ -51,6 +51,15 @@ fn every_mode_accounts_for_every_message() {
         assert_eq!(e.name, "sarama");
         assert!(e.client.contains("sarama v1.61.1"), "{e:?}");
         assert!(e.cpu_s.is_some() && e.peak_rss_bytes.is_some(), "{e:?}");
+        // sarama's own metrics, under its names: every acked message went in some request.
+        let m = e.metrics.as_ref().expect("sarama's metrics");
+        let requests = m["records-per-request"]["count"].as_u64().unwrap_or(0);
+        let mean = m["records-per-request"]["mean"].as_f64().unwrap_or(0.0);
+        assert!(
+            requests > 0 && (requests as f64 * mean - 400.0).abs() < 1.0,
+            "{mode}: {m}"
+        );
+        assert_eq!(r.client_properties.producer["runtime.GOGC"], "400");
         let acks = &r.client_properties.producer["Producer.RequiredAcks"];
         assert_eq!(acks, if mode == "fire-and-forget" { "0" } else { "-1" });
         assert_eq!(r.partitions.iter().map(|p| p.messages).sum::<u64>(), 400);
