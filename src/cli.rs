@@ -35,6 +35,8 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// List the engines (the clients kbench can drive), or build one ahead of its first run.
     Engines(EnginesArgs),
+    /// The run history (--history FILE): list its runs, or show one.
+    History(HistoryArgs),
 }
 
 impl ScenarioArgs {
@@ -127,6 +129,34 @@ pub struct EnginesArgs {
     pub action: Option<String>,
     /// The engine to build (default: every external engine).
     pub name: Option<crate::scenario::engine::Engine>,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    #[command(subcommand)]
+    pub action: HistoryAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HistoryAction {
+    /// The last runs, newest first: time, scenario, branch, commit, validity, headline figures.
+    List {
+        /// The history (an SQLite file written by --history).
+        file: PathBuf,
+        /// Only runs of this scenario (by name).
+        #[arg(long)]
+        scenario: Option<String>,
+        /// How many runs.
+        #[arg(long, default_value_t = 20)]
+        last: usize,
+    },
+    /// One run's whole result, as JSON.
+    Show {
+        /// The history.
+        file: PathBuf,
+        /// The run's id (from `list`).
+        id: i64,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -230,6 +260,22 @@ pub struct GateFlags {
     /// Write the verdict as JUnit XML here, one test case per checked metric.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+    /// A run history (SQLite; created if missing): judge against its last comparable runs (same
+    /// scenario and environment, on --branch) instead of --baseline; `run` also appends its
+    /// result to it (overrides [output] history).
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "KBENCH_HISTORY",
+        conflicts_with = "baseline"
+    )]
+    pub history: Option<PathBuf>,
+    /// How many of the history's comparable runs to judge against.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub last: usize,
+    /// The branch whose history a gate compares with.
+    #[arg(long, default_value = "main", value_name = "NAME")]
+    pub branch: String,
 }
 
 #[derive(Debug, Args)]

@@ -24,6 +24,7 @@ pub mod event;
 pub mod exit;
 pub mod fault;
 pub mod gate;
+pub mod history;
 pub mod input;
 pub mod kafka_error;
 pub mod live;
@@ -68,6 +69,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Broker(args) => commands::cmd_broker(args).await,
         Command::Completions(args) => commands::cmd_completions(args),
         Command::Engines(args) => commands::cmd_engines(args),
+        Command::History(args) => commands::cmd_history(args),
     }
 }
 

@@ -25,7 +25,7 @@ const FLOORS: [&[&str]; 8] = [
     &["plan", "payload", "pacing", "engine"],
     &["producer", "consumer", "recorder", "broker", "fault"],
     &["run"],
-    &["result"],
+    &["result", "history"],
     &["compare", "gate", "capacity", "sweep", "merge", "runner"],
     &["report", "live"],
     &["commands", "orchestrate", "cli", "lib"],

@@ -6,6 +6,7 @@ use std::io::Write;
 
 use anyhow::Context as _;
 
+use super::history::Against;
 use super::read_plain;
 use crate::cli::{GateArgs, GateFlags};
 use crate::gate::{self, GateSpec, Verdict};
@@ -16,7 +17,13 @@ use crate::{exit, plan};
 
 pub(crate) fn cmd_gate(args: GateArgs) -> anyhow::Result<i32> {
     let current = read_plain(&args.results)?;
-    let baseline = read_plain(&args.gate.baseline)?;
+    let against = match &args.gate.history {
+        Some(path) => {
+            let h = super::history::open(path)?;
+            Against::history(&h, path, &current, &args.gate)?
+        }
+        None => Against::baseline(read_plain(&args.gate.baseline)?),
+    };
     let spec = match &args.config {
         Some(path) => {
             plan::load(plan::Origin::File(path), &[], None)?
@@ -25,30 +32,33 @@ pub(crate) fn cmd_gate(args: GateArgs) -> anyhow::Result<i32> {
         }
         None => current[0].spec.gate.clone(),
     };
-    if spec.thresholds.is_empty() && baseline.is_empty() {
+    if spec.thresholds.is_empty() && against.runs.is_empty() && args.gate.history.is_none() {
         anyhow::bail!(InputError {
             location: args
                 .config
                 .as_ref()
                 .map_or("the result's spec".into(), |p| p.display().to_string()),
             key: Some("gate".into()),
-            message: "nothing to judge: no [gate] thresholds and no --baseline".into(),
+            message: "nothing to judge: no [gate] thresholds, no --baseline and no --history"
+                .into(),
         });
     }
     let title = current[0].scenario.name.clone();
-    judge(&current, &baseline, &spec, &title, &args.gate, false)
+    judge(&current, &against, &spec, &title, &args.gate, false)
 }
 
-/// Judges `current` against `spec` and `baseline`, prints the verdict table (unless `quiet`),
-/// writes the outputs `flags` name and `$GITHUB_STEP_SUMMARY`, and returns the exit code.
+/// Judges `current` against `spec` and what it is compared with, prints the verdict table
+/// (unless `quiet`), writes the outputs `flags` name and `$GITHUB_STEP_SUMMARY`, and returns the
+/// exit code.
 pub(super) fn judge(
     current: &[RunResult],
-    baseline: &[RunResult],
+    against: &Against,
     spec: &GateSpec,
     title: &str,
     flags: &GateFlags,
     quiet: bool,
 ) -> anyhow::Result<i32> {
+    let baseline = &against.runs;
     let mut spec = spec.clone();
     if !baseline.is_empty() && spec.baseline.is_empty() {
         for (k, v) in gate::DEFAULT_ALLOWANCES {
@@ -58,11 +68,13 @@ pub(super) fn judge(
             println!("no [gate.baseline] in the scenario: using throughput \"-5%\", p99 \"+10%\"");
         }
     }
-    let report = gate::judge(current, baseline, &spec).map_err(|e| InputError {
-        location: title.to_string(),
-        key: None,
-        message: e,
-    })?;
+    let mut report =
+        gate::judge_with(current, baseline, &spec, against.test).map_err(|e| InputError {
+            location: title.to_string(),
+            key: None,
+            message: e,
+        })?;
+    report.notes.extend(against.note.clone());
     if !quiet {
         print!("{}", output::terminal(&report));
     }

@@ -6,6 +6,7 @@ use std::io::Write;
 use anyhow::Context as _;
 
 use super::capacity::capacity_search;
+use super::history::Against;
 use super::metrics::{bind_metrics, hold_metrics};
 use super::properties::properties_of;
 use super::sweep::sweep_run;
@@ -105,17 +106,32 @@ async fn run_cells(
         print!("{}", report::terminal::summary(&result));
         println!("  result     {}", dir.join("result.json").display());
     }
+    let quiet = args.quiet || args.json;
+    // The history is read for this run's comparison before the run is added to it; a file that
+    // is not a history is exit 2, with the result already written.
+    let history = args
+        .gate
+        .history
+        .clone()
+        .or_else(|| s.output.as_ref().and_then(|o| o.history.clone()));
+    let kept = match &history {
+        Some(path) => Some(super::history::keep(path, &result, &args.gate, quiet)?),
+        None => None,
+    };
     if let Some(code) = failed(&result) {
         return Ok(code);
     }
-    if s.gate.is_empty() && baseline.is_empty() {
+    let against = match kept {
+        Some(h) if baseline.is_empty() => h,
+        _ => Against::baseline(baseline),
+    };
+    if s.gate.is_empty() && against.runs.is_empty() && history.is_none() {
         return Ok(exit::OK);
     }
-    let quiet = args.quiet || args.json;
     if !quiet {
         println!();
     }
-    super::gate::judge(&[result], &baseline, &s.gate, &s.name, &args.gate, quiet)
+    super::gate::judge(&[result], &against, &s.gate, &s.name, &args.gate, quiet)
 }
 
 /// The exit code of a run that was written and reported but is not a result to gate: counts

@@ -96,5 +96,6 @@ pub(super) async fn sweep_run(
     if !quiet {
         println!();
     }
-    super::gate::judge(&current, baseline, &gate_spec, &name, &args.gate, quiet)
+    let against = super::history::Against::baseline(baseline.to_vec());
+    super::gate::judge(&current, &against, &gate_spec, &name, &args.gate, quiet)
 }

@@ -21,12 +21,19 @@
 //! inside the run-to-run spread is not a regression. A single run against a single baseline uses
 //! the plain allowance.
 //!
+//! **Against a history** (`kbench gate --history FILE`), the baseline side is the last runs of
+//! the same scenario and environment on a branch, and a change beyond the allowance is called
+//! only when the 95% bootstrap interval of the difference of medians excludes zero
+//! ([`bootstrap`]); with fewer than [`MIN_HISTORY`] comparable runs the verdict says so and only
+//! the absolute thresholds are judged.
+//!
 //! **Invalid runs.** A run is invalid when the generator could not keep its schedule while the
 //! client showed no back-pressure: send-lag p99 over `max_send_lag_p99`, or a duration run that
 //! sent fewer than `min_sent_ratio` of its scheduled messages. (With `QueueFull` back-pressure, or
 //! in sync mode where each worker waits for its ack, the cluster is what fell behind, and that is
 //! a real result.) Interrupted runs are invalid too.
 
+pub mod bootstrap;
 mod metric;
 
 pub use crate::scenario::gate::{
@@ -43,6 +50,19 @@ use serde::Serialize;
 
 use crate::result::{RunResult, Status};
 use crate::units::human_us;
+
+/// How a baseline change beyond its allowance is told from noise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Test {
+    /// Baseline results given by hand: with repeats on either side, every current run must be
+    /// worse than every baseline run.
+    Separated,
+    /// A run history: the bootstrap interval of the difference of medians must exclude zero.
+    Bootstrap,
+}
+
+/// Comparable history runs needed before a history is judged against.
+pub const MIN_HISTORY: usize = 3;
 
 /// The outcome of one check or of the whole gate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -84,7 +104,7 @@ pub struct GateReport {
 }
 
 /// Median of non-empty values.
-fn median(mut v: Vec<f64>) -> f64 {
+pub fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     let n = v.len();
     if n % 2 == 1 {
@@ -169,6 +189,16 @@ pub fn judge(
     baseline: &[RunResult],
     g: &GateSpec,
 ) -> Result<GateReport, String> {
+    judge_with(current, baseline, g, Test::Separated)
+}
+
+/// [`judge`], with the baseline's significance test named.
+pub fn judge_with(
+    current: &[RunResult],
+    baseline: &[RunResult],
+    g: &GateSpec,
+    test: Test,
+) -> Result<GateReport, String> {
     if current.is_empty() {
         return Err("no results to judge".into());
     }
@@ -197,7 +227,7 @@ pub fn judge(
     if !baseline.is_empty() {
         for (k, v) in &g.baseline {
             let a = Allowance::parse(k, v).map_err(|e| format!("gate.baseline.{k}: {e}"))?;
-            checks.push(baseline_check(a, current, baseline));
+            checks.push(baseline_check(a, current, baseline, test));
         }
     }
     if !g.thresholds.contains_key("loss_rate") {
@@ -279,7 +309,12 @@ fn threshold_check(t: Threshold, current: &[RunResult], combine: fn(Vec<f64>) ->
     }
 }
 
-fn baseline_check(a: Allowance, current: &[RunResult], baseline: &[RunResult]) -> Check {
+fn baseline_check(
+    a: Allowance,
+    current: &[RunResult],
+    baseline: &[RunResult],
+    test: Test,
+) -> Check {
     let m = a.metric.clone();
     let cur: Option<Vec<f64>> = current.iter().map(|r| value(&m, r)).collect();
     let base: Option<Vec<f64>> = baseline.iter().map(|r| value(&m, r)).collect();
@@ -305,32 +340,84 @@ fn baseline_check(a: Allowance, current: &[RunResult], baseline: &[RunResult]) -
     // Worsening as a positive fraction: a throughput drop or a latency rise.
     let worsening = if m.higher_is_better() { -delta } else { delta };
     let beyond = worsening > a.max_worsening;
-    // With repeats, the sides must not overlap either: every current run worse than every baseline run.
-    let repeated = cur.len() > 1 || base.len() > 1;
-    let separated = if m.higher_is_better() {
-        cur.iter().cloned().fold(f64::MIN, f64::max) < base.iter().cloned().fold(f64::MAX, f64::min)
+    let side = if test == Test::Bootstrap {
+        "history"
     } else {
-        cur.iter().cloned().fold(f64::MAX, f64::min) > base.iter().cloned().fold(f64::MIN, f64::max)
+        "baseline"
     };
-    let fail = beyond && (!repeated || separated);
     let mut detail = format!(
-        "{} {} vs baseline {} ({:+.1}%, allowed {})",
+        "{} {} vs {side} {} ({:+.1}%, allowed {})",
         m.name,
         m.show(c),
         m.show(b),
         delta * 100.0,
         a.text
     );
-    if beyond && repeated && !separated {
+    let significant = match test {
+        Test::Separated => separated(&m, &cur, &base),
+        Test::Bootstrap => significant(&m, &cur, &base, &mut detail),
+    };
+    if beyond && !significant {
         detail.push_str("; within the run-to-run spread, not called a regression");
     }
     Check {
         metric: m,
         value: Some(c),
-        threshold: Some(format!("baseline {}", a.text)),
+        threshold: Some(format!("{side} {}", a.text)),
         baseline: Some(b),
         delta: Some(delta),
-        verdict: if fail { Verdict::Fail } else { Verdict::Pass },
+        verdict: if beyond && significant {
+            Verdict::Fail
+        } else {
+            Verdict::Pass
+        },
         detail,
+    }
+}
+
+/// With repeats on either side, whether every current run is worse than every baseline run (a
+/// single run against a single baseline is taken as it is).
+fn separated(m: &Metric, cur: &[f64], base: &[f64]) -> bool {
+    if cur.len() == 1 && base.len() == 1 {
+        return true;
+    }
+    if m.higher_is_better() {
+        highest(cur) < lowest(base)
+    } else {
+        lowest(cur) > highest(base)
+    }
+}
+
+fn lowest(v: &[f64]) -> f64 {
+    v.iter().cloned().fold(f64::MAX, f64::min)
+}
+
+fn highest(v: &[f64]) -> f64 {
+    v.iter().cloned().fold(f64::MIN, f64::max)
+}
+
+/// Whether the bootstrap interval of the change excludes zero on the worse side; the history's
+/// band and the interval go into the detail.
+fn significant(m: &Metric, cur: &[f64], base: &[f64], detail: &mut String) -> bool {
+    let (lo, hi) = bootstrap::median_difference(cur, base);
+    let b = median(base.to_vec());
+    let band = (lowest(base), highest(base));
+    let pct = |d: f64| if b != 0.0 { d / b * 100.0 } else { 0.0 };
+    let _ = write!(
+        detail,
+        "; history band {}..{} over {} runs; 95% bootstrap interval of the change {:+.1}%..{:+.1}% \
+         (difference of medians, {} resamples, seed {})",
+        m.show(band.0),
+        m.show(band.1),
+        base.len(),
+        pct(lo),
+        pct(hi),
+        bootstrap::RESAMPLES,
+        bootstrap::SEED
+    );
+    if m.higher_is_better() {
+        hi < 0.0
+    } else {
+        lo > 0.0
     }
 }

@@ -68,11 +68,25 @@ fn headline(r: &GateReport) -> String {
     s
 }
 
+/// The line under the table for a check: why it failed, or, against a history, the history's
+/// band and the test's interval whatever the verdict.
+fn explained(c: &Check) -> Option<String> {
+    let against_history = c
+        .threshold
+        .as_deref()
+        .is_some_and(|t| t.starts_with("history"));
+    match c.verdict {
+        Verdict::Fail => Some(format!("FAIL: {}", c.detail)),
+        _ if against_history => Some(c.detail.clone()),
+        _ => None,
+    }
+}
+
 /// The verdict table for a terminal.
 pub fn terminal(r: &GateReport) -> String {
     let mut out = crate::report::table::columns(&rows(r), 0, "  ");
-    for c in r.checks.iter().filter(|c| c.verdict == Verdict::Fail) {
-        let _ = writeln!(out, "  FAIL: {}", c.detail);
+    for line in r.checks.iter().filter_map(explained) {
+        let _ = writeln!(out, "  {line}");
     }
     for reason in &r.invalid {
         let _ = writeln!(out, "  INVALID: {reason}");
@@ -89,8 +103,8 @@ pub fn markdown(r: &GateReport, title: &str) -> String {
     let mut out = format!("### kbench gate: {title}\n\n**{}**\n\n", headline(r));
     out.push_str(&crate::report::table::markdown_table(&rows(r)));
     out.push('\n');
-    for c in r.checks.iter().filter(|c| c.verdict == Verdict::Fail) {
-        let _ = writeln!(out, "- FAIL: {}", c.detail);
+    for line in r.checks.iter().filter_map(explained) {
+        let _ = writeln!(out, "- {line}");
     }
     for reason in &r.invalid {
         let _ = writeln!(out, "- INVALID: {reason}");

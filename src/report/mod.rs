@@ -5,6 +5,7 @@
 pub mod chart;
 pub mod compare;
 pub mod gate;
+pub mod history;
 pub mod html;
 pub mod plan;
 pub mod sweep;

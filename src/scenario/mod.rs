@@ -92,6 +92,10 @@ pub struct Output {
     /// Serve live metrics at `http://<addr>/metrics` (`--metrics-addr` overrides it).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub metrics_addr: Option<String>,
+    /// Append every result to this run history (SQLite), and gate against it (`--history`
+    /// and `KBENCH_HISTORY` override it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history: Option<std::path::PathBuf>,
 }
 
 impl Default for Scenario {
