@@ -150,6 +150,24 @@ pub enum HistoryAction {
         #[arg(long, default_value_t = 20)]
         last: usize,
     },
+    /// Draw a scenario's history: throughput, p50, p99 and loss by run, one series per
+    /// environment, the last N runs shaded, into DIR (SVG, PNG and report.html).
+    Trend {
+        /// The history.
+        file: PathBuf,
+        /// The scenario (by name; default: the newest run's).
+        #[arg(long)]
+        scenario: Option<String>,
+        /// How many of each environment's last runs the shaded band spans (a gate's --last).
+        #[arg(long, default_value_t = 10)]
+        last: usize,
+        /// At most this many runs, the newest.
+        #[arg(long, default_value_t = 200)]
+        runs: usize,
+        /// Directory for the charts and report.html.
+        #[arg(long, default_value = "reports/history")]
+        out: PathBuf,
+    },
     /// One run's whole result, as JSON.
     Show {
         /// The history.

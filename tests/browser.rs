@@ -92,3 +92,38 @@ fn run_report_shows_every_chart_in_a_browser() {
     let spread = found[found.len() - 1].0 - found[0].0;
     assert!(spread > 1000, "bands {found:?} do not span three charts");
 }
+
+#[test]
+#[ignore = "needs chromium; scripts/test.sh installs it and runs this test"]
+fn history_trend_shows_every_chart_in_a_browser() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("h.db");
+    let mut h = kbench::history::History::open(&db).unwrap();
+    let p = kbench::history::Provenance {
+        branch: Some("main".into()),
+        cpus: 2,
+        ..Default::default()
+    };
+    for i in 0..8u64 {
+        let mut r = common::literal(&(1..=4000).collect::<Vec<u64>>(), 4, 0);
+        r.throughput.msgs_per_sec = 1000.0 + 20.0 * i as f64;
+        r.latency_us.corrected.p99 = 4000 + 150 * (i % 3);
+        h.append(&r, &p).unwrap();
+    }
+    let out = dir.path().join("trend");
+    let status = Command::new(env!("CARGO_BIN_EXE_kbench"))
+        .args(["history", "trend"])
+        .arg(&db)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(status.status.success(), "{status:?}");
+    let img = screenshot(&out.join("report.html"), 3400);
+    let blue = PALETTE[0];
+    let found = bands(&img, [blue.0, blue.1, blue.2], 3);
+    // Four charts (throughput, p50, p99, loss), each with its series in the first colour.
+    assert!(found.len() >= 4, "expected 4 charts, found bands {found:?}");
+    let spread = found[found.len() - 1].0 - found[0].0;
+    assert!(spread > 1500, "bands {found:?} do not span four charts");
+}

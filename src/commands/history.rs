@@ -21,6 +21,40 @@ pub(crate) fn cmd_history(args: HistoryArgs) -> anyhow::Result<i32> {
             let rows = h.list(scenario.as_deref(), last).map_err(bad(&file))?;
             print!("{}", report::history::list(&rows));
         }
+        HistoryAction::Trend {
+            file,
+            scenario,
+            last,
+            runs,
+            out,
+        } => {
+            let h = open(&file)?;
+            let scenario = match scenario {
+                Some(s) => s,
+                None => match h.list(None, 1).map_err(bad(&file))?.first() {
+                    Some(r) => r.scenario.clone(),
+                    None => anyhow::bail!(InputError {
+                        location: file.display().to_string(),
+                        key: None,
+                        message: "no runs in this history".into(),
+                    }),
+                },
+            };
+            let mut rows = h.list(Some(&scenario), runs).map_err(bad(&file))?;
+            rows.reverse();
+            if rows.is_empty() {
+                anyhow::bail!(InputError {
+                    location: file.display().to_string(),
+                    key: Some("--scenario".into()),
+                    message: format!("no runs of scenario {scenario:?}"),
+                });
+            }
+            let files = report::write_history_report(&scenario, &rows, last, &out)?;
+            println!("{} runs of {scenario}:", rows.len());
+            for f in files {
+                println!("  {}", f.display());
+            }
+        }
         HistoryAction::Show { file, id } => {
             let h = open(&file)?;
             let Some(r) = h.result(id).map_err(bad(&file))? else {

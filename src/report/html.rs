@@ -184,6 +184,31 @@ pub fn sweep_page(s: &crate::sweep::Summary, c: &Comparison, rendered: &[Rendere
     page(&format!("kbench sweep: {}", s.scenario), &body)
 }
 
+/// The run history of one scenario: the trend charts, then every run (newest first) with the
+/// environments they ran on.
+pub fn history_page(
+    scenario: &str,
+    rows: &[crate::history::Row],
+    last: usize,
+    rendered: &[Rendered],
+) -> String {
+    let mut body = String::new();
+    let _ = writeln!(
+        body,
+        "<p>{} runs of {}; one series per environment, its last {last} valid runs shaded \
+         (what a gate against the history compares with); invalid runs are crosses.</p>",
+        rows.len(),
+        esc(scenario)
+    );
+    charts(&mut body, rendered);
+    body.push_str("<h2>Runs</h2>\n<pre>");
+    let mut newest: Vec<crate::history::Row> = rows.to_vec();
+    newest.reverse();
+    body.push_str(&esc(&super::history::list(&newest)));
+    body.push_str("</pre>\n");
+    page(&format!("kbench history: {scenario}"), &body)
+}
+
 /// The report of a comparison.
 pub fn comparison_page(c: &Comparison, rendered: &[Rendered]) -> String {
     let mut body = String::new();

@@ -19,7 +19,7 @@ use anyhow::Context as _;
 use crate::compare::Comparison;
 use crate::result::{ResultError, RunResult};
 use chart::{
-    render, Bars, LatencyBreakdown, LatencyHistogram, Rendered, Scatter, Spectrum, Timeline,
+    render, Bars, LatencyBreakdown, LatencyHistogram, Rendered, Scatter, Spectrum, Timeline, Trend,
 };
 
 /// Draws the per-run charts (spectrum, timeline, histogram, and the latency breakdown when the
@@ -186,6 +186,32 @@ fn finish(dir: &Path, rendered: &[Rendered], page: String) -> anyhow::Result<Vec
     let mut files: Vec<PathBuf> = rendered.iter().flat_map(|r| r.files.clone()).collect();
     files.push(html);
     Ok(files)
+}
+
+/// Draws a scenario's run history (`rows`, oldest first): one trend chart per metric, each
+/// series' last `last` runs shaded, and `report.html` with the runs' table, into `dir`.
+pub fn write_history_report(
+    scenario: &str,
+    rows: &[crate::history::Row],
+    last: usize,
+    dir: &Path,
+) -> anyhow::Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut rendered = Vec::new();
+    for metric in chart::trend::METRICS {
+        let trend = Trend {
+            rows,
+            metric,
+            last,
+            stem: format!("history-{metric}"),
+        };
+        rendered.push(render(&trend, &format!("{metric} by run"), dir)?);
+    }
+    finish(
+        dir,
+        &rendered,
+        html::history_page(scenario, rows, last, &rendered),
+    )
 }
 
 /// Reads results given as files or directories. A directory contributes its own `result.json`,

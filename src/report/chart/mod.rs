@@ -13,6 +13,7 @@ mod knee;
 mod scatter;
 mod spectrum;
 mod timeline;
+pub mod trend;
 
 use std::path::{Path, PathBuf};
 use std::sync::Once;
@@ -30,6 +31,7 @@ pub use knee::Knee;
 pub use scatter::Scatter;
 pub use spectrum::Spectrum;
 pub use timeline::Timeline;
+pub use trend::Trend;
 
 /// Pixel size of every chart.
 pub const SIZE: (u32, u32) = (1100, 620);
