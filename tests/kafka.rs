@@ -821,18 +821,25 @@ fn sarama_lands_exactly_what_it_acks() {
         } else {
             "async"
         };
-        let r = run(&scenario(
-            &base(&k, &topic),
-            &[
-                "producer.engine=sarama",
-                &format!("producer.mode={mode}"),
-                &format!("producer.acks={acks}"),
-                &format!("producer.compression={codec}"),
-                "message.compressibility=0.5",
-                "load.messages=1500",
-                "load.rate=1500/s",
-            ],
-        ));
+        let (mode, acks_set, codec_set) = (
+            format!("producer.mode={mode}"),
+            format!("producer.acks={acks}"),
+            format!("producer.compression={codec}"),
+        );
+        let mut sets = vec![
+            "producer.engine=sarama",
+            &mode,
+            &acks_set,
+            &codec_set,
+            "message.compressibility=0.5",
+            "load.messages=1500",
+            "load.rate=1500/s",
+        ];
+        if codec == "zstd" {
+            // One case carries headers: two of 8 bytes on every message.
+            sets.push("message.headers={ count = 2, size = \"8B\" }");
+        }
+        let r = run(&scenario(&base(&k, &topic), &sets));
         assert_accounted(&r);
         assert_eq!(r.counts.acked, 1_500, "acks={acks} {codec}: {:?}", r.errors);
         let (read, missing, dup) = exactly_once(&k, &topic, &r);
@@ -847,6 +854,11 @@ fn sarama_lands_exactly_what_it_acks() {
         }
         assert_eq!(landed, 1_500, "acks={acks} {codec}");
         assert_eq!((read, missing, dup), (1_500, 0, 0), "acks={acks} {codec}");
+        let names: Vec<String> = k.first_headers(&topic).into_iter().map(|h| h.0).collect();
+        match codec {
+            "zstd" => assert_eq!(names, ["kbench-0", "kbench-1"], "{codec}"),
+            _ => assert!(names.is_empty(), "{codec}: {names:?}"),
+        }
     }
 }
 

@@ -33,6 +33,8 @@ type config struct {
 	// then [producer.sarama].
 	Settings [][2]string `json:"settings"`
 	Security *security   `json:"security"`
+	// The headers every message carries: [name, base64 value] pairs.
+	Headers [][2]string `json:"headers"`
 	// Resolve the configuration, print it, and exit without connecting.
 	CheckOnly bool `json:"check_only"`
 }

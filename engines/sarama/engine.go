@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -94,6 +95,8 @@ type engine struct {
 	// sarama's metrics (request latency, batch sizes), for the end line.
 	registry metrics.Registry
 	ledger   ledger
+	// The headers every message carries (shared: sarama only reads them).
+	headers []sarama.RecordHeader
 
 	// Sync mode: each slot's messages waiting for its W line.
 	batches [][]*sarama.ProducerMessage
@@ -112,6 +115,13 @@ func start(cfg *config, sc *sarama.Config, out *writer) (*engine, error) {
 		events:   map[string]bool{},
 		registry: sc.MetricRegistry,
 		ledger:   ledger{sweepAt: 1 << 16},
+	}
+	for _, h := range cfg.Headers {
+		v, err := base64.StdEncoding.DecodeString(h[1])
+		if err != nil {
+			return nil, fmt.Errorf("header %q: %w", h[0], err)
+		}
+		e.headers = append(e.headers, sarama.RecordHeader{Key: []byte(h[0]), Value: v})
 	}
 	var err error
 	if cfg.Mode == "sync" {
@@ -266,7 +276,12 @@ func (e *engine) message(f [][]byte) error {
 		value = v
 	}
 	m := &msg{id: id, due: due, topic: int(topic), bytes: len(value) + len(key)}
-	m.pm = sarama.ProducerMessage{Topic: e.cfg.Topics[topic], Value: sarama.ByteEncoder(value), Metadata: m}
+	m.pm = sarama.ProducerMessage{
+		Topic:    e.cfg.Topics[topic],
+		Value:    sarama.ByteEncoder(value),
+		Headers:  e.headers,
+		Metadata: m,
+	}
 	if key != nil {
 		m.pm.Key = sarama.ByteEncoder(key)
 	}

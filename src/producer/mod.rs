@@ -27,7 +27,7 @@ pub mod batch;
 pub mod client;
 pub mod engine_link;
 pub mod handle;
-mod headers;
+pub mod headers;
 pub mod opaque;
 mod room;
 mod stamper;

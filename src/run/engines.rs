@@ -104,9 +104,27 @@ pub fn config_line(
         "partitioner": sarama_partitioner(&s.producer.partitioner),
         "settings": sarama_settings(s),
         "security": security,
+        "headers": headers(s),
         "check_only": check_only,
     });
     Ok(format!("{line}\n"))
+}
+
+/// The headers every message carries (`message.headers`), as the librdkafka workers build them:
+/// `[name, base64 value]` pairs.
+fn headers(s: &Scenario) -> Vec<[String; 2]> {
+    use base64::Engine as _;
+    let set = crate::producer::headers::HeaderSet::new(&s.message.headers, s.message.seed);
+    set.names
+        .into_iter()
+        .zip(&set.values)
+        .map(|(name, value)| {
+            [
+                name,
+                base64::engine::general_purpose::STANDARD.encode(value),
+            ]
+        })
+        .collect()
 }
 
 /// Asks the engine to resolve the scenario's configuration without connecting: the exact client

@@ -84,12 +84,6 @@ pub fn check(s: &Scenario) -> Result<(), FieldError> {
             "does not drive transactions yet: use producer.engine = \"librdkafka\"",
         );
     }
-    if s.message.headers.count > 0 {
-        return none(
-            "message.headers",
-            "does not send headers yet: use producer.engine = \"librdkafka\"",
-        );
-    }
     for key in s.producer.sarama.keys() {
         if key.trim().is_empty() || key.contains(char::is_whitespace) {
             return Err(FieldError::new(

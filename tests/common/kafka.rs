@@ -255,6 +255,26 @@ impl Kafka {
     }
 }
 
+impl Kafka {
+    /// The headers (name, value) of the first record of `topic`'s partition 0.
+    pub fn first_headers(&self, topic: &str) -> Vec<(String, Vec<u8>)> {
+        use rdkafka::message::Headers as _;
+        let c = self.consumer();
+        from_the_start(&c, topic, 1);
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(30) {
+            if let Some(Ok(m)) = c.poll(Duration::from_millis(200)) {
+                return m.headers().map_or(Vec::new(), |hs| {
+                    hs.iter()
+                        .map(|h| (h.key.to_string(), h.value.unwrap_or_default().to_vec()))
+                        .collect()
+                });
+            }
+        }
+        panic!("{topic}: no record read from partition 0 in 30 s");
+    }
+}
+
 /// Assigns every partition of `topic` from its beginning; returns the partitions' end offsets.
 fn from_the_start(c: &BaseConsumer, topic: &str, partitions: u32) -> Vec<i64> {
     let mut tpl = TopicPartitionList::new();
