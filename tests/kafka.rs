@@ -842,18 +842,21 @@ fn sarama_lands_exactly_what_it_acks() {
         let r = run(&scenario(&base(&k, &topic), &sets));
         assert_accounted(&r);
         assert_eq!(r.counts.acked, 1_500, "acks={acks} {codec}: {:?}", r.errors);
-        let (read, missing, dup) = exactly_once(&k, &topic, &r);
         let landed = r.landed_messages.expect("Kafka's watermarks are read");
-        eprintln!("sarama acks={acks} {codec}: {read} read back, {missing} missing, {dup} duplicated; watermarks moved by {landed}");
         if acks == "0" {
-            // acks=0 confirms nothing, and sarama's fire-and-forget did not land every message
-            // here (docs/engines.md): kbench reports what the client said (acked = sent), and
-            // the topic's own count beside it; nothing is read back that was not sent.
-            assert!(read as u64 + dup <= 1_500, "{read} + {dup}");
+            // acks=0 confirms nothing: on this busy machine the brokers were still appending
+            // sarama's one-message requests seconds after the run (the watermarks read at its end
+            // moved by 939 to 1,432 of 1,500). What was sent lands in the end, exactly once.
+            let total = k.wait_for_records(&topic, 3, 1_500, Duration::from_secs(60));
+            eprintln!("sarama acks=0: {landed} landed when the run ended, {total} within 60 s");
+        }
+        let (read, missing, dup) = exactly_once(&k, &topic, &r);
+        eprintln!("sarama acks={acks} {codec}: {read} read back, {missing} missing, {dup} duplicated; watermarks moved by {landed}");
+        assert_eq!((read, missing, dup), (1_500, 0, 0), "acks={acks} {codec}");
+        if acks == "0" {
             continue;
         }
         assert_eq!(landed, 1_500, "acks={acks} {codec}");
-        assert_eq!((read, missing, dup), (1_500, 0, 0), "acks={acks} {codec}");
         let names: Vec<String> = k.first_headers(&topic).into_iter().map(|h| h.0).collect();
         match codec {
             "zstd" => assert_eq!(names, ["kbench-0", "kbench-1"], "{codec}"),

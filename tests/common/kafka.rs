@@ -256,6 +256,25 @@ impl Kafka {
 }
 
 impl Kafka {
+    /// Waits (at most `limit`) until `topic`'s partitions hold `n` records in all, polling their
+    /// high watermarks; returns the last total seen.
+    pub fn wait_for_records(&self, topic: &str, partitions: u32, n: i64, limit: Duration) -> i64 {
+        let c = self.consumer();
+        let start = Instant::now();
+        loop {
+            let total: i64 = (0..partitions as i32)
+                .map(|p| {
+                    c.fetch_watermarks(topic, p, Duration::from_secs(10))
+                        .map_or(0, |(_, high)| high)
+                })
+                .sum();
+            if total >= n || start.elapsed() > limit {
+                return total;
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+
     /// The headers (name, value) of the first record of `topic`'s partition 0.
     pub fn first_headers(&self, topic: &str) -> Vec<(String, Vec<u8>)> {
         use rdkafka::message::Headers as _;
