@@ -87,6 +87,9 @@ pub struct Shorthands {
     /// topic.partitions.
     #[arg(long, value_name = "N", help_heading = "Shorthands of --set")]
     pub partitions: Option<String>,
+    /// load.repeats: run the scenario N times in a row, one result with medians and intervals.
+    #[arg(long, value_name = "N", help_heading = "Shorthands of --set")]
+    pub repeat: Option<String>,
 }
 
 impl Shorthands {
@@ -104,6 +107,7 @@ impl Shorthands {
             ("producer.compression", &self.compression),
             ("topic.name", &self.topic),
             ("topic.partitions", &self.partitions),
+            ("load.repeats", &self.repeat),
         ];
         pairs
             .into_iter()

@@ -43,6 +43,7 @@ pub mod runner;
 pub mod scenario;
 pub mod signal;
 pub mod stamp;
+pub mod stats;
 pub mod sweep;
 pub mod units;
 pub mod usage;

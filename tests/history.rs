@@ -258,3 +258,139 @@ fn a_run_is_judged_against_the_history_before_it_joins_it() {
         6
     );
 }
+
+/// `--repeat 5` on the embedded broker: one result holding every repeat, each figure's median
+/// with an interval inside the repeats' own range, the method and seed written, and each repeat's
+/// own result beside it.
+#[test]
+fn repeats_write_one_result_with_intervals_inside_their_range() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = kbench(dir.path())
+        .args([
+            "run",
+            "--repeat",
+            "5",
+            "--json",
+            "--no-charts",
+            "--out",
+            "out",
+        ])
+        .args(["--set", "load.rate=400/s", "--set", "load.duration=1s"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: RunResult = serde_json::from_slice(&out.stdout).unwrap();
+    let rep = r.repeats.as_ref().expect("the repeats");
+    assert_eq!(rep.runs.len(), 5);
+    assert_eq!((rep.seed, rep.resamples), (42, 2000));
+    assert!(rep.method.contains("bootstrap"), "{}", rep.method);
+    let figures: [(&kbench::stats::Interval, Vec<f64>); 5] = [
+        (
+            &rep.throughput,
+            rep.runs.iter().map(|f| f.msgs_per_sec).collect(),
+        ),
+        (
+            &rep.p50_us,
+            rep.runs.iter().map(|f| f.p50_us as f64).collect(),
+        ),
+        (
+            &rep.p90_us,
+            rep.runs.iter().map(|f| f.p90_us as f64).collect(),
+        ),
+        (
+            &rep.p99_us,
+            rep.runs.iter().map(|f| f.p99_us as f64).collect(),
+        ),
+        (
+            &rep.p999_us,
+            rep.runs.iter().map(|f| f.p999_us as f64).collect(),
+        ),
+    ];
+    for (i, values) in figures {
+        let lo = values.iter().cloned().fold(f64::MAX, f64::min);
+        let hi = values.iter().cloned().fold(f64::MIN, f64::max);
+        assert!(
+            lo <= i.low && i.low <= i.median && i.median <= i.high && i.high <= hi,
+            "{i:?} outside {lo}..{hi}"
+        );
+    }
+    // The body is the representative repeat's own result.
+    let k = rep.representative as usize;
+    let base = std::fs::read_dir(dir.path().join("out"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let own = RunResult::read(&base.join(format!("repeat-{k}/result.json"))).unwrap();
+    assert_eq!(own.throughput, r.throughput);
+    assert_eq!(own.counts, r.counts);
+    for f in &rep.runs {
+        assert!(base.join(&f.dir).join("result.json").is_file(), "{}", f.dir);
+        assert!(f.valid && f.acked == 400, "{f:?}");
+    }
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../schemas/result.v3.json")).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let value = serde_json::to_value(&r).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&value)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    // Repeats of a sweep or zero repeats are refused by name.
+    let out = kbench(dir.path())
+        .args(["run", "--repeat", "0", "--out", "out"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("load.repeats"));
+}
+
+/// A gate judges a result with repeats by the repeats' medians, not by the representative's
+/// own figures, and a loss in any repeat fails it.
+#[test]
+fn a_gate_judges_repeats_by_their_medians_and_sees_a_loss_in_any() {
+    let repeats = |lossy: bool| {
+        let mut runs: Vec<(RunResult, String)> = [(1000.0, 4_000), (900.0, 6_000), (1100.0, 6_000)]
+            .into_iter()
+            .enumerate()
+            .map(|(i, (t, p))| (with(t, p), format!("repeat-{}", i + 1)))
+            .collect();
+        if lossy {
+            let r = &mut runs[2].0;
+            (r.counts.acked, r.counts.failed) = (r.counts.acked - 5, 5);
+            r.loss_rate = 5.0 / r.counts.sent as f64;
+        }
+        kbench::result::repeats::combine(runs)
+    };
+    let r = repeats(false);
+    assert_eq!(
+        r.latency_us.corrected.p99, 4_000,
+        "the representative's own p99"
+    );
+    let g = GateSpec {
+        thresholds: [("p99".to_string(), "<= 5ms".to_string())].into(),
+        ..GateSpec::default()
+    };
+    let rep = judge_with(&[r], &[], &g, Test::Separated).unwrap();
+    assert_eq!(
+        rep.verdict,
+        Verdict::Fail,
+        "the median p99 of the repeats is 6 ms"
+    );
+    assert_eq!(rep.runs, 3);
+    let lenient = GateSpec::default();
+    let rep = judge_with(&[repeats(true)], &[], &lenient, Test::Separated).unwrap();
+    let loss = rep
+        .checks
+        .iter()
+        .find(|c| c.metric.name == "loss_rate")
+        .unwrap();
+    assert_eq!(loss.verdict, Verdict::Fail, "{}", loss.detail);
+}

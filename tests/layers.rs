@@ -21,6 +21,7 @@ const FLOORS: [&[&str]; 8] = [
         "signal",
         "exit",
         "stamp",
+        "stats",
     ],
     &["plan", "payload", "pacing", "engine"],
     &["producer", "consumer", "recorder", "broker", "fault"],

@@ -88,15 +88,32 @@ async fn run_cells(
         return capacity_search(s, info, &args.out, args.quiet, gate, metrics).await;
     }
     let interrupts = Interrupts::listen();
-    let how = RunHow {
-        opts,
-        progress: !args.quiet && !args.json,
-        metrics: metrics.as_ref(),
-        ..RunHow::under(&args.out, info, &interrupts)
+    let progress = !args.quiet && !args.json;
+    let (result, dir) = if s.load.repeats > 1 {
+        run_repeats(&s, &args, info, &interrupts, opts, metrics.as_ref()).await?
+    } else {
+        let how = RunHow {
+            opts,
+            progress,
+            metrics: metrics.as_ref(),
+            ..RunHow::under(&args.out, info, &interrupts)
+        };
+        run_one(&s, how).await?
     };
-    let (result, dir) = run_one(&s, how).await?;
+    report_and_judge(&args, &s, result, &dir, baseline)
+}
+
+/// After a run: its charts and summary, the history (judged against, then added to), and the
+/// gate's exit code.
+fn report_and_judge(
+    args: &RunArgs,
+    s: &scenario::Scenario,
+    result: RunResult,
+    dir: &std::path::Path,
+    baseline: Vec<RunResult>,
+) -> anyhow::Result<i32> {
     if !args.no_charts {
-        write_charts(&result, &dir);
+        write_charts(&result, dir);
     }
     if args.json {
         let mut out = std::io::stdout().lock();
@@ -134,6 +151,46 @@ async fn run_cells(
     super::gate::judge(&[result], &against, &s.gate, &s.name, &args.gate, quiet)
 }
 
+/// `load.repeats` above 1: the scenario that many times in a row, each repeat a whole run in
+/// `repeat-K/` of one directory, then the combined result (`result::repeats`) written there. An
+/// interrupt ends the repeats; what ran is combined.
+async fn run_repeats(
+    s: &scenario::Scenario,
+    args: &RunArgs,
+    info: ScenarioInfo,
+    interrupts: &Interrupts,
+    opts: run::RunOpts,
+    metrics: Option<&Arc<Metrics>>,
+) -> anyhow::Result<(RunResult, std::path::PathBuf)> {
+    let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    let dir = result::run_dir(&args.out, &now, &s.name);
+    let mut done = Vec::new();
+    for k in 1..=s.load.repeats {
+        if !args.quiet && !args.json {
+            println!("repeat {k} of {}", s.load.repeats);
+        }
+        let name = format!("repeat-{k}");
+        let how = RunHow {
+            opts,
+            progress: !args.quiet && !args.json,
+            metrics,
+            dir: crate::orchestrate::Dir::Exactly(dir.join(&name)),
+            ..RunHow::under(&args.out, info.clone(), interrupts)
+        };
+        let (r, _) = run_one(s, how).await?;
+        let stop = r.status == result::Status::Interrupted;
+        done.push((r, name));
+        if stop {
+            break;
+        }
+    }
+    let combined = result::repeats::combine(done);
+    combined
+        .write(&dir)
+        .with_context(|| format!("writing the result into {}", dir.display()))?;
+    Ok((combined, dir))
+}
+
 /// The exit code of a run that was written and reported but is not a result to gate: counts
 /// that do not add up are kbench's failure (1), a cluster that could not serve as asked (no
 /// transactions on it) is the cluster's (3), an interrupted run is 130.
@@ -147,7 +204,18 @@ fn failed(result: &RunResult) -> Option<i32> {
             return Some(code);
         }
     }
-    (result.status == result::Status::Interrupted).then_some(exit::INTERRUPTED)
+    if result.status == result::Status::Interrupted {
+        return Some(exit::INTERRUPTED);
+    }
+    let repeats = result.repeats.iter().flat_map(|r| &r.runs);
+    if let Some(bad) = repeats.into_iter().find(|f| !f.valid) {
+        eprintln!(
+            "Error: {}: its counts do not add up (see its result.json)",
+            bad.dir
+        );
+        return Some(exit::FAILURE);
+    }
+    None
 }
 
 /// Shard and start time from the command line (and Kubernetes' JOB_COMPLETION_INDEX).

@@ -24,7 +24,7 @@
 //! **Against a history** (`kbench gate --history FILE`), the baseline side is the last runs of
 //! the same scenario and environment on a branch, and a change beyond the allowance is called
 //! only when the 95% bootstrap interval of the difference of medians excludes zero
-//! ([`bootstrap`]); with fewer than [`MIN_HISTORY`] comparable runs the verdict says so and only
+//! ([`crate::stats`]); with fewer than [`MIN_HISTORY`] comparable runs the verdict says so and only
 //! the absolute thresholds are judged.
 //!
 //! **Invalid runs.** A run is invalid when the generator could not keep its schedule while the
@@ -33,7 +33,6 @@
 //! in sync mode where each worker waits for its ack, the cluster is what fell behind, and that is
 //! a real result.) Interrupted runs are invalid too.
 
-pub mod bootstrap;
 mod metric;
 
 pub use crate::scenario::gate::{
@@ -103,16 +102,7 @@ pub struct GateReport {
     pub baseline_runs: usize,
 }
 
-/// Median of non-empty values.
-pub fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
-}
+pub use crate::stats::median;
 
 /// Why a run cannot be judged, if it cannot.
 pub fn invalid_reasons(r: &RunResult, v: &Validity) -> Vec<String> {
@@ -122,6 +112,14 @@ pub fn invalid_reasons(r: &RunResult, v: &Validity) -> Vec<String> {
     }
     if r.status == Status::Interrupted {
         out.push("the run was interrupted".to_string());
+    }
+    for f in r
+        .repeats
+        .iter()
+        .flat_map(|rep| &rep.runs)
+        .filter(|f| !f.valid)
+    {
+        out.push(format!("{}: its counts do not add up", f.dir));
     }
     // Sustained back-pressure (the client's queue was full) or a sync worker waiting for its ack
     // (closed loop) mean the cluster set the pace: a late schedule then says nothing about the
@@ -212,6 +210,10 @@ pub fn judge_with(
             });
         }
     }
+    let expanded: Vec<RunResult> = current.iter().flat_map(each_repeat).collect();
+    let current = expanded.as_slice();
+    let base: Vec<RunResult> = baseline.iter().flat_map(each_repeat).collect();
+    let baseline = base.as_slice();
     let mut checks = Vec::new();
     for (k, v) in &g.thresholds {
         let t = Threshold::parse(k, v).map_err(|e| format!("gate.{k}: {e}"))?;
@@ -260,6 +262,29 @@ pub fn judge_with(
         runs: current.len(),
         baseline_runs: baseline.len(),
     })
+}
+
+/// A result with `load.repeats` judged as its repeats: one result per repeat, each carrying that
+/// repeat's headline figures (throughput, corrected percentiles, counts sent, acked and failed,
+/// loss rate) on the representative's body, so medians are over the repeats and a loss in any
+/// repeat fails the loss check. Any other result is itself.
+fn each_repeat(r: &RunResult) -> Vec<RunResult> {
+    let Some(rep) = &r.repeats else {
+        return vec![r.clone()];
+    };
+    rep.runs
+        .iter()
+        .map(|f| {
+            let mut one = r.clone();
+            one.repeats = None;
+            one.throughput.msgs_per_sec = f.msgs_per_sec;
+            let l = &mut one.latency_us.corrected;
+            (l.p50, l.p90, l.p99, l.p999) = (f.p50_us, f.p90_us, f.p99_us, f.p999_us);
+            (one.counts.sent, one.counts.acked, one.counts.failed) = (f.sent, f.acked, f.failed);
+            one.loss_rate = f.loss_rate;
+            one
+        })
+        .collect()
 }
 
 /// How the implicit loss check is shown in the verdict table.
@@ -399,7 +424,7 @@ fn highest(v: &[f64]) -> f64 {
 /// Whether the bootstrap interval of the change excludes zero on the worse side; the history's
 /// band and the interval go into the detail.
 fn significant(m: &Metric, cur: &[f64], base: &[f64], detail: &mut String) -> bool {
-    let (lo, hi) = bootstrap::median_difference(cur, base);
+    let (lo, hi) = crate::stats::median_difference(cur, base);
     let b = median(base.to_vec());
     let band = (lowest(base), highest(base));
     let pct = |d: f64| if b != 0.0 { d / b * 100.0 } else { 0.0 };
@@ -412,8 +437,8 @@ fn significant(m: &Metric, cur: &[f64], base: &[f64], detail: &mut String) -> bo
         base.len(),
         pct(lo),
         pct(hi),
-        bootstrap::RESAMPLES,
-        bootstrap::SEED
+        crate::stats::RESAMPLES,
+        crate::stats::SEED
     );
     if m.higher_is_better() {
         hi < 0.0

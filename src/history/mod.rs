@@ -124,9 +124,26 @@ impl History {
     /// Appends a run in one transaction; returns its id.
     pub fn append(&mut self, r: &RunResult, p: &Provenance) -> Result<i64, HistoryError> {
         let json = serde_json::to_string(r).map_err(|e| self.not_ours(e.to_string()))?;
+        // With repeats, the columns are the repeats' medians.
         let lat = &r.latency_us.corrected;
+        let (throughput, p50, p99, p999) = match &r.repeats {
+            Some(rep) => (
+                rep.throughput.median,
+                rep.p50_us.median,
+                rep.p99_us.median,
+                rep.p999_us.median,
+            ),
+            None => (
+                r.throughput.msgs_per_sec,
+                lat.p50 as f64,
+                lat.p99 as f64,
+                lat.p999 as f64,
+            ),
+        };
         let error_rate = r.counts.failed as f64 / r.counts.sent.max(1) as f64;
-        let valid = r.status == Status::Completed && r.accounting_error().is_none();
+        let repeats_valid = r.repeats.iter().flat_map(|rep| &rep.runs).all(|f| f.valid);
+        let valid =
+            r.status == Status::Completed && r.accounting_error().is_none() && repeats_valid;
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -152,10 +169,10 @@ impl History {
                 p.branch,
                 format!("{:?}", r.status).to_lowercase(),
                 valid,
-                r.throughput.msgs_per_sec,
-                lat.p50 as f64,
-                lat.p99 as f64,
-                lat.p999 as f64,
+                throughput,
+                p50,
+                p99,
+                p999,
                 r.loss_rate,
                 error_rate,
                 json,

@@ -258,14 +258,7 @@ pub fn merge(
         consume: merge_consume(&rs, t0, &merge_partitions(&rs)),
         // Every shard ran the same scenario; the bootstrap may differ by machine.
         client_properties: first.client_properties.clone(),
-        engine: first.engine.clone().map(|e| EngineInfo {
-            cpu_s: rs.iter().map(|r| r.engine.as_ref()?.cpu_s).sum(),
-            peak_rss_bytes: rs
-                .iter()
-                .filter_map(|r| r.engine.as_ref()?.peak_rss_bytes)
-                .max(),
-            ..e
-        }),
+        engine: merge_engine(&rs),
         partitions: merge_partitions(&rs),
         topics: merge_topics(&rs)?,
         produced: merge_produced(&rs)?,
@@ -286,6 +279,19 @@ pub fn merge(
             cpu_s,
             peak_rss_bytes: rs.iter().filter_map(|r| r.process.peak_rss_bytes).max(),
         },
+        repeats: None,
+    })
+}
+
+/// The shards' engine: the first's, with every shard's engine CPU added and the largest RSS.
+fn merge_engine(rs: &[&RunResult]) -> Option<EngineInfo> {
+    rs[0].engine.clone().map(|e| EngineInfo {
+        cpu_s: rs.iter().map(|r| r.engine.as_ref()?.cpu_s).sum(),
+        peak_rss_bytes: rs
+            .iter()
+            .filter_map(|r| r.engine.as_ref()?.peak_rss_bytes)
+            .max(),
+        ..e
     })
 }
 

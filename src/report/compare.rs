@@ -97,14 +97,35 @@ fn breakdown(r: &RunResult) -> Option<crate::result::client::Breakdown> {
     r.client.as_ref()?.breakdown
 }
 
-/// `value (ratio x)` for a cell, the ratio against the reference run.
+/// A result with repeats: the repeats' median and its interval for the metrics they cover.
+fn interval(m: &Metric, r: &RunResult) -> Option<crate::stats::Interval> {
+    let rep = r.repeats.as_ref()?;
+    Some(match m.name {
+        "throughput" => rep.throughput,
+        "p50" => rep.p50_us,
+        "p99" => rep.p99_us,
+        "p99.9" => rep.p999_us,
+        _ => return None,
+    })
+}
+
+/// A metric's value in a run: with repeats, their median.
+fn value(m: &Metric, r: &RunResult) -> f64 {
+    interval(m, r).map_or((m.value)(r), |i| i.median)
+}
+
+/// `value (ratio x)` for a cell, the ratio against the reference run; with repeats
+/// `median [low, high] (ratio x)`.
 fn cell(m: &Metric, r: &RunResult, reference: &RunResult, is_reference: bool) -> String {
-    let v = (m.value)(r);
-    let base = (m.value)(reference);
+    let v = value(m, r);
+    let base = value(m, reference);
     if v.is_nan() {
         return "-".into();
     }
-    let shown = (m.show)(v);
+    let mut shown = (m.show)(v);
+    if let Some(i) = interval(m, r) {
+        let _ = write!(shown, " [{}, {}]", (m.show)(i.low), (m.show)(i.high));
+    }
     if is_reference {
         return shown;
     }

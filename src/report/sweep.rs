@@ -18,12 +18,13 @@ pub fn label(c: &CellSummary) -> String {
         .join(", ")
 }
 
+/// The median, and with repeats its 95% interval: `value [low, high]`.
 fn spread(s: &Stat, show: fn(f64) -> String) -> String {
-    let (lo, hi) = (show(s.min), show(s.max));
-    if lo == hi {
+    let (lo, hi) = (show(s.low), show(s.high));
+    if s.min == s.max || lo == hi {
         show(s.median)
     } else {
-        format!("{} ({lo}..{hi})", show(s.median))
+        format!("{} [{lo}, {hi}]", show(s.median))
     }
 }
 
@@ -48,13 +49,25 @@ pub fn ranked_rows(s: &Summary) -> Vec<Vec<String>> {
     let unranked: Vec<usize> = (0..s.cells.len())
         .filter(|i| !s.ranking.contains(i))
         .collect();
+    let mut rank = 0;
     for (pos, &i) in s.ranking.iter().chain(&unranked).enumerate() {
         let c = &s.cells[i];
+        // A cell the repeats cannot tell from the one above (throughput and p99 intervals
+        // overlap, same side of the SLO) shares its rank, marked "=".
+        let tied = pos > 0 && pos < s.ranking.len() && {
+            let above = &s.cells[s.ranking[pos - 1]];
+            above.within_slo == c.within_slo
+                && crate::sweep::throughput_tie(above, c)
+                && above.p99_us.overlaps(&c.p99_us)
+        };
+        if !tied {
+            rank = pos + 1;
+        }
         rows.push(vec![
-            if pos < s.ranking.len() {
-                (pos + 1).to_string()
-            } else {
-                "INVALID".into()
+            match (pos < s.ranking.len(), tied) {
+                (false, _) => "INVALID".into(),
+                (true, true) => format!("={rank}"),
+                (true, false) => rank.to_string(),
             },
             label(c),
             spread(&c.throughput, tp),

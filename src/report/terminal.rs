@@ -6,7 +6,9 @@ use std::fmt::Write;
 use crate::event::EventKind;
 use crate::recorder::hist::LatencyStats;
 use crate::report::table::{columns, thousands};
+use crate::result::repeats::RepeatFigures;
 use crate::result::{Counts, RunResult, Status};
+use crate::stats::Interval;
 use crate::units::{human_us, Bytes, Rate};
 
 /// "sent 10 = acked 9 + failed 1 + unresolved 0": the accounting line of every view.
@@ -145,10 +147,49 @@ pub fn summary(r: &RunResult) -> String {
     out.push('\n');
     latency_table(&mut out, r);
     out.push('\n');
+    repeats(&mut out, r);
     extras(&mut out, r);
     trouble(&mut out, r);
     events(&mut out, r);
     out
+}
+
+/// With `load.repeats`: each repeat's figures, and each figure's median with its interval.
+fn repeats(out: &mut String, r: &RunResult) {
+    let Some(rep) = &r.repeats else {
+        return;
+    };
+    let _ = writeln!(
+        out,
+        "  repeats    {} in a row; the figures above are repeat {}'s (the median throughput)",
+        rep.runs.len(),
+        rep.representative
+    );
+    let mut rows = vec![std::iter::once("".to_string())
+        .chain(["median [95% interval]".to_string()])
+        .chain(rep.runs.iter().map(|f| f.dir.clone()))
+        .collect::<Vec<_>>()];
+    let row = |name: &str, i: &Interval, values: Vec<f64>, show: fn(f64) -> String| {
+        let mut row = vec![
+            name.to_string(),
+            format!("{} [{}, {}]", show(i.median), show(i.low), show(i.high)),
+        ];
+        row.extend(values.into_iter().map(show));
+        row
+    };
+    let of = |f: fn(&RepeatFigures) -> u64| rep.runs.iter().map(|r| f(r) as f64).collect();
+    let tp = rep.runs.iter().map(|f| f.msgs_per_sec).collect();
+    rows.push(row("msg/s", &rep.throughput, tp, Rate::human));
+    rows.push(row("p50", &rep.p50_us, of(|f| f.p50_us), human_us));
+    rows.push(row("p90", &rep.p90_us, of(|f| f.p90_us), human_us));
+    rows.push(row("p99", &rep.p99_us, of(|f| f.p99_us), human_us));
+    rows.push(row("p99.9", &rep.p999_us, of(|f| f.p999_us), human_us));
+    out.push_str(&columns(&rows, 0, "    "));
+    let _ = writeln!(
+        out,
+        "  interval   {}: {} resamples, seed {}\n",
+        rep.method, rep.resamples, rep.seed
+    );
 }
 
 /// The scenario, the broker, the producer and the load.

@@ -93,6 +93,7 @@ pub fn build(plan: &RunPlan, info: ScenarioInfo, started_at: String, out: RunOut
         consume: None,
         client_properties: client_properties(s, &out.bootstrap, out.engine.as_ref()),
         engine: out.engine.as_ref().map(engine_info),
+        repeats: None,
     };
     if let (Some(c), Some(spec)) = (&r.consumed, &s.consume) {
         let (mode, isolation) = (spec.mode.as_str(), spec.isolation.as_rdkafka());

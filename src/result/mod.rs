@@ -153,6 +153,10 @@ pub struct RunResult {
     /// Caveats a reader must know (embedded broker, closed-loop latency, ...).
     pub notes: Vec<String>,
     pub process: ProcessStats,
+    /// `load.repeats` above 1: every repeat's figures and their medians' intervals; the rest
+    /// of this result is the representative repeat's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeats: Option<repeats::Repeats>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -538,4 +542,5 @@ pub mod consume;
 pub mod derive;
 pub mod hlog;
 pub mod notes;
+pub mod repeats;
 pub mod topics;

@@ -427,6 +427,10 @@ pub struct Load {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub profile: Vec<Phase>,
     pub arrivals: Arrivals,
+    /// Runs of the whole scenario in a row (`--repeat N`), written as one result with each
+    /// repeat's figures and their medians' 95% intervals.
+    #[serde(skip_serializing_if = "is_one")]
+    pub repeats: u32,
 }
 
 impl Default for Load {
@@ -441,6 +445,7 @@ impl Default for Load {
             timeout: Dur::from_secs(600),
             profile: Vec::new(),
             arrivals: Arrivals::Uniform,
+            repeats: 1,
         }
     }
 }

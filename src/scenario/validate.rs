@@ -321,6 +321,19 @@ fn check_load(s: &Scenario) -> Checked {
     if l.messages == Some(0) {
         return fail("load.messages", "expected at least 1 message, found 0");
     }
+    if !(1..=100).contains(&l.repeats) {
+        return fail(
+            "load.repeats",
+            format!("expected 1 to 100 repeats, found {}", l.repeats),
+        );
+    }
+    if l.repeats > 1 && (!s.matrix.is_empty() || s.capacity.is_some()) {
+        return fail(
+            "load.repeats",
+            "repeats one run; a sweep repeats its cells with experiment.repeat, and a capacity \
+             search confirms its answer itself",
+        );
+    }
     if l.interval.0.as_millis() < 100 {
         return fail(
             "load.interval",

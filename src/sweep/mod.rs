@@ -14,12 +14,17 @@ use crate::result::RunResult;
 
 pub const SCHEMA: &str = "kbench.sweep/v1";
 
-/// Median and spread of one metric over a cell's runs.
+/// Median and spread of one metric over a cell's runs, and the median's 95% interval (a seeded
+/// bootstrap over the runs, `crate::stats`: the median itself for one run).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Stat {
     pub median: f64,
     pub min: f64,
     pub max: f64,
+    #[serde(default)]
+    pub low: f64,
+    #[serde(default)]
+    pub high: f64,
 }
 
 impl Stat {
@@ -27,19 +32,19 @@ impl Stat {
         if values.is_empty() {
             return None;
         }
-        let mut v = values.to_vec();
-        v.sort_by(f64::total_cmp);
-        let n = v.len();
-        let median = if n % 2 == 1 {
-            v[n / 2]
-        } else {
-            (v[n / 2 - 1] + v[n / 2]) / 2.0
-        };
+        let i = crate::stats::median_interval(values);
         Some(Stat {
-            median,
-            min: v[0],
-            max: v[n - 1],
+            median: i.median,
+            min: values.iter().cloned().fold(f64::MAX, f64::min),
+            max: values.iter().cloned().fold(f64::MIN, f64::max),
+            low: i.low,
+            high: i.high,
         })
+    }
+
+    /// Whether two medians' intervals overlap: the runs cannot tell them apart.
+    pub fn overlaps(&self, o: &Stat) -> bool {
+        self.low <= o.high && o.low <= self.high
     }
 }
 
@@ -152,13 +157,13 @@ pub fn summarize(
     }
 }
 
-/// The ranking order: cells within the SLO first; among them the higher throughput (within 1%
-/// is a tie: at a fixed rate every cell delivers the target), then the lower p99; cells over the
-/// SLO by p99.
+/// The ranking order: cells within the SLO first; among them the higher throughput (a tie when
+/// within 1%, as at a fixed rate where every cell delivers the target, or when the repeats'
+/// intervals overlap), then the lower p99; cells over the SLO by p99.
 fn rank_cmp(ca: &CellSummary, cb: &CellSummary) -> std::cmp::Ordering {
     let ok = |c: &CellSummary| c.within_slo.unwrap_or(true);
     let (ta, tb) = (ca.throughput.median, cb.throughput.median);
-    let tie = (ta - tb).abs() <= 0.01 * ta.max(tb);
+    let tie = throughput_tie(ca, cb);
     ok(cb).cmp(&ok(ca)).then_with(|| {
         if ok(ca) && !tie {
             tb.total_cmp(&ta)
@@ -166,6 +171,13 @@ fn rank_cmp(ca: &CellSummary, cb: &CellSummary) -> std::cmp::Ordering {
             ca.p99_us.median.total_cmp(&cb.p99_us.median)
         }
     })
+}
+
+/// Whether two cells' throughputs cannot be told apart: within 1%, or (with repeats)
+/// overlapping intervals.
+pub fn throughput_tie(ca: &CellSummary, cb: &CellSummary) -> bool {
+    let (ta, tb) = (ca.throughput.median, cb.throughput.median);
+    (ta - tb).abs() <= 0.01 * ta.max(tb) || ca.throughput.overlaps(&cb.throughput)
 }
 
 #[cfg(test)]
@@ -177,6 +189,8 @@ mod tests {
             median: v,
             min: v,
             max: v,
+            low: v,
+            high: v,
         };
         CellSummary {
             vars: BTreeMap::new(),
@@ -190,6 +204,26 @@ mod tests {
             within_slo: slo,
             invalid: Vec::new(),
         }
+    }
+
+    #[test]
+    fn overlapping_repeats_are_a_throughput_tie_and_p99_decides() {
+        let from = |tp: &[f64], p99: f64| {
+            let mut c = cell(0.0, p99, Some(true));
+            c.throughput = Stat::of(tp).unwrap();
+            c
+        };
+        // 5% apart in the median, but the repeats overlap: a tie, so the lower p99 ranks first.
+        let (a, b) = (
+            from(&[1000.0, 1100.0, 1050.0], 9.0),
+            from(&[1060.0, 1000.0, 1120.0], 5.0),
+        );
+        assert!(throughput_tie(&a, &b));
+        assert_eq!(rank_cmp(&a, &b), std::cmp::Ordering::Greater);
+        // Apart: the higher throughput ranks first whatever its p99.
+        let c = from(&[1500.0, 1510.0, 1490.0], 9.0);
+        assert!(!throughput_tie(&a, &c));
+        assert_eq!(rank_cmp(&c, &b), std::cmp::Ordering::Less);
     }
 
     #[test]

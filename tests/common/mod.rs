@@ -287,6 +287,7 @@ pub fn literal(latencies: &[u64], intervals: usize, failed: u64) -> RunResult {
         }],
         notes: vec!["a note".into()],
         process: ProcessStats::default(),
+        repeats: None,
     }
 }
 
