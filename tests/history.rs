@@ -394,3 +394,51 @@ fn a_gate_judges_repeats_by_their_medians_and_sees_a_loss_in_any() {
         .unwrap();
     assert_eq!(loss.verdict, Verdict::Fail, "{}", loss.detail);
 }
+
+/// A version-1 history (before repeats' intervals) is migrated when opened: its runs stay, and
+/// new runs land with their intervals.
+#[test]
+fn an_older_history_is_migrated_and_keeps_its_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("h.db");
+    let p = kbench::history::Provenance {
+        branch: Some("main".into()),
+        cpus: 2,
+        ..Default::default()
+    };
+    kbench::history::History::open(&path)
+        .unwrap()
+        .append(&with(1000.0, 4000), &p)
+        .unwrap();
+    // Back to version 1's shape.
+    let c = rusqlite::Connection::open(&path).unwrap();
+    for col in ["throughput", "p50", "p99"] {
+        for end in ["low", "high"] {
+            c.execute_batch(&format!("ALTER TABLE runs DROP COLUMN {col}_{end};"))
+                .unwrap();
+        }
+    }
+    c.pragma_update(None, "user_version", 1).unwrap();
+    drop(c);
+    let mut h = kbench::history::History::open(&path).unwrap();
+    let mut r = with(1000.0, 4000);
+    r.repeats = Some(
+        kbench::result::repeats::combine(vec![
+            (with(990.0, 4000), "repeat-1".into()),
+            (with(1010.0, 4100), "repeat-2".into()),
+        ])
+        .repeats
+        .unwrap(),
+    );
+    h.append(&r, &p).unwrap();
+    let rows = h.list(None, 10).unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[1].throughput_interval, None, "the old run has none");
+    let (lo, hi) = rows[0].throughput_interval.expect("the new run's interval");
+    assert!(990.0 <= lo && lo <= hi && hi <= 1010.0, "{lo}..{hi}");
+    let c = rusqlite::Connection::open(&path).unwrap();
+    let v: i32 = c
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(v, kbench::history::SCHEMA_VERSION);
+}

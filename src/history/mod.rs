@@ -5,7 +5,7 @@
 //! One row per run: when it started, the scenario's name and hash, the environment's fingerprint
 //! ([`key`]), the CI context (commit, branch: read by the command layer), whether the run is
 //! valid, the headline figures as columns (throughput, corrected p50/p99/p99.9, loss and error
-//! rates), and the whole result as JSON. The file is SQLite's own format with kbench's
+//! rates; with repeats the medians and their intervals), and the whole result as JSON. The file is SQLite's own format with kbench's
 //! `application_id`; its `user_version` is the schema version, and an older file is migrated when
 //! opened. It runs in WAL mode with a busy timeout, and each run lands in one transaction, so runs
 //! writing one history at the same time all land.
@@ -22,7 +22,7 @@ use crate::result::{RunResult, Status};
 /// kbench's mark in the SQLite header ("kbhi").
 const APPLICATION_ID: i32 = 0x6b62_6869;
 /// The schema this kbench writes; older files are migrated up to it.
-pub const SCHEMA_VERSION: i32 = 1;
+pub const SCHEMA_VERSION: i32 = 2;
 /// How long a writer waits for another's transaction.
 const BUSY: Duration = Duration::from_secs(30);
 
@@ -59,6 +59,10 @@ pub struct Row {
     pub p50_us: f64,
     pub p99_us: f64,
     pub loss_rate: f64,
+    /// With repeats: the 95% intervals of the medians above (low, high).
+    pub throughput_interval: Option<(f64, f64)>,
+    pub p50_interval: Option<(f64, f64)>,
+    pub p99_interval: Option<(f64, f64)>,
 }
 
 /// An open history.
@@ -115,6 +119,9 @@ impl History {
         if found < 1 {
             tx.execute_batch(SCHEMA_1).map_err(|e| sql(&path, e))?;
         }
+        if found < 2 {
+            tx.execute_batch(SCHEMA_2).map_err(|e| sql(&path, e))?;
+        }
         tx.pragma_update(None, "application_id", APPLICATION_ID)
             .and_then(|_| tx.pragma_update(None, "user_version", SCHEMA_VERSION))
             .and_then(|_| tx.commit())
@@ -141,6 +148,11 @@ impl History {
             ),
         };
         let error_rate = r.counts.failed as f64 / r.counts.sent.max(1) as f64;
+        let bounds = Bounds {
+            throughput: r.repeats.as_ref().map(|rep| rep.throughput),
+            p50: r.repeats.as_ref().map(|rep| rep.p50_us),
+            p99: r.repeats.as_ref().map(|rep| rep.p99_us),
+        };
         let repeats_valid = r.repeats.iter().flat_map(|rep| &rep.runs).all(|f| f.valid);
         let valid =
             r.status == Status::Completed && r.accounting_error().is_none() && repeats_valid;
@@ -151,9 +163,10 @@ impl History {
         tx.execute(
             "INSERT INTO runs (started_at, t0_unix_ms, scenario, scenario_hash, fingerprint, \
              cluster_kind, brokers, client, kbench_version, cpus, commit_sha, branch, status, \
-             valid, throughput, p50_us, p99_us, p999_us, loss_rate, error_rate, result) VALUES \
+             valid, throughput, p50_us, p99_us, p999_us, loss_rate, error_rate, result, \
+             throughput_low, throughput_high, p50_low, p50_high, p99_low, p99_high) VALUES \
              (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, \
-             ?19, ?20, ?21)",
+             ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27)",
             params![
                 r.started_at,
                 r.t0_unix_ms as i64,
@@ -176,6 +189,12 @@ impl History {
                 r.loss_rate,
                 error_rate,
                 json,
+                bounds.throughput.map(|i| i.low),
+                bounds.throughput.map(|i| i.high),
+                bounds.p50.map(|i| i.low),
+                bounds.p50.map(|i| i.high),
+                bounds.p99.map(|i| i.low),
+                bounds.p99.map(|i| i.high),
             ],
         )
         .map_err(|e| sql(&self.path, e))?;
@@ -190,7 +209,8 @@ impl History {
             .conn
             .prepare(
                 "SELECT id, started_at, scenario, scenario_hash, fingerprint, commit_sha, branch, \
-                 valid, throughput, p50_us, p99_us, loss_rate FROM runs \
+                 valid, throughput, p50_us, p99_us, loss_rate, throughput_low, throughput_high, \
+                 p50_low, p50_high, p99_low, p99_high FROM runs \
                  WHERE ?1 IS NULL OR scenario = ?1 ORDER BY id DESC LIMIT ?2",
             )
             .map_err(|e| self.err(e))?;
@@ -209,6 +229,9 @@ impl History {
                     p50_us: r.get(9)?,
                     p99_us: r.get(10)?,
                     loss_rate: r.get(11)?,
+                    throughput_interval: pair(r.get(12)?, r.get(13)?),
+                    p50_interval: pair(r.get(14)?, r.get(15)?),
+                    p99_interval: pair(r.get(16)?, r.get(17)?),
                 })
             })
             .map_err(|e| self.err(e))?;
@@ -287,6 +310,17 @@ impl History {
     }
 }
 
+/// The intervals a run with repeats stores beside its medians.
+struct Bounds {
+    throughput: Option<crate::stats::Interval>,
+    p50: Option<crate::stats::Interval>,
+    p99: Option<crate::stats::Interval>,
+}
+
+fn pair(low: Option<f64>, high: Option<f64>) -> Option<(f64, f64)> {
+    low.zip(high)
+}
+
 fn sql(path: &Path, e: rusqlite::Error) -> HistoryError {
     HistoryError::Sqlite {
         path: path.display().to_string(),
@@ -321,4 +355,14 @@ CREATE TABLE runs (
     result TEXT NOT NULL
 );
 CREATE INDEX runs_by_key ON runs (scenario_hash, fingerprint, branch, id);
+";
+
+/// Version 2: a run with repeats keeps its medians' intervals (null otherwise).
+const SCHEMA_2: &str = "
+ALTER TABLE runs ADD COLUMN throughput_low REAL;
+ALTER TABLE runs ADD COLUMN throughput_high REAL;
+ALTER TABLE runs ADD COLUMN p50_low REAL;
+ALTER TABLE runs ADD COLUMN p50_high REAL;
+ALTER TABLE runs ADD COLUMN p99_low REAL;
+ALTER TABLE runs ADD COLUMN p99_high REAL;
 ";

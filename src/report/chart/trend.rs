@@ -1,6 +1,7 @@
 //! A metric of one scenario over its run history: one point per run in the order they ran, a
-//! series per environment (fingerprint), the band of each series' last N runs shaded (what a
-//! gate against the history compares with), invalid runs drawn as crosses.
+//! series per resolved scenario (its hash) and environment (fingerprint), the band of each series' last N runs shaded (what a
+//! gate against the history compares with), a run with repeats drawn at its median with its
+//! interval as a bar, invalid runs drawn as crosses.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -32,6 +33,16 @@ pub fn value(r: &Row, metric: &str) -> f64 {
     }
 }
 
+/// A row's interval of `metric` (a run with repeats), if it has one.
+pub fn interval(r: &Row, metric: &str) -> Option<(f64, f64)> {
+    match metric {
+        "throughput" => r.throughput_interval,
+        "p50" => r.p50_interval,
+        "p99" => r.p99_interval,
+        _ => None,
+    }
+}
+
 fn label(metric: &str, v: f64) -> String {
     match metric {
         "throughput" => Rate::human(v),
@@ -41,12 +52,14 @@ fn label(metric: &str, v: f64) -> String {
 }
 
 impl Trend<'_> {
-    /// The fingerprints, in order of first appearance: one series each.
-    fn series(&self) -> Vec<&str> {
-        let mut out: Vec<&str> = Vec::new();
+    /// The (scenario hash, fingerprint) pairs, in order of first appearance: one series each
+    /// (runs of a changed scenario, or on another environment, are not comparable).
+    fn series(&self) -> Vec<(&str, &str)> {
+        let mut out: Vec<(&str, &str)> = Vec::new();
         for r in self.rows {
-            if !out.contains(&r.fingerprint.as_str()) {
-                out.push(&r.fingerprint);
+            let key = (r.scenario_hash.as_str(), r.fingerprint.as_str());
+            if !out.contains(&key) {
+                out.push(key);
             }
         }
         out
@@ -59,7 +72,11 @@ impl Chart for Trend<'_> {
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Drawn {
-        let values: Vec<f64> = self.rows.iter().map(|r| value(r, self.metric)).collect();
+        let values: Vec<f64> = self
+            .rows
+            .iter()
+            .map(|r| interval(r, self.metric).map_or(value(r, self.metric), |i| i.1))
+            .collect();
         let top = values.iter().cloned().fold(0.0, f64::max).max(1e-9) * 1.15;
         let n = self.rows.len().max(1) as f64;
         let metric = self.metric;
@@ -87,13 +104,14 @@ impl Chart for Trend<'_> {
             .axis_desc_style(font(16))
             .draw()
             .map_err(err)?;
-        for (s, print) in self.series().into_iter().enumerate() {
+        for (s, (hash, print)) in self.series().into_iter().enumerate() {
             let c = color(s);
+            let ours = |r: &Row| r.scenario_hash == hash && r.fingerprint == print;
             let at: Vec<(f64, f64, bool)> = self
                 .rows
                 .iter()
                 .enumerate()
-                .filter(|(_, r)| r.fingerprint == print)
+                .filter(|(_, r)| ours(r))
                 .map(|(i, r)| ((i + 1) as f64, value(r, metric), r.valid))
                 .collect();
             let valid: Vec<&(f64, f64, bool)> = at.iter().filter(|p| p.2).collect();
@@ -117,11 +135,22 @@ impl Chart for Trend<'_> {
                     c.stroke_width(2),
                 ))
                 .map_err(err)?
-                .label(format!("env {}: {print}", s + 1))
+                .label(format!(
+                    "{}: {print}, scenario {}",
+                    s + 1,
+                    hash.trim_start_matches("fnv1a64:").get(..8).unwrap_or(hash)
+                ))
                 .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], c.filled()));
             chart
                 .draw_series(valid.iter().map(|p| Circle::new((p.0, p.1), 5, c.filled())))
                 .map_err(err)?;
+            // A run with repeats: its median's interval as a bar.
+            let bars = self.rows.iter().enumerate().filter_map(|(i, r)| {
+                let (lo, hi) = interval(r, metric).filter(|_| ours(r))?;
+                let x = (i + 1) as f64;
+                Some(PathElement::new(vec![(x, lo), (x, hi)], c.stroke_width(2)))
+            });
+            chart.draw_series(bars).map_err(err)?;
             chart
                 .draw_series(
                     at.iter()
