@@ -350,6 +350,24 @@ fn repeats_write_one_result_with_intervals_inside_their_range() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("load.repeats"));
+    // A shard holds part of the load: it is not recorded in a history.
+    let out = kbench(dir.path())
+        .args([
+            "run",
+            "--rate",
+            "100/s",
+            "--shard",
+            "0/2",
+            "--history",
+            "h.db",
+        ])
+        .args(["--out", "out"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("history") && err.contains("shards"), "{err}");
+    assert!(!dir.path().join("h.db").exists());
 }
 
 /// A gate judges a result with repeats by the repeats' medians, not by the representative's

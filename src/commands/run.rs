@@ -68,7 +68,24 @@ async fn run_cells(
     }
     // Read the baseline before the load, so a bad file fails fast (exit 2).
     let baseline = read_plain(&args.gate.baseline)?;
-    if runs.len() > 1 || args.resume.is_some() {
+    let sweep = runs.len() > 1 || args.resume.is_some();
+    let history = args.gate.history.is_some()
+        || cells.iter().any(|c| {
+            c.scenario
+                .output
+                .as_ref()
+                .is_some_and(|o| o.history.is_some())
+        });
+    if history && (sweep || opts.shard.is_some() || cells[0].scenario.capacity.is_some()) {
+        anyhow::bail!(InputError {
+            location: args.scenario.location(),
+            key: Some("history".into()),
+            message: "a run history records plain runs and their repeats, not sweeps, capacity \
+                      searches or shards (a shard holds part of the load)"
+                .into(),
+        });
+    }
+    if sweep {
         if opts.shard.is_some() {
             anyhow::bail!(InputError {
                 location: args.scenario.location(),
