@@ -343,6 +343,15 @@ fn repeats_write_one_result_with_intervals_inside_their_range() {
         .map(|e| e.to_string())
         .collect();
     assert!(errors.is_empty(), "{errors:#?}");
+    // report.html carries the repeats' table too.
+    let page = dir.path().join("page");
+    std::fs::create_dir_all(&page).unwrap();
+    kbench::report::write_run_report(&r, &page).unwrap();
+    let html = std::fs::read_to_string(page.join("report.html")).unwrap();
+    assert!(
+        html.contains("<h2>Repeats</h2>") && html.contains("repeat-5"),
+        "no repeats table"
+    );
     // Repeats of a sweep or zero repeats are refused by name.
     let out = kbench(dir.path())
         .args(["run", "--repeat", "0", "--out", "out"])

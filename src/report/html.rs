@@ -155,6 +155,19 @@ pub fn run_page(r: &RunResult, rendered: &[Rendered]) -> String {
         lat.push(row);
     }
     table(&mut body, &lat);
+    if let Some(rep) = &r.repeats {
+        let _ = writeln!(
+            body,
+            "<h2>Repeats</h2>\n<p>{} runs in a row; the figures above and the charts are repeat \
+             {}'s (the median throughput). Intervals: {}, {} resamples, seed {}.</p>",
+            rep.runs.len(),
+            rep.representative,
+            esc(&rep.method),
+            rep.resamples,
+            rep.seed
+        );
+        table(&mut body, &super::terminal::repeats_rows(rep));
+    }
     errors_and_notes(&mut body, r);
     charts(&mut body, rendered);
     let spec = toml::to_string_pretty(&r.spec).unwrap_or_default();

@@ -6,7 +6,7 @@ use std::fmt::Write;
 use crate::event::EventKind;
 use crate::recorder::hist::LatencyStats;
 use crate::report::table::{columns, thousands};
-use crate::result::repeats::RepeatFigures;
+use crate::result::repeats::{RepeatFigures, Repeats};
 use crate::result::{Counts, RunResult, Status};
 use crate::stats::Interval;
 use crate::units::{human_us, Bytes, Rate};
@@ -165,6 +165,18 @@ fn repeats(out: &mut String, r: &RunResult) {
         rep.runs.len(),
         rep.representative
     );
+    let rows = repeats_rows(rep);
+    out.push_str(&columns(&rows, 0, "    "));
+    let _ = writeln!(
+        out,
+        "  interval   {}: {} resamples, seed {}\n",
+        rep.method, rep.resamples, rep.seed
+    );
+}
+
+/// The repeats' table (header first): per figure, the median with its interval, then each
+/// repeat's value. The terminal summary and report.html both show it.
+pub fn repeats_rows(rep: &Repeats) -> Vec<Vec<String>> {
     let mut rows = vec![std::iter::once("".to_string())
         .chain(["median [95% interval]".to_string()])
         .chain(rep.runs.iter().map(|f| f.dir.clone()))
@@ -184,12 +196,7 @@ fn repeats(out: &mut String, r: &RunResult) {
     rows.push(row("p90", &rep.p90_us, of(|f| f.p90_us), human_us));
     rows.push(row("p99", &rep.p99_us, of(|f| f.p99_us), human_us));
     rows.push(row("p99.9", &rep.p999_us, of(|f| f.p999_us), human_us));
-    out.push_str(&columns(&rows, 0, "    "));
-    let _ = writeln!(
-        out,
-        "  interval   {}: {} resamples, seed {}\n",
-        rep.method, rep.resamples, rep.seed
-    );
+    rows
 }
 
 /// The scenario, the broker, the producer and the load.
