@@ -359,6 +359,12 @@ fn repeats_write_one_result_with_intervals_inside_their_range() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("load.repeats"));
+    let out = kbench(dir.path())
+        .args(["run", "--repeat", "2", "--shard", "0/2", "--out", "out"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("load.repeats"));
     // A shard holds part of the load: it is not recorded in a history.
     let out = kbench(dir.path())
         .args([

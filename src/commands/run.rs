@@ -85,6 +85,15 @@ async fn run_cells(
                 .into(),
         });
     }
+    if cells[0].scenario.load.repeats > 1 && opts.shard.is_some() {
+        anyhow::bail!(InputError {
+            location: args.scenario.location(),
+            key: Some("load.repeats".into()),
+            message: "repeats one whole run; a shard is part of one (repeat the sharded run \
+                      instead)"
+                .into(),
+        });
+    }
     if sweep {
         if opts.shard.is_some() {
             anyhow::bail!(InputError {
