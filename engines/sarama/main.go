@@ -147,10 +147,17 @@ type writer struct {
 	mu     sync.Mutex
 	buf    []byte
 	closed bool
-	wake   chan struct{}
-	stop   chan struct{}
-	done   chan struct{}
+	// Signalled when the buffer was handed to the writing goroutine, or the writer closed.
+	drained *sync.Cond
+	wake    chan struct{}
+	stop    chan struct{}
+	done    chan struct{}
 }
+
+// maxPending bounds what waits to be written: beyond it a line waits for the writing goroutine,
+// so a reader of the answers that falls behind slows sarama's answers (and so its input), as a
+// full pipe would, instead of growing the engine's memory.
+const maxPending = 16 << 20
 
 func newWriter(w io.Writer) *writer {
 	wr := &writer{
@@ -159,6 +166,7 @@ func newWriter(w io.Writer) *writer {
 		stop: make(chan struct{}),
 		done: make(chan struct{}),
 	}
+	wr.drained = sync.NewCond(&wr.mu)
 	go wr.run(w)
 	return wr
 }
@@ -177,6 +185,7 @@ func (wr *writer) run(w io.Writer) {
 		wr.mu.Lock()
 		out := wr.buf
 		wr.buf = spare[:0]
+		wr.drained.Broadcast()
 		wr.mu.Unlock()
 		if len(out) > 0 {
 			_, _ = w.Write(out)
@@ -193,6 +202,9 @@ func (wr *writer) run(w io.Writer) {
 // writing goroutine.
 func (wr *writer) begin() ([]byte, bool) {
 	wr.mu.Lock()
+	for len(wr.buf) > maxPending && !wr.closed {
+		wr.drained.Wait()
+	}
 	if wr.closed {
 		wr.mu.Unlock()
 		return nil, false
@@ -222,6 +234,7 @@ func (wr *writer) close() {
 	wr.mu.Lock()
 	already := wr.closed
 	wr.closed = true
+	wr.drained.Broadcast()
 	wr.mu.Unlock()
 	if !already {
 		close(wr.stop)
