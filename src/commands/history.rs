@@ -1,7 +1,7 @@
 //! `kbench history` (list, show), and what `run` and `gate` do with `--history`: open it,
 //! find the runs a result is judged against, append a run with its CI context.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::cli::{GateFlags, HistoryAction, HistoryArgs};
 use crate::gate::{self, Test};
@@ -117,8 +117,22 @@ pub(super) fn provenance() -> Provenance {
             "GITHUB_REF_NAME",
             "CI_COMMIT_REF_NAME",
         ]),
-        cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        cpus: cpus(),
     }
+}
+
+/// The machine's CPU count, part of a run's environment fingerprint.
+fn cpus() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// The history a run of `s` writes to: `--history` (or `KBENCH_HISTORY`), else `[output]
+/// history`.
+pub(super) fn path_for(flags: &GateFlags, s: &crate::scenario::Scenario) -> Option<PathBuf> {
+    flags
+        .history
+        .clone()
+        .or_else(|| s.output.as_ref().and_then(|o| o.history.clone()))
 }
 
 /// What a gate compares with: baseline results, how a change is told from noise, and a note
@@ -147,7 +161,7 @@ impl Against {
         current: &[RunResult],
         flags: &GateFlags,
     ) -> anyhow::Result<Against> {
-        let cpus = provenance().cpus;
+        let cpus = cpus();
         let runs = h
             .comparable(current, cpus, &flags.branch, flags.last)
             .map_err(bad(path))?;

@@ -69,13 +69,9 @@ async fn run_cells(
     // Read the baseline before the load, so a bad file fails fast (exit 2).
     let baseline = read_plain(&args.gate.baseline)?;
     let sweep = runs.len() > 1 || args.resume.is_some();
-    let history = args.gate.history.is_some()
-        || cells.iter().any(|c| {
-            c.scenario
-                .output
-                .as_ref()
-                .is_some_and(|o| o.history.is_some())
-        });
+    let history = cells
+        .iter()
+        .any(|c| super::history::path_for(&args.gate, &c.scenario).is_some());
     if history && (sweep || opts.shard.is_some() || cells[0].scenario.capacity.is_some()) {
         anyhow::bail!(InputError {
             location: args.scenario.location(),
@@ -152,11 +148,7 @@ fn report_and_judge(
     let quiet = args.quiet || args.json;
     // The history is read for this run's comparison before the run is added to it; a file that
     // is not a history is exit 2, with the result already written.
-    let history = args
-        .gate
-        .history
-        .clone()
-        .or_else(|| s.output.as_ref().and_then(|o| o.history.clone()));
+    let history = super::history::path_for(&args.gate, s);
     let kept = match &history {
         Some(path) => Some(super::history::keep(path, &result, &args.gate, quiet)?),
         None => None,
