@@ -1,5 +1,6 @@
-//! The sarama engine (engines/sarama: Go, built on first use into ~/.cache/kbench/engines/)
-//! driven by the same scenario and measured the same way as librdkafka, on the embedded broker;
+//! The Go engines (engines/sarama, engines/franz-go: built on first use into
+//! ~/.cache/kbench/engines/) driven by the same scenario and measured the same way as
+//! librdkafka, on the embedded broker;
 //! and what kbench does when an engine misbehaves (stand-in engines through $KBENCH_TEST_ENGINE).
 //! Skipped (with a message) without Go, unless KBENCH_REQUIRE_ENGINES=1 (the README's test
 //! command). Kafka-side checks of the engine are in tests/kafka.rs.
@@ -24,8 +25,15 @@ partitions = 3
 engine = "sarama"
 "#;
 
-fn sarama(overrides: &[&str]) -> RunResult {
-    run(&scenario(BASE, overrides))
+/// The Go engines, each with the metric of its own that counts records per request or batch.
+const ENGINES: [(&str, &str); 2] = [
+    ("sarama", "records-per-request"),
+    ("franz-go", "records-per-batch"),
+];
+
+/// BASE with `engine` sending.
+fn base(engine: &str) -> String {
+    BASE.replace("\"sarama\"", &format!("\"{engine}\""))
 }
 
 #[test]
@@ -33,35 +41,56 @@ fn every_mode_accounts_for_every_message() {
     if !go() {
         return;
     }
-    for mode in ["async", "sync", "fire-and-forget"] {
-        let r = sarama(&[
-            &format!("producer.mode={mode}"),
-            "load.rate=200/s",
-            "load.duration=2s",
-        ]);
+    for ((engine, per_request), mode) in ENGINES
+        .into_iter()
+        .flat_map(|e| ["async", "sync", "fire-and-forget"].map(|m| (e, m)))
+    {
+        let r = run(&scenario(
+            &base(engine),
+            &[
+                &format!("producer.mode={mode}"),
+                "load.rate=200/s",
+                "load.duration=2s",
+            ],
+        ));
         assert_accounted(&r);
         let c = &r.counts;
         assert_eq!(
             (c.sent, c.acked, c.failed, c.unresolved),
             (400, 400, 0, 0),
-            "{mode}: {:?}",
+            "{engine} {mode}: {:?}",
             r.events
         );
         let e = r.engine.as_ref().expect("the engine is recorded");
-        assert_eq!(e.name, "sarama");
-        assert!(e.client.contains("sarama v1.61.1"), "{e:?}");
+        assert_eq!(e.name, engine);
+        let version = if engine == "sarama" {
+            "sarama v1.61.1"
+        } else {
+            "franz-go v1.22.3"
+        };
+        assert!(e.client.contains(version), "{e:?}");
         assert!(e.cpu_s.is_some() && e.peak_rss_bytes.is_some(), "{e:?}");
-        // sarama's own metrics, under its names: every acked message went in some request.
-        let m = e.metrics.as_ref().expect("sarama's metrics");
-        let requests = m["records-per-request"]["count"].as_u64().unwrap_or(0);
-        let mean = m["records-per-request"]["mean"].as_f64().unwrap_or(0.0);
+        // The client's own metrics, under its names: every acked message went in some request.
+        let m = e.metrics.as_ref().expect("the client's metrics");
+        let requests = m[per_request]["count"].as_u64().unwrap_or(0);
+        let mean = m[per_request]["mean"].as_f64().unwrap_or(0.0);
         assert!(
             requests > 0 && (requests as f64 * mean - 400.0).abs() < 1.0,
-            "{mode}: {m}"
+            "{engine} {mode}: {m}"
         );
-        assert_eq!(r.client_properties.producer["runtime.GOGC"], "400");
-        let acks = &r.client_properties.producer["Producer.RequiredAcks"];
-        assert_eq!(acks, if mode == "fire-and-forget" { "0" } else { "-1" });
+        let props = &r.client_properties.producer;
+        assert_eq!(props["runtime.GOGC"], "400");
+        let acks = match (engine, mode) {
+            (_, "fire-and-forget") => "0",
+            ("sarama", _) => "-1",
+            _ => "all",
+        };
+        let name = if engine == "sarama" {
+            "Producer.RequiredAcks"
+        } else {
+            "RequiredAcks"
+        };
+        assert_eq!(props[name], acks, "{engine} {mode}");
         assert_eq!(r.partitions.iter().map(|p| p.messages).sum::<u64>(), 400);
         // No librdkafka statistics: the breakdown is absent, not zero.
         assert!(r.client.is_none() && r.intervals.iter().all(|i| i.client.is_none()));
@@ -81,25 +110,31 @@ fn matches_the_schema(r: &RunResult) {
     assert!(errors.is_empty(), "{errors:#?}");
 }
 
-/// The embedded broker 20 ms away, at 100/s: sarama's service latency is the round trip.
+/// The embedded broker 20 ms away, at 100/s: each Go client's service latency is the round trip.
 #[test]
 fn service_latency_is_the_round_trip() {
     if !go() {
         return;
     }
-    let text = format!(
-        "{BASE}linger = \"0ms\"\n[load]\nrate = \"100/s\"\nduration = \"3s\"\nwarmup = \"500ms\"\n\
-         [[faults]]\nat = \"0s\"\naction = \"delay\"\nrtt = \"20ms\"\n"
-    );
-    let r = run(&scenario(&text, &[]));
-    assert_accounted(&r);
-    assert_eq!(r.counts.acked, 300, "{:?}", r.events);
-    let p50 = r.latency_us.service.p50;
-    eprintln!(
-        "sarama at 100/s, 20 ms away: service p50 {p50} µs, p99 {} µs",
-        r.latency_us.service.p99
-    );
-    assert!((20_000..=26_000).contains(&p50), "service p50 {p50} µs");
+    for (engine, _) in ENGINES {
+        let text = format!(
+            "{}linger = \"0ms\"\n[load]\nrate = \"100/s\"\nduration = \"3s\"\nwarmup = \"500ms\"\n\
+             [[faults]]\nat = \"0s\"\naction = \"delay\"\nrtt = \"20ms\"\n",
+            base(engine)
+        );
+        let r = run(&scenario(&text, &[]));
+        assert_accounted(&r);
+        assert_eq!(r.counts.acked, 300, "{engine}: {:?}", r.events);
+        let p50 = r.latency_us.service.p50;
+        eprintln!(
+            "{engine} at 100/s, 20 ms away: service p50 {p50} µs, p99 {} µs",
+            r.latency_us.service.p99
+        );
+        assert!(
+            (20_000..=26_000).contains(&p50),
+            "{engine}: service p50 {p50} µs"
+        );
+    }
 }
 
 fn kbench() -> assert_cmd::Command {
@@ -113,7 +148,7 @@ fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
 }
 
 #[test]
-fn a_sweep_over_both_engines_compares_them() {
+fn a_sweep_over_the_engines_compares_them() {
     if !go() {
         return;
     }
@@ -122,7 +157,7 @@ fn a_sweep_over_both_engines_compares_them() {
         dir.path(),
         "clients.toml",
         "name = \"clients\"\n[load]\nrate = \"300/s\"\nduration = \"1s\"\n\
-         [matrix]\n\"producer.engine\" = [\"librdkafka\", \"sarama\"]\n",
+         [matrix]\n\"producer.engine\" = [\"librdkafka\", \"sarama\", \"franz-go\"]\n",
     );
     let out = kbench()
         .arg("run")
@@ -145,36 +180,57 @@ fn a_sweep_over_both_engines_compares_them() {
         .unwrap()
         .path();
     let md = std::fs::read_to_string(sweep.join("comparison.md")).unwrap();
-    assert!(
-        md.contains("engine=librdkafka") && md.contains("engine=sarama"),
-        "{md}"
-    );
+    for engine in ["librdkafka", "sarama", "franz-go"] {
+        assert!(md.contains(&format!("engine={engine}")), "{md}");
+    }
 }
 
 #[test]
-fn settings_sarama_cannot_take_are_exit_2_before_any_load() {
+fn settings_an_engine_cannot_take_are_exit_2_before_any_load() {
     if !go() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    for (text, says) in [
+    let sarama = base("sarama");
+    let franz = base("franz-go");
+    let txn = "transaction = { messages = 10 }\nacks = \"all\"\nidempotence = true\n";
+    for (text, engine, says) in [
         (
-            format!("{BASE}[producer.sarama]\n\"Flush.Frequencyy\" = \"1ms\"\n"),
+            format!("{sarama}[producer.sarama]\n\"Flush.Frequencyy\" = \"1ms\"\n"),
+            "sarama",
             "Flush.Frequencyy",
         ),
         (
-            format!("{BASE}[producer.sarama]\n\"Flush.Frequency\" = \"soon\"\n"),
+            format!("{sarama}[producer.sarama]\n\"Flush.Frequency\" = \"soon\"\n"),
+            "sarama",
             "expected a duration",
         ),
         (
-            format!("{BASE}[producer.properties]\n\"linger.ms\" = \"5\"\n"),
+            format!("{sarama}[producer.properties]\n\"linger.ms\" = \"5\"\n"),
+            "sarama",
             "producer.properties",
         ),
+        (format!("{sarama}{txn}"), "sarama", "producer.transaction"),
         (
-            format!(
-                "{BASE}transaction = {{ messages = 10 }}\nacks = \"all\"\nidempotence = true\n"
-            ),
-            "producer.transaction",
+            format!("{franz}[producer.franz-go]\nProducerLingerr = \"1ms\"\n"),
+            "franz-go",
+            "ProducerLingerr",
+        ),
+        (
+            format!("{franz}[producer.franz-go]\nProducerLinger = \"soon\"\n"),
+            "franz-go",
+            "expected a duration",
+        ),
+        (
+            format!("{franz}batch_messages = 100\n"),
+            "franz-go",
+            "producer.batch_messages",
+        ),
+        (format!("{franz}{txn}"), "franz-go", "producer.transaction"),
+        (
+            format!("{franz}[producer.sarama]\nVersion = \"3.9.0\"\n"),
+            "franz-go",
+            "producer.sarama",
         ),
     ] {
         let file = write(dir.path(), "bad.toml", &text);
@@ -188,22 +244,28 @@ fn settings_sarama_cannot_take_are_exit_2_before_any_load() {
             .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{text}: {stderr}");
-        assert!(
-            stderr.contains(says) && stderr.contains("sarama"),
-            "{stderr}"
-        );
+        assert!(stderr.contains(says) && stderr.contains(engine), "{stderr}");
         assert!(!dir.path().join("out").exists(), "no load, no result");
     }
     // validate --properties shows the engine's own resolved configuration.
-    let file = write(dir.path(), "ok.toml", &format!("{BASE}linger = \"7ms\"\n"));
-    let out = kbench()
-        .arg("validate")
-        .arg(&file)
-        .arg("--properties")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("Producer.Flush.Frequency=7ms"), "{stdout}");
+    for (engine, says) in [
+        ("sarama", "Producer.Flush.Frequency=7ms"),
+        ("franz-go", "ProducerLinger=7ms"),
+    ] {
+        let file = write(
+            dir.path(),
+            "ok.toml",
+            &format!("{}linger = \"7ms\"\n", base(engine)),
+        );
+        let out = kbench()
+            .arg("validate")
+            .arg(&file)
+            .arg("--properties")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(stdout.contains(says), "{stdout}");
+    }
 }
 
 /// A stand-in engine: answers its configuration, then `then` (shell).
@@ -268,23 +330,29 @@ fn a_misbehaving_engine_still_ends_in_a_written_result() {
     }
 }
 
-/// `[consume]` with sarama sending: the stamp rides in the payload (sent inline), and the run's
-/// consumers read every message back.
+/// `[consume]` with a Go engine sending: the stamp rides in the payload (sent inline), and the
+/// run's consumers read every message back.
 #[test]
-fn consumers_read_back_what_sarama_sent() {
+fn consumers_read_back_what_the_engines_sent() {
     if !go() {
         return;
     }
-    let text = format!("{BASE}[consume]\nconsumers = 1\n");
-    let r = run(&scenario(&text, &["load.rate=300/s", "load.duration=2s"]));
-    assert_accounted(&r);
-    let c = &r.counts;
-    assert_eq!(c.acked, 600, "{:?}", r.events);
-    assert_eq!(
-        (c.consumed, c.missing, c.duplicates),
-        (Some(600), Some(0), Some(0)),
-        "{:?}",
-        r.consume
-    );
-    assert!(r.latency_us.e2e.count >= 600, "{:?}", r.latency_us.e2e);
+    for (engine, _) in ENGINES {
+        let text = format!("{}[consume]\nconsumers = 1\n", base(engine));
+        let r = run(&scenario(&text, &["load.rate=300/s", "load.duration=2s"]));
+        assert_accounted(&r);
+        let c = &r.counts;
+        assert_eq!(c.acked, 600, "{engine}: {:?}", r.events);
+        assert_eq!(
+            (c.consumed, c.missing, c.duplicates),
+            (Some(600), Some(0), Some(0)),
+            "{engine}: {:?}",
+            r.consume
+        );
+        assert!(
+            r.latency_us.e2e.count >= 600,
+            "{engine}: {:?}",
+            r.latency_us.e2e
+        );
+    }
 }

@@ -1,83 +1,25 @@
 package main
 
 import (
-	"bufio"
-	"crypto/tls"
-	"crypto/x509"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"os"
 	"reflect"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/IBM/sarama"
+
+	"kbench/engines/kit"
 )
 
-// config is the first line kbench writes: where, what and how to send.
-type config struct {
-	Protocol  string   `json:"protocol"`
-	Bootstrap []string `json:"bootstrap"`
-	ClientID  string   `json:"client_id"`
-	Topics    []string `json:"topics"`
-	// "async", "sync" or "fire-and-forget".
-	Mode string `json:"mode"`
-	// Sync workers (each its own slot), and the messages each sends at once.
-	Slots     int `json:"slots"`
-	SyncBatch int `json:"sync_batch"`
-	// "hash", "murmur2", "crc32", "random" or "manual" (kbench chose the partition).
-	Partitioner string `json:"partitioner"`
-	// sarama.Config fields by their Go path, applied in order: kbench's typed keys first,
-	// then [producer.sarama].
-	Settings [][2]string `json:"settings"`
-	Security *security   `json:"security"`
-	// The headers every message carries: [name, base64 value] pairs.
-	Headers [][2]string `json:"headers"`
-	// Resolve the configuration, print it, and exit without connecting.
-	CheckOnly bool `json:"check_only"`
-}
-
-type security struct {
-	Protocol  string `json:"protocol"`
-	Mechanism string `json:"mechanism"`
-	Username  string `json:"username"`
-	Password  string `json:"password"`
-	CA        string `json:"ca"`
-	Cert      string `json:"cert"`
-	Key       string `json:"key"`
-}
-
-func readConfig(in *bufio.Reader) (*config, error) {
-	line, err := in.ReadString('\n')
-	if err != nil {
-		return nil, fmt.Errorf("no configuration line: %w", err)
-	}
-	var cfg config
-	dec := json.NewDecoder(strings.NewReader(line))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&cfg); err != nil {
-		return nil, fmt.Errorf("configuration line: %w", err)
-	}
-	if cfg.Protocol != protocol {
-		return nil, fmt.Errorf("kbench speaks %q, this engine %q: rebuild it (kbench engines build sarama)", cfg.Protocol, protocol)
-	}
-	if len(cfg.Topics) == 0 || len(cfg.Bootstrap) == 0 && !cfg.CheckOnly {
-		return nil, errors.New("configuration line: no topics or no bootstrap servers")
-	}
-	if cfg.Slots < 1 {
-		cfg.Slots = 1
-	}
-	if cfg.SyncBatch < 1 {
-		cfg.SyncBatch = 1
-	}
-	return &cfg, nil
+// saramaConfigured is the client's configuration, built before it connects.
+type saramaConfigured struct {
+	c *sarama.Config
 }
 
 // saramaConfig builds the client's configuration; it returns every field that differs from
 // sarama's defaults (and those kbench set), as sarama will run with them, secrets hidden.
-func saramaConfig(cfg *config) (*sarama.Config, map[string]string, error) {
+func saramaConfig(cfg *kit.Config) (*saramaConfigured, map[string]string, error) {
 	c := sarama.NewConfig()
 	c.ClientID = cfg.ClientID
 	c.Producer.Return.Successes = true
@@ -103,7 +45,7 @@ func saramaConfig(cfg *config) (*sarama.Config, map[string]string, error) {
 	}
 	resolved := resolve(c, sarama.NewConfig(), touched)
 	resolved["Producer.Partitioner"] = cfg.Partitioner
-	return c, resolved, nil
+	return &saramaConfigured{c}, resolved, nil
 }
 
 func partitioner(name string) (sarama.PartitionerConstructor, error) {
@@ -259,57 +201,32 @@ func show(v reflect.Value) (string, bool) {
 }
 
 // applySecurity turns kbench's [cluster.security] into Net.TLS and Net.SASL.
-func applySecurity(c *sarama.Config, s *security) error {
-	if s == nil || s.Protocol == "" || s.Protocol == "PLAINTEXT" {
-		return nil
-	}
-	if s.Protocol == "SSL" || s.Protocol == "SASL_SSL" {
-		t, err := tlsConfig(s)
+func applySecurity(c *sarama.Config, s *kit.Security) error {
+	if s.UsesTLS() {
+		t, err := s.TLSConfig()
 		if err != nil {
 			return err
 		}
 		c.Net.TLS.Enable = true
 		c.Net.TLS.Config = t
 	}
-	if s.Protocol == "SASL_PLAINTEXT" || s.Protocol == "SASL_SSL" {
-		c.Net.SASL.Enable = true
-		c.Net.SASL.User = s.Username
-		c.Net.SASL.Password = s.Password
-		switch s.Mechanism {
-		case "PLAIN":
-			c.Net.SASL.Mechanism = sarama.SASLTypePlaintext
-		case "SCRAM-SHA-256":
-			c.Net.SASL.Mechanism = sarama.SASLTypeSCRAMSHA256
-			c.Net.SASL.SCRAMClientGeneratorFunc = scramSHA256
-		case "SCRAM-SHA-512":
-			c.Net.SASL.Mechanism = sarama.SASLTypeSCRAMSHA512
-			c.Net.SASL.SCRAMClientGeneratorFunc = scramSHA512
-		default:
-			return fmt.Errorf("cluster.security.mechanism %q: this engine speaks PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512", s.Mechanism)
-		}
+	if !s.UsesSASL() {
+		return nil
+	}
+	c.Net.SASL.Enable = true
+	c.Net.SASL.User = s.Username
+	c.Net.SASL.Password = s.Password
+	switch s.Mechanism {
+	case "PLAIN":
+		c.Net.SASL.Mechanism = sarama.SASLTypePlaintext
+	case "SCRAM-SHA-256":
+		c.Net.SASL.Mechanism = sarama.SASLTypeSCRAMSHA256
+		c.Net.SASL.SCRAMClientGeneratorFunc = scramSHA256
+	case "SCRAM-SHA-512":
+		c.Net.SASL.Mechanism = sarama.SASLTypeSCRAMSHA512
+		c.Net.SASL.SCRAMClientGeneratorFunc = scramSHA512
+	default:
+		return s.MechanismError()
 	}
 	return nil
-}
-
-func tlsConfig(s *security) (*tls.Config, error) {
-	t := &tls.Config{MinVersion: tls.VersionTLS12}
-	if s.CA != "" {
-		pem, err := os.ReadFile(s.CA)
-		if err != nil {
-			return nil, fmt.Errorf("cluster.security.ca: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("cluster.security.ca: no PEM certificate in %s", s.CA)
-		}
-		t.RootCAs = pool
-	}
-	if s.Cert != "" || s.Key != "" {
-		pair, err := tls.LoadX509KeyPair(s.Cert, s.Key)
-		if err != nil {
-			return nil, fmt.Errorf("cluster.security.cert/key: %w", err)
-		}
-		t.Certificates = []tls.Certificate{pair}
-	}
-	return t, nil
 }

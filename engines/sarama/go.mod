@@ -5,7 +5,7 @@ go 1.26.0
 require (
 	github.com/IBM/sarama v1.61.1
 	github.com/rcrowley/go-metrics v0.0.0-20250401214520-65e299d6c5c9
-	golang.org/x/sys v0.48.0
+	kbench/engines/kit v0.0.0
 )
 
 require (
@@ -21,4 +21,7 @@ require (
 	github.com/pierrec/lz4/v4 v4.1.31 // indirect
 	golang.org/x/crypto v0.57.0 // indirect
 	golang.org/x/net v0.59.0 // indirect
+	golang.org/x/sys v0.48.0 // indirect
 )
+
+replace kbench/engines/kit => ../kit

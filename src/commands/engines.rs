@@ -24,7 +24,7 @@ pub(crate) fn cmd_engines(args: EnginesArgs) -> anyhow::Result<i32> {
         }
         return Ok(exit::OK);
     }
-    let go = build::go_version().unwrap_or_else(|e| format!("none ({e})"));
+    let go = build::go_version(Engine::Sarama).unwrap_or_else(|e| format!("none ({e})"));
     for l in engine::list() {
         let state = match (l.engine.is_external(), &l.built) {
             (false, _) => "in process".to_string(),

@@ -1,6 +1,6 @@
-//! Building an engine: its Go sources are part of kbench (compiled into the binary), written into
-//! `~/.cache/kbench/engines/<name>-<hash>/` and built there with `go build`, once per source
-//! version: the directory name carries a hash of the sources, so a changed engine is rebuilt and
+//! Building an engine: its Go sources (its module and the kit every engine shares) are part of
+//! kbench (compiled into the binary), written into `~/.cache/kbench/engines/<name>-<hash>/` and
+//! built there with `go build`, once per source version: the directory name carries a hash of the sources, so a changed engine is rebuilt and
 //! an unchanged one is reused. Modules come from the Go module proxy, pinned by `go.sum`.
 
 use std::path::{Path, PathBuf};
@@ -9,21 +9,59 @@ use std::process::Command;
 use super::EngineError;
 use crate::scenario::engine::Engine;
 
-/// One engine's sources: (file name, contents).
+/// One engine's sources: (path under `engines/`, contents). An engine's module is
+/// `engines/<name>/`; the kit every Go engine shares is `engines/kit/` (a `replace` in the
+/// engine's go.mod points there).
 pub struct Sources {
     pub files: &'static [(&'static str, &'static str)],
 }
 
-/// The sarama engine's sources (engines/sarama in the repository).
+macro_rules! engine_files {
+    ($($path:literal),* $(,)?) => {
+        &[$(($path, include_str!(concat!("../../engines/", $path)))),*]
+    };
+}
+
+/// The sarama engine's sources (engines/sarama and engines/kit in the repository).
 pub const SARAMA: Sources = Sources {
-    files: &[
-        ("go.mod", include_str!("../../engines/sarama/go.mod")),
-        ("go.sum", include_str!("../../engines/sarama/go.sum")),
-        ("main.go", include_str!("../../engines/sarama/main.go")),
-        ("config.go", include_str!("../../engines/sarama/config.go")),
-        ("engine.go", include_str!("../../engines/sarama/engine.go")),
-        ("scram.go", include_str!("../../engines/sarama/scram.go")),
-    ],
+    files: engine_files!(
+        "kit/go.mod",
+        "kit/go.sum",
+        "kit/kit.go",
+        "kit/engine.go",
+        "kit/ledger.go",
+        "kit/out.go",
+        "kit/proc.go",
+        "kit/security.go",
+        "kit/wire.go",
+        "sarama/go.mod",
+        "sarama/go.sum",
+        "sarama/main.go",
+        "sarama/config.go",
+        "sarama/engine.go",
+        "sarama/scram.go",
+    ),
+};
+
+/// The franz-go engine's sources (engines/franz-go and engines/kit in the repository).
+pub const FRANZ_GO: Sources = Sources {
+    files: engine_files!(
+        "kit/go.mod",
+        "kit/go.sum",
+        "kit/kit.go",
+        "kit/engine.go",
+        "kit/ledger.go",
+        "kit/out.go",
+        "kit/proc.go",
+        "kit/security.go",
+        "kit/wire.go",
+        "franz-go/go.mod",
+        "franz-go/go.sum",
+        "franz-go/main.go",
+        "franz-go/config.go",
+        "franz-go/engine.go",
+        "franz-go/sample.go",
+    ),
 };
 
 impl Sources {
@@ -43,6 +81,7 @@ impl Sources {
 fn sources(engine: Engine) -> &'static Sources {
     match engine {
         Engine::Librdkafka | Engine::Sarama => &SARAMA,
+        Engine::FranzGo => &FRANZ_GO,
     }
 }
 
@@ -70,13 +109,13 @@ pub fn built(engine: Engine) -> Option<PathBuf> {
 }
 
 /// The Go toolchain's version (`go version`), or what to install.
-pub fn go_version() -> Result<String, EngineError> {
+pub fn go_version(engine: Engine) -> Result<String, EngineError> {
     let out = Command::new("go")
         .arg("version")
         .output()
-        .map_err(|_| EngineError::NoGo)?;
+        .map_err(|_| EngineError::NoGo { engine })?;
     if !out.status.success() {
-        return Err(EngineError::NoGo);
+        return Err(EngineError::NoGo { engine });
     }
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
@@ -87,7 +126,7 @@ pub fn ensure(engine: Engine) -> Result<PathBuf, EngineError> {
     if let Some(bin) = built(engine) {
         return Ok(bin);
     }
-    go_version()?;
+    go_version(engine)?;
     let dir = dir(engine);
     let parent = dir.parent().expect("a cache directory");
     std::fs::create_dir_all(parent).map_err(|e| EngineError::build(engine, e.to_string()))?;
@@ -96,7 +135,9 @@ pub fn ensure(engine: Engine) -> Result<PathBuf, EngineError> {
         .tempdir_in(parent)
         .map_err(|e| EngineError::build(engine, e.to_string()))?;
     for (name, text) in sources(engine).files {
-        std::fs::write(work.path().join(name), text)
+        let path = work.path().join(name);
+        std::fs::create_dir_all(path.parent().expect("a file in a module"))
+            .and_then(|()| std::fs::write(&path, text))
             .map_err(|e| EngineError::build(engine, e.to_string()))?;
     }
     go_build(engine, work.path())?;
@@ -114,9 +155,9 @@ pub fn ensure(engine: Engine) -> Result<PathBuf, EngineError> {
 fn go_build(engine: Engine, dir: &Path) -> Result<(), EngineError> {
     let out = Command::new("go")
         .args(["build", "-trimpath", "-o"])
-        .arg(format!("kbench-engine-{engine}"))
+        .arg(format!("../kbench-engine-{engine}"))
         .arg(".")
-        .current_dir(dir)
+        .current_dir(dir.join(engine.as_str()))
         // Modules from the proxy, verified against go.sum; nothing written back to the sources.
         .env("GOFLAGS", "-mod=readonly")
         .output()

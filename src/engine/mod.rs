@@ -2,7 +2,7 @@
 //!
 //! kbench keeps one pacing, one payload and key generator, one recorder and one result model; an
 //! engine only sends what kbench schedules and answers with what happened. An engine is a small
-//! program (today one: `sarama`, in Go, `engines/sarama/`) that kbench builds on first use
+//! program (`sarama` and `franz-go`, in Go, `engines/<name>/` on a shared kit, `engines/kit/`) that kbench builds on first use
 //! ([`build`]) and starts once per producer instance. They talk kbench.engine/v1 ([`protocol`],
 //! docs/engines.md): a configuration line, the payload pool once, then one line per message;
 //! the engine answers one line per message with the instants its client took and answered it
@@ -18,8 +18,8 @@ use crate::scenario::engine::Engine;
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     /// No Go toolchain: the engine cannot be built (exit 2, before any load).
-    #[error("producer.engine = \"sarama\" is built with Go 1.26 or newer, and `go` is not on PATH: install Go (https://go.dev/dl/, or Debian's golang-go) and run `kbench engines build sarama`")]
-    NoGo,
+    #[error("producer.engine = \"{engine}\" is built with Go 1.26 or newer, and `go` is not on PATH: install Go (https://go.dev/dl/, or Debian's golang-go) and run `kbench engines build {engine}`")]
+    NoGo { engine: Engine },
     /// `go build` failed.
     #[error("building the {engine} engine failed: {detail}")]
     Build { engine: Engine, detail: String },
@@ -43,7 +43,7 @@ impl EngineError {
     /// cluster, 1 for the engine itself.
     pub fn exit_code(&self) -> i32 {
         match self {
-            EngineError::NoGo | EngineError::Config { .. } => crate::exit::BAD_INPUT,
+            EngineError::NoGo { .. } | EngineError::Config { .. } => crate::exit::BAD_INPUT,
             EngineError::Cluster { .. } => crate::exit::BROKER,
             EngineError::Build { .. } | EngineError::Failed { .. } => crate::exit::FAILURE,
         }
@@ -68,6 +68,7 @@ pub fn list() -> Vec<Listing> {
             client: match engine {
                 Engine::Librdkafka => "librdkafka (vendored by rdkafka)",
                 Engine::Sarama => "github.com/IBM/sarama v1.61.1",
+                Engine::FranzGo => "github.com/twmb/franz-go v1.22.3",
             },
             built: match engine {
                 Engine::Librdkafka => None,

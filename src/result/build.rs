@@ -180,9 +180,9 @@ fn engine_info(e: &crate::run::engines::EngineRun) -> EngineInfo {
     let version = e.ready["client_version"].as_str().unwrap_or("?");
     EngineInfo {
         name: e.engine.to_string(),
-        client: match e.engine {
-            crate::scenario::engine::Engine::Sarama => format!("github.com/IBM/{client} {version}"),
-            _ => format!("{client} {version}"),
+        client: match e.engine.module() {
+            Some(module) => format!("{module} {version}"),
+            None => format!("{client} {version}"),
         },
         toolchain: e.ready["go"].as_str().map(str::to_string),
         cpu_s: e.cpu_s.map(|c| round(c, 3)),

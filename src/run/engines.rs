@@ -22,7 +22,7 @@ use crate::plan::RunPlan;
 use crate::producer::engine_link::EngineLink;
 use crate::producer::Context;
 use crate::recorder::{Sample, PURGE_INFLIGHT, PURGE_QUEUE};
-use crate::scenario::engine::{sarama_partitioner, sarama_settings, Engine};
+use crate::scenario::engine::{self, Engine};
 use crate::scenario::Scenario;
 
 /// How long an engine may take to answer its configuration (connecting included), beyond
@@ -101,8 +101,8 @@ pub fn config_line(
         "mode": s.producer.mode.to_string(),
         "slots": slots.max(1),
         "sync_batch": s.producer.sync_batch,
-        "partitioner": sarama_partitioner(&s.producer.partitioner),
-        "settings": sarama_settings(s),
+        "partitioner": engine::partitioner(&s.producer.partitioner),
+        "settings": engine::settings(s).into_iter().map(|t| [t.name, t.value]).collect::<Vec<_>>(),
         "security": security,
         "headers": headers(s),
         "check_only": check_only,

@@ -290,7 +290,7 @@ impl Compression {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Producer {
-    /// The client that sends: librdkafka (in process) or an external engine (sarama).
+    /// The client that sends: librdkafka (in process) or an external engine (sarama, franz-go).
     pub engine: engine::Engine,
     pub mode: Mode,
     /// Producer clients, each its own librdkafka instance (own threads, queues and connections).
@@ -350,6 +350,14 @@ pub struct Producer {
         skip_serializing_if = "BTreeMap::is_empty"
     )]
     pub sarama: BTreeMap<String, String>,
+    /// `producer.engine = "franz-go"`: kgo options by their names (`ProducerLinger = "10ms"`),
+    /// applied after the typed keys.
+    #[serde(
+        rename = "franz-go",
+        deserialize_with = "string_map",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    pub franz_go: BTreeMap<String, String>,
 }
 
 fn one() -> u32 {
@@ -385,6 +393,7 @@ impl Default for Producer {
             sync_batch: 1,
             engine: engine::Engine::Librdkafka,
             sarama: BTreeMap::new(),
+            franz_go: BTreeMap::new(),
         }
     }
 }

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use rdkafka::ClientConfig;
 
+use super::engine::librdkafka::millis;
 use super::Scenario;
 
 /// Every librdkafka property for one producer instance, in order of precedence (later wins).
@@ -64,39 +65,15 @@ fn properties(s: &Scenario, bootstrap: &str) -> BTreeMap<String, String> {
     };
     set("bootstrap.servers", bootstrap.to_string());
     set("client.id", format!("kbench-{}", s.name));
-    set("acks", p.acks().as_rdkafka().to_string());
-    set("compression.codec", p.compression.as_rdkafka().to_string());
-    set("linger.ms", millis(p.linger.0));
-    set("batch.size", p.batch_size.0.to_string());
-    set("enable.idempotence", p.idempotence.to_string());
-    set(
-        "max.in.flight.requests.per.connection",
-        p.max_in_flight.to_string(),
-    );
-    set("retries", p.retries.to_string());
-    set("retry.backoff.ms", millis(p.retry_backoff.0));
-    set("message.timeout.ms", millis(p.message_timeout.0));
+    for t in super::engine::librdkafka::settings(s) {
+        set(&t.name, t.value);
+    }
     // Statistics explain the numbers (bytes on the wire, batches, queue depth, and where the
     // latency went): one report per interval of the time series.
     set(
         "statistics.interval.ms",
         millis(s.load.interval.0.max(std::time::Duration::from_millis(100))),
     );
-    if let Some(n) = p.batch_messages {
-        set("batch.num.messages", n.to_string());
-    }
-    if let Some(t) = p.request_timeout {
-        set("request.timeout.ms", millis(t.0));
-    }
-    if let Some(b) = p.max_message_bytes {
-        set("message.max.bytes", b.0.to_string());
-    }
-    if let super::Partitioner::Librdkafka(name) = &p.partitioner {
-        set("partitioner", name.clone());
-    }
-    if let Some(n) = p.queue_messages {
-        set("queue.buffering.max.messages", n.to_string());
-    }
     if let Some(sec) = &s.cluster.security {
         // Validation read the password already; a secret gone since then fails to authenticate.
         for (k, v) in sec.properties().unwrap_or_default() {
@@ -107,12 +84,6 @@ fn properties(s: &Scenario, bootstrap: &str) -> BTreeMap<String, String> {
         props.insert(k.clone(), v.clone());
     }
     props
-}
-
-/// librdkafka takes whole milliseconds; sub-millisecond values round up so 500us is not 0 (= off).
-fn millis(d: std::time::Duration) -> String {
-    let ms = d.as_micros().div_ceil(1000);
-    ms.to_string()
 }
 
 /// True for property names whose values are secrets.

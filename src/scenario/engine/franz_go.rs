@@ -1,0 +1,91 @@
+//! kgo options for the scenario's typed keys, by their kgo names, in the order the engine applies
+//! them; `[producer.franz-go]` follows and wins.
+
+use super::{Scenario, Setting};
+use crate::scenario::{Acks, Mode};
+
+fn dur(d: crate::units::Dur) -> String {
+    format!("{}us", d.0.as_micros())
+}
+
+/// librdkafka's defaults where kgo's differ and the scenario leaves the key unset: the local
+/// queue (`queue.buffering.max.messages`), the largest request (`message.max.bytes`) and the
+/// broker's produce timeout (`request.timeout.ms`).
+const QUEUE_MESSAGES: u32 = 100_000;
+const MAX_MESSAGE_BYTES: u64 = 1_000_000;
+const REQUEST_TIMEOUT_MS: u64 = 30_000;
+
+/// The typed keys as kgo options.
+pub fn settings(s: &Scenario) -> Vec<Setting> {
+    let p = &s.producer;
+    let acks = match (p.mode, p.acks()) {
+        (Mode::FireAndForget, _) | (_, Acks::None) => "0",
+        (_, Acks::Leader) => "1",
+        (_, Acks::All) => "all",
+    };
+    // kgo bounds a batch by bytes only, and refuses a record larger than a batch.
+    let batch = p
+        .batch_size
+        .0
+        .min(p.max_message_bytes.map_or(MAX_MESSAGE_BYTES, |b| b.0));
+    let mut out = vec![
+        Setting::new("producer.acks", "RequiredAcks", acks),
+        Setting::new(
+            "producer.idempotence",
+            "DisableIdempotentWrite",
+            (!p.idempotence).to_string(),
+        ),
+        Setting::new("producer.compression", "ProducerBatchCompression", p.compression.as_rdkafka()),
+        Setting::new("producer.linger", "ProducerLinger", dur(p.linger)),
+        Setting::new("producer.batch_size", "ProducerBatchMaxBytes", batch.to_string()),
+        Setting::new("producer.retries", "RecordRetries", p.retries.to_string()),
+        Setting::new("producer.retry_backoff", "RetryBackoff", dur(p.retry_backoff)),
+        Setting::new("producer.message_timeout", "RecordDeliveryTimeout", dur(p.message_timeout)),
+        Setting::new(
+            "producer.request_timeout",
+            "ProduceRequestTimeout",
+            p.request_timeout
+                .map_or(format!("{REQUEST_TIMEOUT_MS}ms"), dur),
+        ),
+        Setting::new(
+            "producer.queue_messages",
+            "MaxBufferedRecords",
+            p.queue_messages.unwrap_or(QUEUE_MESSAGES).to_string(),
+        )
+        .differs("kgo blocks Produce while the buffer is full, where librdkafka fails the send with QueueFull"),
+    ];
+    if p.max_message_bytes.is_some() {
+        out.push(Setting::new(
+            "producer.max_message_bytes",
+            "ProducerBatchMaxBytes",
+            batch.to_string(),
+        ));
+    }
+    // kgo keeps 5 requests in flight per broker with idempotence, whatever the option says.
+    let in_flight = Setting::new(
+        "producer.max_in_flight",
+        "MaxProduceRequestsInflightPerBroker",
+        match p.idempotence {
+            true => "5".to_string(),
+            false => p.max_in_flight.to_string(),
+        },
+    );
+    out.push(match p.idempotence && p.max_in_flight != 5 {
+        true => in_flight.differs("kgo keeps 5 requests in flight per broker with idempotence"),
+        false => in_flight,
+    });
+    if s.cluster.is_embedded() {
+        out.insert(0, Setting::new("cluster", "MaxVersions", "2.3.0"));
+    }
+    out
+}
+
+/// A typed key kgo has no equivalent for: (key, why).
+pub fn refused(s: &Scenario) -> Option<(&'static str, &'static str)> {
+    s.producer.batch_messages.map(|_| {
+        (
+            "producer.batch_messages",
+            "has no bound on messages per batch (kgo bounds a batch by bytes: producer.batch_size)",
+        )
+    })
+}

@@ -1,0 +1,216 @@
+//! `producer.engine`: which client sends what kbench schedules. `librdkafka` (the default) runs in
+//! process; `sarama` and `franz-go` are external engines (`crate::engine`), Go programs on
+//! `github.com/IBM/sarama` and `github.com/twmb/franz-go` that kbench builds and drives.
+//!
+//! Each client's module translates the scenario's typed keys into that client's own settings,
+//! one [`Setting`] per key, naming the key it came from; a setting whose meaning the client
+//! cannot match carries why ([`Setting::differs`]), so a comparison shows where it was not like
+//! for like. The engine's raw table (`[producer.sarama]`, `[producer.franz-go]`) follows the
+//! typed keys and wins. A key the client has no equivalent for is an error naming the key and the
+//! engine, never dropped.
+
+pub mod franz_go;
+pub mod librdkafka;
+pub mod sarama;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Partitioner, Scenario};
+use crate::input::FieldError;
+
+/// The client that sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub enum Engine {
+    /// librdkafka, in process (rdkafka's vendored build).
+    #[default]
+    #[serde(rename = "librdkafka")]
+    Librdkafka,
+    /// IBM/sarama, the Go client, as an external engine.
+    #[serde(rename = "sarama")]
+    Sarama,
+    /// twmb/franz-go (kgo), the Go client, as an external engine.
+    #[serde(rename = "franz-go")]
+    FranzGo,
+}
+
+impl Engine {
+    pub const ALL: [Engine; 3] = [Engine::Librdkafka, Engine::Sarama, Engine::FranzGo];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Engine::Librdkafka => "librdkafka",
+            Engine::Sarama => "sarama",
+            Engine::FranzGo => "franz-go",
+        }
+    }
+
+    /// An external engine (a process kbench starts).
+    pub fn is_external(self) -> bool {
+        self != Engine::Librdkafka
+    }
+
+    /// The client's Go module (external engines).
+    pub fn module(self) -> Option<&'static str> {
+        match self {
+            Engine::Librdkafka => None,
+            Engine::Sarama => Some("github.com/IBM/sarama"),
+            Engine::FranzGo => Some("github.com/twmb/franz-go"),
+        }
+    }
+
+    /// The scenario table of the engine's raw settings, by the client's own names.
+    pub fn raw_table(self) -> &'static str {
+        match self {
+            Engine::Librdkafka => "producer.properties",
+            Engine::Sarama => "producer.sarama",
+            Engine::FranzGo => "producer.franz-go",
+        }
+    }
+}
+
+impl std::fmt::Display for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Engine {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Engine, String> {
+        Engine::ALL
+            .into_iter()
+            .find(|e| e.as_str() == s.trim())
+            .ok_or_else(|| format!("expected librdkafka, sarama or franz-go, found {s:?}"))
+    }
+}
+
+/// One client setting a scenario key becomes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Setting {
+    /// The scenario key it comes from (`producer.linger`), or the engine's raw table.
+    pub key: String,
+    /// The client's name for it (`Producer.Flush.Frequency`, `ProducerLinger`, `linger.ms`).
+    pub name: String,
+    pub value: String,
+    /// Why the client's setting does not mean exactly what the key says (a marked row in a
+    /// comparison); absent when it does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub differs: Option<String>,
+}
+
+impl Setting {
+    pub fn new(key: &str, name: &str, value: impl Into<String>) -> Setting {
+        Setting {
+            key: key.into(),
+            name: name.into(),
+            value: value.into(),
+            differs: None,
+        }
+    }
+
+    /// The same setting, marked: the client cannot match the key's meaning exactly.
+    pub fn differs(mut self, why: impl Into<String>) -> Setting {
+        self.differs = Some(why.into());
+        self
+    }
+}
+
+/// The engine's settings for scenario `s`: the typed keys' translation, then the raw table's
+/// entries (which the client applies last, so they win).
+pub fn settings(s: &Scenario) -> Vec<Setting> {
+    let engine = s.producer.engine;
+    let mut out = match engine {
+        Engine::Librdkafka => librdkafka::settings(s),
+        Engine::Sarama => sarama::settings(s),
+        Engine::FranzGo => franz_go::settings(s),
+    };
+    let table = engine.raw_table();
+    out.extend(
+        raw(s, engine)
+            .iter()
+            .map(|(k, v)| Setting::new(table, k, v.clone())),
+    );
+    out
+}
+
+/// The raw table that goes to the engine's client.
+fn raw(s: &Scenario, engine: Engine) -> &std::collections::BTreeMap<String, String> {
+    match engine {
+        Engine::Librdkafka => &s.producer.properties,
+        Engine::Sarama => &s.producer.sarama,
+        Engine::FranzGo => &s.producer.franz_go,
+    }
+}
+
+/// The partitioner an external engine uses for the scenario's: kbench's own choices
+/// (round-robin, manual) arrive with their partition set (`manual`); librdkafka's names go to the
+/// same hash: `hash` (fnv-1a), `murmur2` (the Java client's), `crc32` (librdkafka's
+/// consistent), `random`.
+pub fn partitioner(p: &Partitioner) -> &'static str {
+    match p {
+        Partitioner::RoundRobin | Partitioner::Manual(_) => "manual",
+        Partitioner::Librdkafka(name) => match name.as_str() {
+            "murmur2" | "murmur2_random" => "murmur2",
+            "consistent" | "consistent_random" => "crc32",
+            "random" => "random",
+            _ => "hash",
+        },
+    }
+}
+
+/// What an engine cannot do (dotted key, message), checked with the other rules.
+pub fn check(s: &Scenario) -> Result<(), FieldError> {
+    let engine = s.producer.engine;
+    for other in Engine::ALL {
+        if other != engine && other.is_external() && !raw(s, other).is_empty() {
+            return Err(FieldError::new(
+                other.raw_table(),
+                format!(
+                    "[{}] applies to producer.engine = \"{other}\", not {engine}",
+                    other.raw_table()
+                ),
+            ));
+        }
+    }
+    if !engine.is_external() {
+        return Ok(());
+    }
+    let none = |key: &str, why: &str| {
+        Err(FieldError::new(
+            key,
+            format!("producer.engine = \"{engine}\" {why}"),
+        ))
+    };
+    if !s.producer.properties.is_empty() || !s.cluster.properties.is_empty() {
+        let key = match s.producer.properties.is_empty() {
+            true => "cluster.properties",
+            false => "producer.properties",
+        };
+        let hint = format!(
+            "does not take librdkafka properties: set the client's own in [{}]",
+            engine.raw_table()
+        );
+        return none(key, &hint);
+    }
+    if s.producer.transaction.is_some() {
+        return none(
+            "producer.transaction",
+            "does not drive transactions yet: use producer.engine = \"librdkafka\"",
+        );
+    }
+    if let Some((key, why)) = match engine {
+        Engine::FranzGo => franz_go::refused(s),
+        _ => None,
+    } {
+        return none(key, why);
+    }
+    for key in raw(s, engine).keys() {
+        if key.trim().is_empty() || key.contains(char::is_whitespace) {
+            return Err(FieldError::new(
+                engine.raw_table(),
+                format!("invalid {engine} setting name {key:?}"),
+            ));
+        }
+    }
+    Ok(())
+}
