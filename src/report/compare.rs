@@ -175,10 +175,23 @@ pub fn markdown(c: &Comparison) -> String {
     if !c.differing.is_empty() {
         let _ = writeln!(out, "Differing keys: {}.", c.differing.join(", "));
     }
+    if let Some(rows) = super::settings::table(c) {
+        let _ = writeln!(out, "\n## Client settings\n\n{SETTINGS_NOTE}\n");
+        out.push_str(&crate::report::table::markdown_table(&rows));
+    }
     out
 }
 
-/// The table for a terminal: aligned columns.
+/// What the settings table says.
+pub const SETTINGS_NOTE: &str = "Each scenario key as each client took it (values as the client resolved them). \
+\"no\" marks a key a client cannot make mean what librdkafka means: those rows were not like for like.";
+
+/// The table for a terminal: aligned columns, and the clients' settings when they differ.
 pub fn terminal(c: &Comparison) -> String {
-    crate::report::table::columns(&table(c), 0, "")
+    let mut out = crate::report::table::columns(&table(c), 0, "");
+    if let Some(rows) = super::settings::table(c) {
+        let _ = writeln!(out, "\nclient settings ({SETTINGS_NOTE})");
+        out.push_str(&crate::report::table::columns(&rows, 0, ""));
+    }
+    out
 }

@@ -193,6 +193,7 @@ pub fn sweep_page(s: &crate::sweep::Summary, c: &Comparison, rendered: &[Rendere
     table(&mut body, &super::sweep::ranked_rows(s));
     body.push_str("<h2>Median runs against the first cell</h2>\n");
     table(&mut body, &super::compare::table(c));
+    settings(&mut body, c);
     charts(&mut body, rendered);
     page(&format!("kbench sweep: {}", s.scenario), &body)
 }
@@ -222,6 +223,15 @@ pub fn history_page(
     page(&format!("kbench history: {scenario}"), &body)
 }
 
+/// The clients' settings side by side, when the runs span two clients or more.
+fn settings(body: &mut String, c: &Comparison) {
+    if let Some(rows) = super::settings::table(c) {
+        body.push_str("<h2>Client settings</h2>\n");
+        let _ = writeln!(body, "<p>{}</p>", esc(super::compare::SETTINGS_NOTE));
+        table(body, &rows);
+    }
+}
+
 /// The report of a comparison.
 pub fn comparison_page(c: &Comparison, rendered: &[Rendered]) -> String {
     let mut body = String::new();
@@ -231,6 +241,7 @@ pub fn comparison_page(c: &Comparison, rendered: &[Rendered]) -> String {
         c.entries.len()
     );
     table(&mut body, &super::compare::table(c));
+    settings(&mut body, c);
     if !c.differing.is_empty() {
         body.push_str("<h2>What differs</h2>\n");
         let mut rows = vec![std::iter::once("key".to_string())

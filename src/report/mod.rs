@@ -8,6 +8,7 @@ pub mod gate;
 pub mod history;
 pub mod html;
 pub mod plan;
+pub mod settings;
 pub mod sweep;
 pub mod table;
 pub mod terminal;

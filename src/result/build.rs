@@ -203,9 +203,25 @@ fn client_properties(
             .map(|(k, v)| (k.clone(), v.as_str().map_or(v.to_string(), str::to_string)))
             .collect()
     });
+    let producer: BTreeMap<String, String> =
+        engine_config.unwrap_or_else(|| crate::scenario::redacted_properties(s, bootstrap));
+    let settings = crate::scenario::engine::described(s)
+        .into_iter()
+        .map(|mut t| {
+            if let Some(v) = producer.get(&t.name) {
+                t.value = v.clone();
+            }
+            if crate::scenario::render::is_secret(&t.name)
+                || t.name.to_ascii_lowercase().contains("password")
+            {
+                t.value = "***".into();
+            }
+            t
+        })
+        .collect();
     ClientProperties {
-        producer: engine_config
-            .unwrap_or_else(|| crate::scenario::redacted_properties(s, bootstrap)),
+        producer,
+        settings,
         consumer: match &s.consume {
             Some(c) => {
                 crate::scenario::render::redacted_consumer_properties(s, bootstrap, &c.group)

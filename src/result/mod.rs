@@ -435,6 +435,11 @@ pub struct ClientProperties {
     /// `[consume]` consumers (their `group.id` is the run's).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub consumer: BTreeMap<String, String>,
+    /// The scenario's producer keys as this client took them, key by key (values as the client
+    /// resolved them), each marked where the client cannot mean what librdkafka means: a
+    /// comparison's settings table.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub settings: Vec<crate::scenario::engine::Setting>,
 }
 
 impl ClientProperties {

@@ -102,7 +102,7 @@ pub fn config_line(
         "slots": slots.max(1),
         "sync_batch": s.producer.sync_batch,
         "partitioner": engine::partitioner(&s.producer.partitioner),
-        "settings": engine::settings(s).into_iter().map(|t| [t.name, t.value]).collect::<Vec<_>>(),
+        "settings": engine::settings(s).into_iter().filter(|t| t.name != "-").map(|t| [t.name, t.value]).collect::<Vec<_>>(),
         "security": security,
         "headers": headers(s),
         "check_only": check_only,

@@ -4,9 +4,7 @@
 use super::{Scenario, Setting};
 use crate::scenario::{Acks, Mode};
 
-fn dur(d: crate::units::Dur) -> String {
-    format!("{}us", d.0.as_micros())
-}
+use super::go_duration as dur;
 
 /// librdkafka's defaults where kgo's differ and the scenario leaves the key unset: the local
 /// queue (`queue.buffering.max.messages`), the largest request (`message.max.bytes`) and the
@@ -61,21 +59,29 @@ pub fn settings(s: &Scenario) -> Vec<Setting> {
             batch.to_string(),
         ));
     }
-    // kgo keeps 5 requests in flight per broker with idempotence, whatever the option says.
-    let in_flight = Setting::new(
-        "producer.max_in_flight",
-        "MaxProduceRequestsInflightPerBroker",
-        match p.idempotence {
-            true => "5".to_string(),
-            false => p.max_in_flight.to_string(),
-        },
-    );
-    out.push(match p.idempotence && p.max_in_flight != 5 {
-        true => in_flight.differs("kgo keeps 5 requests in flight per broker with idempotence"),
-        false => in_flight,
+    // kgo keeps 5 requests in flight per broker with idempotence and refuses the option then:
+    // the row is shown, not sent.
+    out.push(match p.idempotence {
+        false => Setting::new(
+            "producer.max_in_flight",
+            "MaxProduceRequestsInflightPerBroker",
+            p.max_in_flight.to_string(),
+        ),
+        true if p.max_in_flight == 5 => {
+            Setting::new("producer.max_in_flight", "-", "5 (kgo's with idempotence)")
+        }
+        true => Setting::new("producer.max_in_flight", "-", "5 (kgo's with idempotence)")
+            .differs("kgo keeps 5 requests in flight per broker with idempotence"),
     });
+    if p.max_message_bytes.is_none() {
+        out.push(Setting::new(
+            "producer.max_message_bytes",
+            "-",
+            format!("{batch} (ProducerBatchMaxBytes)"),
+        ));
+    }
     if s.cluster.is_embedded() {
-        out.insert(0, Setting::new("cluster", "MaxVersions", "2.3.0"));
+        out.insert(0, super::embedded_protocol("MaxVersions"));
     }
     out
 }

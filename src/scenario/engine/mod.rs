@@ -85,7 +85,7 @@ impl std::str::FromStr for Engine {
 }
 
 /// One client setting a scenario key becomes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Setting {
     /// The scenario key it comes from (`producer.linger`), or the engine's raw table.
     pub key: String,
@@ -94,7 +94,7 @@ pub struct Setting {
     pub value: String,
     /// Why the client's setting does not mean exactly what the key says (a marked row in a
     /// comparison); absent when it does.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub differs: Option<String>,
 }
 
@@ -116,7 +116,8 @@ impl Setting {
 }
 
 /// The engine's settings for scenario `s`: the typed keys' translation, then the raw table's
-/// entries (which the client applies last, so they win).
+/// entries (which the client applies last, so they win). A setting named `-` is shown in a
+/// comparison and not sent: what the client does on its own for that key.
 pub fn settings(s: &Scenario) -> Vec<Setting> {
     let engine = s.producer.engine;
     let mut out = match engine {
@@ -213,4 +214,143 @@ pub fn check(s: &Scenario) -> Result<(), FieldError> {
         }
     }
     Ok(())
+}
+
+/// A duration as Go writes one: whole milliseconds as `ms`, else microseconds.
+pub fn go_duration(d: crate::units::Dur) -> String {
+    let us = d.0.as_micros();
+    match us % 1000 {
+        0 => format!("{}ms", us / 1000),
+        _ => format!("{us}us"),
+    }
+}
+
+/// The protocol cap of a Go client on the embedded broker: librdkafka's mock cluster answers the
+/// flexible-version requests of Kafka 2.4 and up in a form sarama and kgo cannot decode; 2.3 is
+/// the newest protocol they share.
+fn embedded_protocol(name: &str) -> Setting {
+    Setting::new("cluster (embedded broker)", name, "2.3.0").differs(
+        "the embedded broker answers newer requests in a form this client cannot decode: Kafka 2.3's protocol",
+    )
+}
+
+/// What the client does for scenario `s`, key by key, for a comparison's settings table: the
+/// settings it gets ([`settings`]), how it sends in the scenario's mode, how it picks
+/// partitions, and what it does for the keys the scenario leaves unset, each marked where it
+/// differs from librdkafka's meaning.
+pub fn described(s: &Scenario) -> Vec<Setting> {
+    let p = &s.producer;
+    let engine = p.engine;
+    let mut out = vec![mode(s), partitioning(s)];
+    out.extend(
+        settings(s)
+            .into_iter()
+            .filter(|t| t.key != "producer.partitioner")
+            .map(|t| match t.key == engine.raw_table() {
+                true => t.differs("set for this client only"),
+                false => t,
+            }),
+    );
+    let unset = |key: &str| !out.iter().any(|t| t.key == key);
+    let mut defaults = Vec::new();
+    if unset("producer.batch_messages") {
+        defaults.push(match engine {
+            Engine::Librdkafka => Setting::new(
+                "producer.batch_messages",
+                "batch.num.messages",
+                "10000 (default)",
+            ),
+            Engine::Sarama => Setting::new(
+                "producer.batch_messages",
+                "Producer.Flush.MaxMessages",
+                "0 (default: no bound)",
+            )
+            .differs("no bound on messages per request"),
+            Engine::FranzGo => Setting::new("producer.batch_messages", "-", "-")
+                .differs("kgo has no bound on messages per batch"),
+        });
+    }
+    // franz-go's translation sets the rest itself (librdkafka's defaults where kgo's differ).
+    if unset("producer.request_timeout") {
+        defaults.push(match engine {
+            Engine::Sarama => Setting::new(
+                "producer.request_timeout",
+                "Net.ReadTimeout",
+                "30s (default)",
+            )
+            .differs("a socket read timeout, not the broker's produce timeout"),
+            _ => Setting::new(
+                "producer.request_timeout",
+                "request.timeout.ms",
+                "30000 (default)",
+            ),
+        });
+    }
+    if unset("producer.queue_messages") {
+        defaults.push(match engine {
+            Engine::Sarama => Setting::new(
+                "producer.queue_messages",
+                "ChannelBufferSize",
+                "256 (default)",
+            )
+            .differs(
+                "the capacity of each of sarama's channels, not one bound on buffered messages",
+            ),
+            _ => Setting::new(
+                "producer.queue_messages",
+                "queue.buffering.max.messages",
+                "100000 (default)",
+            ),
+        });
+    }
+    if unset("producer.max_message_bytes") {
+        defaults.push(match engine {
+            Engine::Sarama => Setting::new(
+                "producer.max_message_bytes",
+                "Producer.MaxMessageBytes",
+                "1000000 (default)",
+            ),
+            _ => Setting::new(
+                "producer.max_message_bytes",
+                "message.max.bytes",
+                "1000000 (default)",
+            ),
+        });
+    }
+    out.extend(defaults);
+    out
+}
+
+/// How the client sends in the scenario's mode.
+fn mode(s: &Scenario) -> Setting {
+    use super::Mode;
+    let p = &s.producer;
+    let batch = p.sync_batch;
+    let (name, value) = match (p.engine, p.mode) {
+        (Engine::Librdkafka, m) => ("worker", m.to_string()),
+        (Engine::Sarama, Mode::Sync) if batch > 1 => {
+            ("SyncProducer", format!("SendMessages of {batch}"))
+        }
+        (Engine::Sarama, Mode::Sync) => ("SyncProducer", "SendMessage".into()),
+        (Engine::Sarama, _) => ("AsyncProducer", "Input(), Successes(), Errors()".into()),
+        (Engine::FranzGo, Mode::Sync) => ("Client", format!("ProduceSync of {batch}")),
+        (Engine::FranzGo, _) => ("Client", "Produce with a promise".into()),
+    };
+    Setting::new("producer.mode", name, value)
+}
+
+/// How the client picks partitions.
+fn partitioning(s: &Scenario) -> Setting {
+    let p = &s.producer.partitioner;
+    let picked = matches!(p, Partitioner::RoundRobin | Partitioner::Manual(_));
+    let (name, value) = match s.producer.engine {
+        _ if picked => ("-", "kbench picks the partition".to_string()),
+        Engine::Librdkafka => match p {
+            Partitioner::Librdkafka(name) => ("partitioner", name.clone()),
+            _ => ("-", String::new()),
+        },
+        Engine::Sarama => ("Producer.Partitioner", partitioner(p).to_string()),
+        Engine::FranzGo => ("RecordPartitioner", partitioner(p).to_string()),
+    };
+    Setting::new("producer.partitioner", name, value)
 }

@@ -4,9 +4,7 @@
 use super::{Scenario, Setting};
 use crate::scenario::{Acks, Mode, Producer};
 
-fn us(d: crate::units::Dur) -> String {
-    format!("{}us", d.0.as_micros())
-}
+use super::go_duration as us;
 
 /// The typed keys as sarama.Config fields.
 pub fn settings(s: &Scenario) -> Vec<Setting> {
@@ -18,9 +16,7 @@ pub fn settings(s: &Scenario) -> Vec<Setting> {
     };
     let mut out = Vec::new();
     if s.cluster.is_embedded() {
-        // librdkafka's mock cluster answers sarama's flexible-version requests (Kafka 2.4 and
-        // up) in a form sarama cannot decode; 2.3 is the newest protocol both speak.
-        out.push(Setting::new("cluster", "Version", "2.3.0"));
+        out.push(super::embedded_protocol("Version"));
     }
     out.extend([
         Setting::new("producer.acks", "Producer.RequiredAcks", acks),
