@@ -70,6 +70,22 @@ KS_SET=(--set producer.engine=sarama --set producer.instances=1 --set producer.w
   --set "producer.max_in_flight=$IN_FLIGHT" --set producer.idempotence=false --set producer.compression=none
   --set 'producer.sarama.Version="3.9.0"' --set 'producer.sarama."Retry.Max"=3'
   --set 'producer.sarama.ChannelBufferSize=256')
+# kbench driving the Java producer (producer.engine = "java") with kafka-producer-perf-test's
+# settings above and its JVM options (the engine's own, fixed), one producer fed by one worker,
+# murmur2 partitioning (the Java producer's own, sticky for messages without a key).
+KJ_SET=(--set producer.engine=java --set producer.instances=1 --set producer.workers=1
+  --set producer.partitioner=murmur2_random
+  --set "producer.linger=${LINGER_MS}ms" --set "producer.batch_size=${BATCH_BYTES}B"
+  --set "producer.max_in_flight=$IN_FLIGHT" --set "producer.retries=$RETRIES"
+  --set "producer.retry_backoff=${BACKOFF_MS}ms" --set producer.idempotence=false --set producer.compression=none
+  --set "producer.java.\"buffer.memory\"=$((BUFFER_MIB * 1048576))")
+# kbench driving franz-go (producer.engine = "franz-go") at the same settings, one producer fed by
+# one worker (kgo has no tool of its own to hold it against: it stands beside librdkafka and sarama).
+KF_SET=(--set producer.engine=franz-go --set producer.instances=1 --set producer.workers=1
+  --set "producer.linger=${LINGER_MS}ms" --set "producer.batch_size=${BATCH_BYTES}B"
+  --set "producer.max_in_flight=$IN_FLIGHT" --set "producer.retries=$RETRIES"
+  --set "producer.retry_backoff=${BACKOFF_MS}ms" --set "producer.queue_messages=$QUEUE_MSGS"
+  --set producer.idempotence=false --set producer.compression=none)
 print_settings() {
   cat <<EOF
 ### Settings: the same for every tool (bold where a tool cannot be set so)
@@ -86,6 +102,12 @@ print_settings() {
 | client buffer | $QUEUE_MSGS msgs, $BUFFER_MIB MiB | $QUEUE_MSGS msgs, $BUFFER_MIB MiB | buffer.memory $BUFFER_MIB MiB | **ChannelBufferSize 256 messages (no flag)** |
 | partitions | 6 | 6 | 6 | 6 |
 | producers x threads | kbench: its defaults (a worker per CPU, an instance each); kbench-1x1: 1 x 1 | 1 x 1 | 1 x 1 | 1 (-routines 1) |
+
+kbench-java (producer.engine = "java") takes kafka-producer-perf-test's column, buffer.memory
+included, on the same JVM options ($JAVA_PERF_OPTS), with the Java producer's own partitioner;
+kbench-franz-go takes kbench's column (kgo's MaxBufferedRecords $QUEUE_MSGS, **no byte bound on
+its buffer**); kbench-sarama takes sarama's tool's column. Each is 1 producer x 1 worker; the
+result's client settings table has every key as the client resolved it.
 EOF
 }
 # The run order of pair KEY: the tools given, shuffled from the seed (printed with the results).
@@ -191,10 +213,12 @@ run_tool() {
   new_topic "$boot"
   b0=$(broker_cpu_s "$boot")
   case $tool in
-    kbench | kbench-1x1 | kbench-sarama)
+    kbench | kbench-1x1 | kbench-sarama | kbench-java | kbench-franz-go)
       local shape=("${KB_SET[@]}")
       [ "$tool" = kbench-1x1 ] && shape+=(--set producer.instances=1 --set producer.workers=1)
       [ "$tool" = kbench-sarama ] && shape=("${KS_SET[@]}")
+      [ "$tool" = kbench-java ] && shape=("${KJ_SET[@]}")
+      [ "$tool" = kbench-franz-go ] && shape=("${KF_SET[@]}")
       t=$(measure "$KBENCH" run benches/peers.toml --bootstrap "$boot" --set "topic.name=$TOPIC" --set "message.size=$size" \
         --set "load.messages=$count" --set "producer.acks=$acks" "${shape[@]}" --json --no-charts --out "$WORK/reports")
       read -r msgs mb delivered < <(python3 -c '

@@ -194,6 +194,8 @@ fn settings_an_engine_cannot_take_are_exit_2_before_any_load() {
     let sarama = base("sarama");
     let franz = base("franz-go");
     let txn = "transaction = { messages = 10 }\nacks = \"all\"\nidempotence = true\n";
+    // The Java producer needs a real cluster: its refusals come before any connection.
+    let java = base("java").replace("[topic]", "[cluster]\nbootstrap = \"127.0.0.1:1\"\n[topic]");
     for (text, engine, says) in [
         (
             format!("{sarama}[producer.sarama]\n\"Flush.Frequencyy\" = \"1ms\"\n"),

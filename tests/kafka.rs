@@ -796,13 +796,13 @@ fn acks_all_on_one_replica_is_noted() {
     );
 }
 
-/// The Go engines kbench drives (sarama, franz-go).
-const GO_ENGINES: [&str; 2] = ["sarama", "franz-go"];
+/// The external engines kbench drives (sarama, franz-go, the Java producer).
+const ENGINES: [&str; 3] = ["sarama", "franz-go", "java"];
 
-/// The Go engines on the 3-node cluster: acks 0, 1 and all, every codec, each message read back
+/// The external engines on the 3-node cluster: acks 0, 1 and all, every codec, each message read back
 /// exactly once (keys unique per message).
 #[test]
-fn go_engines_land_exactly_what_they_ack() {
+fn engines_land_exactly_what_they_ack() {
     let Some(k) = shared() else {
         return;
     };
@@ -816,7 +816,7 @@ fn go_engines_land_exactly_what_they_ack() {
         ("all", "lz4"),
         ("all", "zstd"),
     ];
-    for (engine, (acks, codec)) in GO_ENGINES.into_iter().flat_map(|e| cases.map(|c| (e, c))) {
+    for (engine, (acks, codec)) in ENGINES.into_iter().flat_map(|e| cases.map(|c| (e, c))) {
         let topic = format!("{engine}-{acks}-{codec}");
         // A settled topic (every partition led, in sync): acks=0 has no answer to retry on.
         k.create_topic(&topic, 3);
@@ -878,13 +878,13 @@ fn go_engines_land_exactly_what_they_ack() {
     }
 }
 
-/// Each Go engine, idempotent, through the same leader failover: kbench's counts (acked, failed,
+/// Each external engine, idempotent, through the same leader failover: kbench's counts (acked, failed,
 /// and what its consumers read back, missing and duplicated) agree with what a reader finds in
 /// the topic. kbench measures the client, it does not vouch for it: whatever a client lost or
-/// duplicated is asserted to be reported, and printed for docs/engines.md; franz-go promises
-/// exactly once with idempotence, and is held to it.
+/// duplicated is asserted to be reported, and printed for docs/engines.md; franz-go and the Java
+/// producer promise exactly once with idempotence, and are held to it.
 #[test]
-fn go_engines_idempotent_failover_is_reported_as_the_topic_holds_it() {
+fn engines_idempotent_failover_is_reported_as_the_topic_holds_it() {
     let Some(k) = shared() else {
         return;
     };
@@ -892,7 +892,7 @@ fn go_engines_idempotent_failover_is_reported_as_the_topic_holds_it() {
         return;
     }
     let k = &*k;
-    for engine in GO_ENGINES {
+    for engine in ENGINES {
         let topic = format!("{engine}-failover");
         let set = format!("producer.engine={engine}");
         let r = failover(k, &topic, true, true, &[&set]);
@@ -912,7 +912,7 @@ fn go_engines_idempotent_failover_is_reported_as_the_topic_holds_it() {
             "{engine}: kbench's consumers and the reader disagree"
         );
         assert_eq!(c.missing, Some(missing), "{engine}: {:?}", r.consume);
-        if engine == "franz-go" {
+        if engine != "sarama" {
             assert_eq!(
                 (c.acked, missing, dup),
                 (c.sent, 0, 0),
@@ -928,10 +928,10 @@ fn go_engines_idempotent_failover_is_reported_as_the_topic_holds_it() {
     }
 }
 
-/// min.insync.replicas=3 with a node killed: every acks=all send of each Go engine fails as
+/// min.insync.replicas=3 with a node killed: every acks=all send of each external engine fails as
 /// NOT_ENOUGH_REPLICAS; a wrong SCRAM password is exit 3; the right one delivers.
 #[test]
-fn go_engines_report_refusals_by_kafkas_names() {
+fn engines_report_refusals_by_kafkas_names() {
     let Some(k) = shared() else {
         return;
     };
@@ -951,7 +951,7 @@ fn go_engines_report_refusals_by_kafkas_names() {
     k.sh(&["kill", "3"]);
     let _revive = Revive(&k, "3");
     k.wait_for(topic, "node 3 leaving the ISR", |_, isr| isr == 2);
-    for engine in GO_ENGINES {
+    for engine in ENGINES {
         let set = format!("producer.engine={engine}");
         let r = run(&scenario(
             &text,
@@ -980,7 +980,7 @@ fn go_engines_report_refusals_by_kafkas_names() {
     k.wait_for(topic, "node 3 back in the ISR", |_, isr| isr == 3);
 
     let password = k.read("scram-password");
-    for engine in GO_ENGINES {
+    for engine in ENGINES {
         let sasl = scram_scenario(
             &k,
             &format!("{engine}-sasl"),
@@ -996,4 +996,130 @@ fn go_engines_report_refusals_by_kafkas_names() {
         assert_eq!(code, Some(3), "{engine}: {printed}");
         assert!(!printed.contains(wrong), "the password leaked");
     }
+}
+
+/// The Java producer (it cannot talk to the embedded broker, so its every-mode checks are here):
+/// async, sync (batches of 4) and fire-and-forget account for every message; `[consume]` reads
+/// each back with its end-to-end latency; the JVM options are in the result.
+#[test]
+fn java_accounts_for_every_mode_and_reads_back() {
+    let Some(k) = shared() else {
+        return;
+    };
+    if !common::engines_buildable() {
+        return;
+    }
+    for (mode, batch) in [("async", 1), ("sync", 4), ("fire-and-forget", 1)] {
+        let topic = format!("java-mode-{mode}");
+        k.create_topic(&topic, 3);
+        let mut text = base(&k, &topic);
+        if mode == "async" {
+            text.push_str("[consume]\nconsumers = 1\n");
+        }
+        let (mode_set, batch_set) = (
+            format!("producer.mode={mode}"),
+            format!("producer.sync_batch={batch}"),
+        );
+        let r = run(&scenario(
+            &text,
+            &[
+                "producer.engine=java",
+                &mode_set,
+                &batch_set,
+                "load.rate=200/s",
+                "load.duration=2s",
+            ],
+        ));
+        assert_accounted(&r);
+        let c = &r.counts;
+        assert_eq!(
+            (c.sent, c.acked, c.failed, c.unresolved),
+            (400, 400, 0, 0),
+            "{mode}: {:?}",
+            r.events
+        );
+        let e = r.engine.as_ref().expect("the engine is recorded");
+        assert!(e.client.contains("kafka-clients 4.1.2"), "{e:?}");
+        assert!(e.cpu_s.is_some() && e.peak_rss_bytes.is_some(), "{e:?}");
+        let jvm = &r.client_properties.producer["jvm.options"];
+        assert!(jvm.contains("-Xmx512M") && jvm.contains("UseG1GC"), "{jvm}");
+        if mode == "async" {
+            assert_eq!(
+                (c.consumed, c.missing, c.duplicates),
+                (Some(400), Some(0), Some(0)),
+                "{:?}",
+                r.consume
+            );
+            assert!(r.latency_us.e2e.count >= 400, "{:?}", r.latency_us.e2e);
+            let m = e.metrics.as_ref().expect("the producer's metrics");
+            assert!(
+                m["records-per-request-avg"].as_f64().unwrap_or(0.0) > 0.0,
+                "{m}"
+            );
+        }
+    }
+}
+
+/// scenarios/clients.toml at a small scale (linger and rate fixed, 1 s per cell): one cell per
+/// client and acks, and the comparison's client settings table with every client and its
+/// marked rows.
+#[test]
+fn the_clients_sweep_writes_the_settings_table() {
+    let Some(k) = shared() else {
+        return;
+    };
+    if !common::engines_buildable() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = assert_cmd::Command::cargo_bin("kbench")
+        .unwrap()
+        .arg("run")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/scenarios/clients.toml"
+        ))
+        .args(["--bootstrap", &k.bootstrap, "--quiet", "--no-charts"])
+        .args(["--set", "producer.linger=5ms", "--set", "load.rate=1000/s"])
+        .args(["--set", "load.duration=1s", "--set", "load.warmup=1s"])
+        .arg("--out")
+        .arg(dir.path())
+        .timeout(Duration::from_secs(600))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let sweep = std::fs::read_dir(dir.path())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let md = std::fs::read_to_string(sweep.join("comparison.md")).unwrap();
+    let settings = md
+        .split("## Client settings")
+        .nth(1)
+        .expect("a settings table");
+    let header = settings.lines().find(|l| l.starts_with("| key")).unwrap();
+    for engine in ["librdkafka", "sarama", "franz-go", "java"] {
+        assert!(header.contains(engine), "{header}");
+    }
+    let row = |key: &str| {
+        settings
+            .lines()
+            .find(|l| l.starts_with(&format!("| {key} |")))
+            .unwrap_or_else(|| panic!("no {key} row: {settings}"))
+            .to_string()
+    };
+    // The same acks on every client, both values over the sweep's cells.
+    assert!(
+        row("producer.acks").contains("RequiredAcks=1 / all"),
+        "{settings}"
+    );
+    assert!(row("producer.acks").ends_with("| yes |"), "{settings}");
+    // No client but librdkafka bounds messages per batch: marked.
+    assert!(
+        row("producer.batch_messages").contains("| no: "),
+        "{settings}"
+    );
 }

@@ -24,7 +24,8 @@ pub(crate) fn cmd_engines(args: EnginesArgs) -> anyhow::Result<i32> {
         }
         return Ok(exit::OK);
     }
-    let go = build::go_version(Engine::Sarama).unwrap_or_else(|e| format!("none ({e})"));
+    let go = build::toolchain_version(Engine::Sarama).unwrap_or_else(|e| format!("none ({e})"));
+    let java = build::toolchain_version(Engine::Java).unwrap_or_else(|e| format!("none ({e})"));
     for l in engine::list() {
         let state = match (l.engine.is_external(), &l.built) {
             (false, _) => "in process".to_string(),
@@ -34,6 +35,7 @@ pub(crate) fn cmd_engines(args: EnginesArgs) -> anyhow::Result<i32> {
         println!("{:<11} {:<36} {state}", l.engine.as_str(), l.client);
     }
     println!("go          {go}");
+    println!("java        {java}");
     Ok(exit::OK)
 }
 

@@ -64,6 +64,31 @@ pub const FRANZ_GO: Sources = Sources {
     ),
 };
 
+/// The Java engine's sources (engines/java in the repository): a Maven module.
+pub const JAVA: Sources = Sources {
+    files: engine_files!(
+        "java/pom.xml",
+        "java/src/main/java/kbench/engine/Main.java",
+        "java/src/main/java/kbench/engine/Config.java",
+        "java/src/main/java/kbench/engine/Settings.java",
+        "java/src/main/java/kbench/engine/Partitioners.java",
+        "java/src/main/java/kbench/engine/Engine.java",
+        "java/src/main/java/kbench/engine/Msg.java",
+        "java/src/main/java/kbench/engine/Lines.java",
+        "java/src/main/java/kbench/engine/Out.java",
+        "java/src/main/java/kbench/engine/Json.java",
+    ),
+};
+
+/// The Java engine's JVM options, fixed and written in every result (`jvm.options` in its
+/// resolved configuration): kafka-producer-perf-test's as Kafka's scripts run it
+/// (`KAFKA_HEAP_OPTS` from kafka-producer-perf-test.sh, `KAFKA_JVM_PERFORMANCE_OPTS` from
+/// kafka-run-class.sh), so the engine and the tool run on the same JVM settings. They are part of
+/// the build's identity: the launcher carries them.
+pub const JVM_OPTIONS: &str = "-Xmx512M -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
+-XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent -XX:MaxInlineLevel=15 \
+-Djava.awt.headless=true";
+
 impl Sources {
     /// FNV-1a over the file names and contents: the build's identity.
     pub fn hash(&self) -> u64 {
@@ -82,6 +107,7 @@ fn sources(engine: Engine) -> &'static Sources {
     match engine {
         Engine::Librdkafka | Engine::Sarama => &SARAMA,
         Engine::FranzGo => &FRANZ_GO,
+        Engine::Java => &JAVA,
     }
 }
 
@@ -92,10 +118,12 @@ pub fn dir(engine: Engine) -> PathBuf {
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/kbench")))
         .unwrap_or_else(|| PathBuf::from(".kbench-cache"));
-    base.join("engines").join(format!(
-        "{engine}-{:012x}",
-        sources(engine).hash() & 0xffff_ffff_ffff
-    ))
+    let mut h = sources(engine).hash();
+    if engine == Engine::Java {
+        h ^= Sources { files: &[("jvm", JVM_OPTIONS)] }.hash();
+    }
+    base.join("engines")
+        .join(format!("{engine}-{:012x}", h & 0xffff_ffff_ffff))
 }
 
 /// The engine's binary, if it is built. `$KBENCH_TEST_ENGINE` replaces every engine's binary
@@ -108,16 +136,29 @@ pub fn built(engine: Engine) -> Option<PathBuf> {
     bin.is_file().then_some(bin)
 }
 
-/// The Go toolchain's version (`go version`), or what to install.
-pub fn go_version(engine: Engine) -> Result<String, EngineError> {
-    let out = Command::new("go")
-        .arg("version")
-        .output()
-        .map_err(|_| EngineError::NoGo { engine })?;
-    if !out.status.success() {
-        return Err(EngineError::NoGo { engine });
+/// The toolchain that builds the engine, by its version (`go version`; `mvn -v` and `java
+/// -version` for the Java engine), or what to install.
+pub fn toolchain_version(engine: Engine) -> Result<String, EngineError> {
+    let first_line = |cmd: &str, args: &[&str]| -> Option<String> {
+        let out = Command::new(cmd).args(args).output().ok()?;
+        let text = match out.stdout.is_empty() {
+            true => out.stderr,
+            false => out.stdout,
+        };
+        let text = String::from_utf8_lossy(&text).into_owned();
+        out.status
+            .success()
+            .then(|| text.lines().next().unwrap_or("").trim().to_string())
+    };
+    let none = || EngineError::NoToolchain { engine };
+    match engine {
+        Engine::Java => {
+            let mvn = first_line("mvn", &["-B", "-v"]).ok_or_else(none)?;
+            let java = first_line("java", &["-version"]).ok_or_else(none)?;
+            Ok(format!("{java}; {mvn}"))
+        }
+        _ => first_line("go", &["version"]).ok_or_else(none),
     }
-    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
 /// Builds the engine unless it is built; returns its binary. Concurrent builds each build in a
@@ -126,7 +167,7 @@ pub fn ensure(engine: Engine) -> Result<PathBuf, EngineError> {
     if let Some(bin) = built(engine) {
         return Ok(bin);
     }
-    go_version(engine)?;
+    toolchain_version(engine)?;
     let dir = dir(engine);
     let parent = dir.parent().expect("a cache directory");
     std::fs::create_dir_all(parent).map_err(|e| EngineError::build(engine, e.to_string()))?;
@@ -140,7 +181,10 @@ pub fn ensure(engine: Engine) -> Result<PathBuf, EngineError> {
             .and_then(|()| std::fs::write(&path, text))
             .map_err(|e| EngineError::build(engine, e.to_string()))?;
     }
-    go_build(engine, work.path())?;
+    match engine {
+        Engine::Java => mvn_build(work.path())?,
+        _ => go_build(engine, work.path())?,
+    }
     match std::fs::rename(work.path(), &dir) {
         Ok(()) => {
             // The directory is the build now: keep it.
@@ -150,6 +194,44 @@ pub fn ensure(engine: Engine) -> Result<PathBuf, EngineError> {
         Err(e) => return Err(EngineError::build(engine, e.to_string())),
     }
     built(engine).ok_or_else(|| EngineError::build(engine, "no binary after the build".into()))
+}
+
+/// Compiles the Java engine and gathers its jars (`mvn compile dependency:copy-dependencies`,
+/// artifacts from Maven Central, versions pinned in pom.xml), then writes its launcher: a script
+/// that runs it with [`JVM_OPTIONS`] from wherever the build directory is.
+fn mvn_build(dir: &Path) -> Result<(), EngineError> {
+    let engine = Engine::Java;
+    let out = Command::new("mvn")
+        .args([
+            "-q",
+            "-B",
+            "-f",
+            "java/pom.xml",
+            "compile",
+            "dependency:copy-dependencies",
+        ])
+        .args(["-DoutputDirectory=target/lib", "-DincludeScope=runtime"])
+        .current_dir(dir)
+        .output()
+        .map_err(|e| EngineError::build(engine, e.to_string()))?;
+    if !out.status.success() {
+        let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+        text += &String::from_utf8_lossy(&out.stderr);
+        return Err(EngineError::build(engine, text.trim().to_string()));
+    }
+    let launcher = dir.join("kbench-engine-java");
+    let script = format!(
+        "#!/bin/sh\n# kbench's Java engine: the Kafka Java producer, with fixed JVM options.\n\
+         here=$(dirname \"$0\")\n\
+         exec java {JVM_OPTIONS} \\\n  \
+         -cp \"$here/java/target/classes:$here/java/target/lib/*\" kbench.engine.Main\n"
+    );
+    std::fs::write(&launcher, script)
+        .and_then(|()| {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&launcher, std::fs::Permissions::from_mode(0o755))
+        })
+        .map_err(|e| EngineError::build(engine, e.to_string()))
 }
 
 fn go_build(engine: Engine, dir: &Path) -> Result<(), EngineError> {

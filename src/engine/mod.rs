@@ -2,7 +2,7 @@
 //!
 //! kbench keeps one pacing, one payload and key generator, one recorder and one result model; an
 //! engine only sends what kbench schedules and answers with what happened. An engine is a small
-//! program (`sarama` and `franz-go`, in Go, `engines/<name>/` on a shared kit, `engines/kit/`) that kbench builds on first use
+//! program (`sarama` and `franz-go` in Go, `engines/<name>/` on a shared kit, `engines/kit/`; `java`, a Maven module, `engines/java/`) that kbench builds on first use
 //! ([`build`]) and starts once per producer instance. They talk kbench.engine/v1 ([`protocol`],
 //! docs/engines.md): a configuration line, the payload pool once, then one line per message;
 //! the engine answers one line per message with the instants its client took and answered it
@@ -17,9 +17,9 @@ use crate::scenario::engine::Engine;
 /// Why an engine cannot run: each names the engine, and says what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
-    /// No Go toolchain: the engine cannot be built (exit 2, before any load).
-    #[error("producer.engine = \"{engine}\" is built with Go 1.26 or newer, and `go` is not on PATH: install Go (https://go.dev/dl/, or Debian's golang-go) and run `kbench engines build {engine}`")]
-    NoGo { engine: Engine },
+    /// No toolchain (Go; Maven and Java): the engine cannot be built (exit 2, before any load).
+    #[error("{}", no_toolchain(*engine))]
+    NoToolchain { engine: Engine },
     /// `go build` failed.
     #[error("building the {engine} engine failed: {detail}")]
     Build { engine: Engine, detail: String },
@@ -34,6 +34,14 @@ pub enum EngineError {
     Failed { engine: Engine, detail: String },
 }
 
+/// What to install for an engine.
+fn no_toolchain(engine: Engine) -> String {
+    match engine {
+        Engine::Java => format!("producer.engine = \"{engine}\" is built with Maven and runs on Java 17 or newer, and `mvn` or `java` is not on PATH: install them (Debian's maven and openjdk-17-jdk-headless) and run `kbench engines build {engine}`"),
+        _ => format!("producer.engine = \"{engine}\" is built with Go 1.26 or newer, and `go` is not on PATH: install Go (https://go.dev/dl/, or Debian's golang-go) and run `kbench engines build {engine}`"),
+    }
+}
+
 impl EngineError {
     pub fn build(engine: Engine, detail: String) -> EngineError {
         EngineError::Build { engine, detail }
@@ -43,7 +51,7 @@ impl EngineError {
     /// cluster, 1 for the engine itself.
     pub fn exit_code(&self) -> i32 {
         match self {
-            EngineError::NoGo { .. } | EngineError::Config { .. } => crate::exit::BAD_INPUT,
+            EngineError::NoToolchain { .. } | EngineError::Config { .. } => crate::exit::BAD_INPUT,
             EngineError::Cluster { .. } => crate::exit::BROKER,
             EngineError::Build { .. } | EngineError::Failed { .. } => crate::exit::FAILURE,
         }
@@ -69,6 +77,7 @@ pub fn list() -> Vec<Listing> {
                 Engine::Librdkafka => "librdkafka (vendored by rdkafka)",
                 Engine::Sarama => "github.com/IBM/sarama v1.61.1",
                 Engine::FranzGo => "github.com/twmb/franz-go v1.22.3",
+                Engine::Java => "org.apache.kafka:kafka-clients 4.1.2",
             },
             built: match engine {
                 Engine::Librdkafka => None,

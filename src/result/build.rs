@@ -184,7 +184,10 @@ fn engine_info(e: &crate::run::engines::EngineRun) -> EngineInfo {
             Some(module) => format!("{module} {version}"),
             None => format!("{client} {version}"),
         },
-        toolchain: e.ready["go"].as_str().map(str::to_string),
+        toolchain: e.ready["go"]
+            .as_str()
+            .or(e.ready["java"].as_str())
+            .map(str::to_string),
         cpu_s: e.cpu_s.map(|c| round(c, 3)),
         peak_rss_bytes: e.peak_rss_bytes,
         metrics: e.metrics.clone(),

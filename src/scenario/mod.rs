@@ -290,7 +290,7 @@ impl Compression {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Producer {
-    /// The client that sends: librdkafka (in process) or an external engine (sarama, franz-go).
+    /// The client that sends: librdkafka (in process) or an external engine (sarama, franz-go, java).
     pub engine: engine::Engine,
     pub mode: Mode,
     /// Producer clients, each its own librdkafka instance (own threads, queues and connections).
@@ -358,6 +358,13 @@ pub struct Producer {
         skip_serializing_if = "BTreeMap::is_empty"
     )]
     pub franz_go: BTreeMap<String, String>,
+    /// `producer.engine = "java"`: ProducerConfig properties by name (`"linger.ms" = "10"`),
+    /// applied after the typed keys.
+    #[serde(
+        deserialize_with = "string_map",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    pub java: BTreeMap<String, String>,
 }
 
 fn one() -> u32 {
@@ -394,6 +401,7 @@ impl Default for Producer {
             engine: engine::Engine::Librdkafka,
             sarama: BTreeMap::new(),
             franz_go: BTreeMap::new(),
+            java: BTreeMap::new(),
         }
     }
 }

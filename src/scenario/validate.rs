@@ -486,7 +486,7 @@ fn check_profile(s: &Scenario) -> Result<(), (String, String)> {
 const BULKY_PAYLOAD: u64 = 512;
 
 /// The mean payload size of a size distribution, when it is known without reading files.
-fn mean_payload(m: &super::Message) -> Option<u64> {
+pub(crate) fn mean_payload(m: &super::Message) -> Option<u64> {
     if m.payload.is_some() {
         return None;
     }

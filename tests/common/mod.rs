@@ -294,18 +294,22 @@ pub fn literal(latencies: &[u64], intervals: usize, failed: u64) -> RunResult {
 /// Whether Go is here, so an engine builds; a skip message otherwise, and a failure when
 /// KBENCH_REQUIRE_ENGINES=1 (the README's test command).
 pub fn engines_buildable() -> bool {
-    let ok = std::process::Command::new("go")
-        .arg("version")
-        .output()
-        .is_ok_and(|o| o.status.success());
+    let has = |cmd: &str, arg: &str| {
+        std::process::Command::new(cmd)
+            .arg(arg)
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    // Go builds sarama's and franz-go's engines; Maven and Java the Java producer's.
+    let ok = has("go", "version") && has("mvn", "-v") && has("java", "-version");
     if !ok {
         assert!(
             std::env::var("KBENCH_REQUIRE_ENGINES").map_or(true, |v| v != "1"),
-            "Go is required for the engine tests"
+            "Go, Maven and Java are required for the engine tests"
         );
         skipped(
             "engines",
-            "Go is not installed (KBENCH_REQUIRE_ENGINES=1 makes this a failure)",
+            "Go, Maven or Java is not installed (KBENCH_REQUIRE_ENGINES=1 makes this a failure)",
         );
     }
     ok

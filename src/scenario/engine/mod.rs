@@ -1,6 +1,7 @@
 //! `producer.engine`: which client sends what kbench schedules. `librdkafka` (the default) runs in
-//! process; `sarama` and `franz-go` are external engines (`crate::engine`), Go programs on
-//! `github.com/IBM/sarama` and `github.com/twmb/franz-go` that kbench builds and drives.
+//! process; `sarama`, `franz-go` and `java` are external engines (`crate::engine`): Go programs on
+//! `github.com/IBM/sarama` and `github.com/twmb/franz-go`, and a Java program on the Kafka Java
+//! producer (`org.apache.kafka:kafka-clients`), that kbench builds and drives.
 //!
 //! Each client's module translates the scenario's typed keys into that client's own settings,
 //! one [`Setting`] per key, naming the key it came from; a setting whose meaning the client
@@ -10,6 +11,7 @@
 //! engine, never dropped.
 
 pub mod franz_go;
+pub mod java;
 pub mod librdkafka;
 pub mod sarama;
 
@@ -31,16 +33,25 @@ pub enum Engine {
     /// twmb/franz-go (kgo), the Go client, as an external engine.
     #[serde(rename = "franz-go")]
     FranzGo,
+    /// The Kafka Java producer (kafka-clients), as an external engine on a JVM.
+    #[serde(rename = "java")]
+    Java,
 }
 
 impl Engine {
-    pub const ALL: [Engine; 3] = [Engine::Librdkafka, Engine::Sarama, Engine::FranzGo];
+    pub const ALL: [Engine; 4] = [
+        Engine::Librdkafka,
+        Engine::Sarama,
+        Engine::FranzGo,
+        Engine::Java,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Engine::Librdkafka => "librdkafka",
             Engine::Sarama => "sarama",
             Engine::FranzGo => "franz-go",
+            Engine::Java => "java",
         }
     }
 
@@ -49,12 +60,13 @@ impl Engine {
         self != Engine::Librdkafka
     }
 
-    /// The client's Go module (external engines).
+    /// The client's package: a Go module, or the Maven artifact (external engines).
     pub fn module(self) -> Option<&'static str> {
         match self {
             Engine::Librdkafka => None,
             Engine::Sarama => Some("github.com/IBM/sarama"),
             Engine::FranzGo => Some("github.com/twmb/franz-go"),
+            Engine::Java => Some("org.apache.kafka:kafka-clients"),
         }
     }
 
@@ -64,6 +76,7 @@ impl Engine {
             Engine::Librdkafka => "producer.properties",
             Engine::Sarama => "producer.sarama",
             Engine::FranzGo => "producer.franz-go",
+            Engine::Java => "producer.java",
         }
     }
 }
@@ -80,7 +93,7 @@ impl std::str::FromStr for Engine {
         Engine::ALL
             .into_iter()
             .find(|e| e.as_str() == s.trim())
-            .ok_or_else(|| format!("expected librdkafka, sarama or franz-go, found {s:?}"))
+            .ok_or_else(|| format!("expected librdkafka, sarama, franz-go or java, found {s:?}"))
     }
 }
 
@@ -124,6 +137,7 @@ pub fn settings(s: &Scenario) -> Vec<Setting> {
         Engine::Librdkafka => librdkafka::settings(s),
         Engine::Sarama => sarama::settings(s),
         Engine::FranzGo => franz_go::settings(s),
+        Engine::Java => java::settings(s),
     };
     let table = engine.raw_table();
     out.extend(
@@ -140,6 +154,7 @@ fn raw(s: &Scenario, engine: Engine) -> &std::collections::BTreeMap<String, Stri
         Engine::Librdkafka => &s.producer.properties,
         Engine::Sarama => &s.producer.sarama,
         Engine::FranzGo => &s.producer.franz_go,
+        Engine::Java => &s.producer.java,
     }
 }
 
@@ -193,6 +208,12 @@ pub fn check(s: &Scenario) -> Result<(), FieldError> {
         );
         return none(key, &hint);
     }
+    if engine == Engine::Java && s.cluster.is_embedded() {
+        return none(
+            "cluster.bootstrap",
+            "needs a real cluster: the Java producer cannot talk to the embedded broker (librdkafka's mock cluster answers its requests in a form it cannot decode, and it cannot cap its protocol version as sarama and franz-go do); give cluster.bootstrap (scripts/kafka.sh starts a Kafka)",
+        );
+    }
     if s.producer.transaction.is_some() {
         return none(
             "producer.transaction",
@@ -201,6 +222,7 @@ pub fn check(s: &Scenario) -> Result<(), FieldError> {
     }
     if let Some((key, why)) = match engine {
         Engine::FranzGo => franz_go::refused(s),
+        Engine::Java => java::refused(s),
         _ => None,
     } {
         return none(key, why);
@@ -268,6 +290,8 @@ pub fn described(s: &Scenario) -> Vec<Setting> {
             .differs("no bound on messages per request"),
             Engine::FranzGo => Setting::new("producer.batch_messages", "-", "-")
                 .differs("kgo has no bound on messages per batch"),
+            Engine::Java => Setting::new("producer.batch_messages", "-", "-")
+                .differs("the Java producer has no bound on messages per batch"),
         });
     }
     // franz-go's translation sets the rest itself (librdkafka's defaults where kgo's differ).
@@ -335,6 +359,11 @@ fn mode(s: &Scenario) -> Setting {
         (Engine::Sarama, _) => ("AsyncProducer", "Input(), Successes(), Errors()".into()),
         (Engine::FranzGo, Mode::Sync) => ("Client", format!("ProduceSync of {batch}")),
         (Engine::FranzGo, _) => ("Client", "Produce with a promise".into()),
+        (Engine::Java, Mode::Sync) => (
+            "KafkaProducer",
+            format!("send of {batch}, then each Future's get()"),
+        ),
+        (Engine::Java, _) => ("KafkaProducer", "send with a Callback".into()),
     };
     Setting::new("producer.mode", name, value)
 }
@@ -351,6 +380,7 @@ fn partitioning(s: &Scenario) -> Setting {
         },
         Engine::Sarama => ("Producer.Partitioner", partitioner(p).to_string()),
         Engine::FranzGo => ("RecordPartitioner", partitioner(p).to_string()),
+        Engine::Java => ("partitioner.class", partitioner(p).to_string()),
     };
     Setting::new("producer.partitioner", name, value)
 }
