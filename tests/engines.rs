@@ -234,6 +234,22 @@ fn settings_an_engine_cannot_take_are_exit_2_before_any_load() {
             "franz-go",
             "producer.sarama",
         ),
+        (base("java"), "java", "cluster.bootstrap"),
+        (
+            format!("{java}batch_messages = 100\n"),
+            "java",
+            "producer.batch_messages",
+        ),
+        (
+            format!("{java}[producer.java]\n\"linger.mss\" = \"3\"\n"),
+            "java",
+            "linger.mss",
+        ),
+        (
+            format!("{java}[producer.java]\n\"linger.ms\" = \"soon\"\n"),
+            "java",
+            "linger.ms",
+        ),
     ] {
         let file = write(dir.path(), "bad.toml", &text);
         let out = kbench()
@@ -253,12 +269,12 @@ fn settings_an_engine_cannot_take_are_exit_2_before_any_load() {
     for (engine, says) in [
         ("sarama", "Producer.Flush.Frequency=7ms"),
         ("franz-go", "ProducerLinger=7ms"),
+        ("java", "linger.ms=7"),
     ] {
-        let file = write(
-            dir.path(),
-            "ok.toml",
-            &format!("{}linger = \"7ms\"\n", base(engine)),
-        );
+        // A bootstrap that is never reached: validate resolves without connecting.
+        let text =
+            base(engine).replace("[topic]", "[cluster]\nbootstrap = \"127.0.0.1:1\"\n[topic]");
+        let file = write(dir.path(), "ok.toml", &format!("{text}linger = \"7ms\"\n"));
         let out = kbench()
             .arg("validate")
             .arg(&file)

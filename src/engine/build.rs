@@ -120,7 +120,10 @@ pub fn dir(engine: Engine) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(".kbench-cache"));
     let mut h = sources(engine).hash();
     if engine == Engine::Java {
-        h ^= Sources { files: &[("jvm", JVM_OPTIONS)] }.hash();
+        h ^= Sources {
+            files: &[("jvm", JVM_OPTIONS)],
+        }
+        .hash();
     }
     base.join("engines")
         .join(format!("{engine}-{:012x}", h & 0xffff_ffff_ffff))
