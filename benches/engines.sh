@@ -4,8 +4,8 @@
 # benches/peers.sh):
 #   - kbench driving the Java producer (producer.engine = "java") beside kafka-producer-perf-test,
 #     on the same JVM options: the harness must not hold the client back (at least 0.9x);
-#   - kbench driving franz-go beside kbench's librdkafka (one producer, one worker), and
-#     kbench driving sarama beside sarama's own kafka-producer-performance.
+#   - kbench driving franz-go beside kbench's librdkafka and kbench's sarama engine (one producer,
+#     one worker each; sarama's engine against sarama's own tool: KBENCH_PEERS_TOOLS below).
 # CPU per message and peak RSS count kbench's process and the engine's.
 #
 #   bash benches/engines.sh [PAIRS]
@@ -15,6 +15,8 @@
 # and table; ratios are to the first tool); docs/engines.md carries what it measured.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export KBENCH_PEERS_TOOLS="${KBENCH_PEERS_TOOLS:-kafka-producer-perf-test kbench-java kbench-franz-go kbench-1x1 sarama kbench-sarama}"
+export KBENCH_PEERS_TOOLS="${KBENCH_PEERS_TOOLS:-kafka-producer-perf-test kbench-java kbench-franz-go kbench-1x1 kbench-sarama}"
 export KBENCH_PEERS_PARTS=kafka
+# Runs of about 5 s: five tools, four cells, five rounds.
+export KBENCH_PEERS_SECONDS="${KBENCH_PEERS_SECONDS:-5}"
 exec bash benches/peers.sh "${1:-5}"

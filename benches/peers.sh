@@ -26,6 +26,7 @@
 #   KBENCH_PEERS_ACKS=all bash benches/peers.sh        # only some acks (default "1 all")
 #   KBENCH_PEERS_TOOLS="kbench sarama" bash benches/peers.sh   # only some tools on Kafka
 #   KBENCH_PEERS_SEED=7 bash benches/peers.sh          # another run order (default seed 42)
+#   KBENCH_PEERS_SECONDS=5 bash benches/peers.sh       # runs of about 5 s (default 10)
 #
 # Nothing is committed: every peer is installed from the registries. Every broker and peer runs
 # on 127.0.0.1, bounded in count and time, and is stopped when the script exits.
@@ -266,14 +267,16 @@ mib_to_mb() {
   python3 -c 'import sys; print(round(float(sys.argv[1]) * 1.048576, 2))' "$1"
 }
 
-# The count that makes TOOL's run take about 10 s, from a short calibration run.
+# The count that makes TOOL's run take about RUN_S seconds (10 unless KBENCH_PEERS_SECONDS says),
+# from a short calibration run.
+RUN_S="${KBENCH_PEERS_SECONDS:-10}"
 calibrate() {
   local tool=$1 boot=$2 size=$3 acks=$4 probe=200000 r
   [ "$size" -ge 1024 ] && probe=50000
   r=$(run_tool "$tool" "$boot" "$size" "$probe" "$acks")
   # At most 3 GB a run, whatever the rate (three copies of it on Kafka: see "the disk").
-  python3 -c 'import sys; probe, rate, size = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]); print(min(max(probe, int(rate * 10)), 3_000_000_000 // size))' \
-    "$probe" "${r%% *}" "$size"
+  python3 -c 'import sys; probe, rate, size = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]); print(min(max(probe, int(rate * float(sys.argv[4]))), 3_000_000_000 // size))' \
+    "$probe" "${r%% *}" "$size" "$RUN_S"
 }
 
 # The matrix on one cluster: prints table rows. Each run is a line of $WORK/TOOL.txt:

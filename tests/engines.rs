@@ -183,6 +183,21 @@ fn a_sweep_over_the_engines_compares_them() {
     for engine in ["librdkafka", "sarama", "franz-go"] {
         assert!(md.contains(&format!("engine={engine}")), "{md}");
     }
+    // The clients' settings side by side: the same linger everywhere, and the rows that could
+    // not be made alike marked.
+    let row = |key: &str| common::settings_row(&md, key);
+    let linger = row("producer.linger");
+    assert!(
+        linger.contains("linger.ms=5")
+            && linger.contains("Producer.Flush.Frequency=5ms")
+            && linger.contains("ProducerLinger=5ms")
+            && linger.ends_with("| yes |"),
+        "{linger}"
+    );
+    assert!(
+        row("producer.batch_messages").contains("| no: sarama: "),
+        "{md}"
+    );
 }
 
 #[test]

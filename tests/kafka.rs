@@ -1104,13 +1104,7 @@ fn the_clients_sweep_writes_the_settings_table() {
     for engine in ["librdkafka", "sarama", "franz-go", "java"] {
         assert!(header.contains(engine), "{header}");
     }
-    let row = |key: &str| {
-        settings
-            .lines()
-            .find(|l| l.starts_with(&format!("| {key} |")))
-            .unwrap_or_else(|| panic!("no {key} row: {settings}"))
-            .to_string()
-    };
+    let row = |key: &str| common::settings_row(&md, key);
     // The same acks on every client, both values over the sweep's cells.
     assert!(
         row("producer.acks").contains("RequiredAcks=1 / all"),

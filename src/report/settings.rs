@@ -48,49 +48,56 @@ pub fn table(c: &Comparison) -> Option<Vec<Vec<String>>> {
     Some(rows)
 }
 
-/// One key's row: each client's distinct settings (`name=value`, joined by " / " over the runs
-/// that differ), then "yes", or "no: " and each client's reason.
+/// One key's row: each client's settings (`name=value`; values that differ over its runs joined
+/// by " / "), then "yes", or "no: " and each client's reason.
 fn row(c: &Comparison, engines: &[String], key: &str) -> Vec<String> {
     let mut out = vec![key.to_string()];
     let mut why: Vec<String> = Vec::new();
     for engine in engines {
-        let mut shown: Vec<String> = Vec::new();
-        let mut has = false;
-        for e in c.entries.iter().filter(|e| &engine_of(&e.result) == engine) {
-            for t in e
-                .result
-                .client_properties
-                .settings
-                .iter()
-                .filter(|t| t.key == key)
-            {
-                has = true;
-                let cell = match t.name.as_str() {
-                    "-" => t.value.clone(),
-                    name => format!("{name}={}", t.value),
-                };
-                if !shown.contains(&cell) {
-                    shown.push(cell);
-                }
-                if let Some(d) = &t.differs {
-                    let reason = format!("{engine}: {d}");
-                    if !why.contains(&reason) {
-                        why.push(reason);
-                    }
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        let runs = c.entries.iter().filter(|e| &engine_of(&e.result) == engine);
+        for t in runs.flat_map(|e| &e.result.client_properties.settings) {
+            if t.key != key {
+                continue;
+            }
+            if !pairs.contains(&(t.name.clone(), t.value.clone())) {
+                pairs.push((t.name.clone(), t.value.clone()));
+            }
+            if let Some(d) = &t.differs {
+                let reason = format!("{engine}: {d}");
+                if !why.contains(&reason) {
+                    why.push(reason);
                 }
             }
         }
-        if !has {
+        if pairs.is_empty() {
             why.push(format!("{engine}: not set"));
         }
-        out.push(match shown.is_empty() {
-            true => "-".into(),
-            false => shown.join(" / "),
-        });
+        out.push(cell(&pairs));
     }
     out.push(match why.is_empty() {
         true => "yes".into(),
         false => format!("no: {}", why.join("; ")),
     });
     out
+}
+
+/// A client's settings for one key: `name=v1 / v2` when one name took several values, each
+/// `name=value` otherwise (`-` names a key the client handles on its own: its value alone).
+fn cell(pairs: &[(String, String)]) -> String {
+    if pairs.is_empty() {
+        return "-".into();
+    }
+    let values: Vec<&str> = pairs.iter().map(|(_, v)| v.as_str()).collect();
+    match pairs[0].0.as_str() {
+        name if pairs.iter().all(|(n, _)| n == name) && name != "-" => {
+            format!("{name}={}", values.join(" / "))
+        }
+        _ if pairs.iter().all(|(n, _)| n == "-") => values.join(" / "),
+        _ => pairs
+            .iter()
+            .map(|(n, v)| format!("{n}={v}"))
+            .collect::<Vec<_>>()
+            .join(" / "),
+    }
 }

@@ -314,3 +314,16 @@ pub fn engines_buildable() -> bool {
     }
     ok
 }
+
+/// The row of `key` in comparison.md's client settings table (`md`: the whole file).
+pub fn settings_row(md: &str, key: &str) -> String {
+    let settings = md
+        .split("## Client settings")
+        .nth(1)
+        .expect("a settings table");
+    settings
+        .lines()
+        .find(|l| l.starts_with(&format!("| {key} |")))
+        .unwrap_or_else(|| panic!("no {key} row: {settings}"))
+        .to_string()
+}
