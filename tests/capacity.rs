@@ -115,6 +115,18 @@ impl kbench::runner::Runner for PaperCluster {
         let p99_us = if rate <= self.knee { 5_000 } else { 200_000 };
         let mut r = common::literal(&[p99_us; 100], 2, 0);
         r.spec = s.clone();
+        // A client's settings as a run records them (the engine is named for a comparison).
+        r.client_properties.settings = kbench::scenario::engine::described(s);
+        if s.producer.engine.is_external() {
+            r.engine = Some(kbench::result::EngineInfo {
+                name: s.producer.engine.to_string(),
+                client: "on paper".into(),
+                toolchain: None,
+                cpu_s: None,
+                peak_rss_bytes: None,
+                metrics: None,
+            });
+        }
         r.target_rate = Some(rate);
         r.achieved_rate_ratio = Some(1.0);
         let sent = (rate
@@ -195,4 +207,69 @@ fn a_generator_that_falls_behind_stops_the_search() {
         "{}",
         a.line
     );
+}
+
+/// Two capacity searches on paper, one per client (librdkafka with its knee at 20k msg/s,
+/// franz-go at 40k): `kbench compare` of their directories prints both answers, overlays their
+/// knees in one chart, and sets the clients' settings side by side.
+#[test]
+fn compare_overlays_the_knees_of_searches_per_client() {
+    let out = tempfile::tempdir().unwrap();
+    let dirs: Vec<std::path::PathBuf> = [("librdkafka", 20_000.0), ("franz-go", 40_000.0)]
+        .into_iter()
+        .map(|(engine, knee)| {
+            let s = scenario(
+                &format!(
+                    "name = \"paper\"\n[producer]\nengine = \"{engine}\"\n[load]\nwarmup = \"0s\"\n\
+                     [capacity]\nslo = {{ p99 = \"50ms\" }}\nstart_rate = \"1k/s\"\nmax_rate = \"1M/s\"\n\
+                     step_duration = \"10s\"\nprecision = \"5%\"\n"
+                ),
+                &[],
+            );
+            let mut cluster = PaperCluster {
+                knee,
+                lagging_from: f64::MAX,
+                probes: Vec::new(),
+            };
+            let rt = tokio::runtime::Runtime::new().unwrap();
+            let under = out.path().join(engine);
+            rt.block_on(drive::run(&s, &under, &mut cluster)).unwrap().1
+        })
+        .collect();
+    let cmp = assert_cmd::Command::cargo_bin("kbench")
+        .unwrap()
+        .arg("compare")
+        .arg(&dirs[0])
+        .arg(&dirs[1])
+        .arg("--out")
+        .arg(out.path().join("cmp"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&cmp.stdout);
+    assert_eq!(
+        cmp.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&cmp.stderr)
+    );
+    let cmp_dir = out.path().join("cmp");
+    if let Ok(keep) = std::env::var("KBENCH_KEEP_CHART") {
+        std::fs::copy(cmp_dir.join("capacity-knees.png"), keep).unwrap();
+    }
+    let md = std::fs::read_to_string(cmp_dir.join("comparison.md")).unwrap();
+    let row = |label: &str| {
+        md.lines()
+            .find(|l| l.starts_with(&format!("| {label} |")))
+            .unwrap_or_else(|| panic!("{md}"))
+            .to_string()
+    };
+    assert!(row("librdkafka").contains("msg/s"), "{md}");
+    assert!(row("franz-go").contains("msg/s"), "{md}");
+    // The settings table: librdkafka's linger.ms beside kgo's ProducerLinger.
+    let linger = common::settings_row(&md, "producer.linger");
+    assert!(
+        linger.contains("linger.ms=5") && linger.contains("ProducerLinger=5ms"),
+        "{linger}"
+    );
+    assert!(cmp_dir.join("capacity-knees.svg").exists() && cmp_dir.join("report.html").exists());
 }

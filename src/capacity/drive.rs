@@ -280,8 +280,8 @@ pub fn check_gate(a: &Answer, g: &CapacityGate) -> Result<(), GateFailure> {
     Ok(())
 }
 
-/// Reads the answer of a saved `capacity.json` (a file or its directory).
-pub fn read_answer(path: &Path) -> anyhow::Result<f64> {
+/// Reads a saved `capacity.json` (a file or its directory).
+pub fn read_report(path: &Path) -> anyhow::Result<CapacityReport> {
     let file = if path.is_dir() {
         path.join("capacity.json")
     } else {
@@ -301,7 +301,19 @@ pub fn read_answer(path: &Path) -> anyhow::Result<f64> {
         }
         .into());
     }
-    r.answer
+    Ok(r)
+}
+
+/// Whether `path` is a saved capacity search: a `capacity.json`, or a directory holding one.
+pub fn is_search(path: &Path) -> bool {
+    path.join("capacity.json").is_file()
+        || path.file_name().is_some_and(|n| n == "capacity.json") && path.is_file()
+}
+
+/// Reads the answer of a saved `capacity.json` (a file or its directory).
+pub fn read_answer(path: &Path) -> anyhow::Result<f64> {
+    read_report(path)?
+        .answer
         .rate
         .context("the baseline capacity search found no capacity")
 }

@@ -10,6 +10,7 @@ use crate::result::RunResult;
 mod broker;
 mod capacity;
 mod compare;
+mod compare_capacity;
 mod completions;
 mod engines;
 mod gate;

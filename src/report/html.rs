@@ -232,6 +232,26 @@ fn settings(body: &mut String, c: &Comparison) {
     }
 }
 
+/// Capacity searches side by side: their answers, the clients' settings, the overlaid knees.
+pub fn capacity_page(
+    rows: &[Vec<String>],
+    settings: Option<&[Vec<String>]>,
+    rendered: &[Rendered],
+) -> String {
+    let mut body = String::new();
+    body.push_str(
+        "<p>Each search's capacity: the highest offered rate whose probes met the SLO.</p>\n",
+    );
+    table(&mut body, rows);
+    if let Some(s) = settings {
+        body.push_str("<h2>Client settings</h2>\n");
+        let _ = writeln!(body, "<p>{}</p>", esc(super::compare::SETTINGS_NOTE));
+        table(&mut body, s);
+    }
+    charts(&mut body, rendered);
+    page("kbench: capacity by client", &body)
+}
+
 /// The report of a comparison.
 pub fn comparison_page(c: &Comparison, rendered: &[Rendered]) -> String {
     let mut body = String::new();

@@ -107,6 +107,37 @@ pub fn write_comparison_report(c: &Comparison, dir: &Path) -> anyhow::Result<Vec
     Ok(files)
 }
 
+/// Capacity searches side by side (one per client): their knees overlaid, `comparison.md` with
+/// the answers (`rows`, header first) and the clients' settings (`c`: a probe of each search), and
+/// `report.html`, into `dir`.
+pub fn write_capacity_comparison(
+    knees: &chart::Knees,
+    rows: &[Vec<String>],
+    c: Option<&Comparison>,
+    dir: &Path,
+) -> anyhow::Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let rendered = vec![render(knees, "Capacity searches overlaid", dir)?];
+    let mut md = table::markdown_table(rows);
+    let settings = c.and_then(settings::table);
+    if let Some(s) = &settings {
+        md.push_str(&format!(
+            "\n## Client settings\n\n{}\n\n",
+            compare::SETTINGS_NOTE
+        ));
+        md.push_str(&table::markdown_table(s));
+    }
+    let path = dir.join("comparison.md");
+    crate::result::write_atomic(&path, md.as_bytes())?;
+    let mut files = finish(
+        dir,
+        &rendered,
+        html::capacity_page(rows, settings.as_deref(), &rendered),
+    )?;
+    files.push(path);
+    Ok(files)
+}
+
 /// A sweep's report: ranking.md; with two cells or more (a comparison of their median runs) the
 /// comparison views (with the repeats' spread on the scatter), one effect chart per varied key,
 /// comparison.md and report.html.

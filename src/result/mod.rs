@@ -444,7 +444,7 @@ pub struct ClientProperties {
 
 impl ClientProperties {
     pub fn is_empty(&self) -> bool {
-        self.producer.is_empty() && self.consumer.is_empty()
+        self.producer.is_empty() && self.consumer.is_empty() && self.settings.is_empty()
     }
 }
 

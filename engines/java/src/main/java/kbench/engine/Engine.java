@@ -3,14 +3,12 @@ package kbench.engine;
 import java.io.IOException;
 import java.io.InputStream;
 import java.lang.management.ManagementFactory;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HashMap;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -40,7 +38,11 @@ final class Engine {
     private final Out out;
     private final KafkaProducer<byte[], byte[]> producer;
     private final RecordHeaders headers;
+    private final String[] topics;
     private byte[] pool = new byte[0];
+    /** Pool slices made so far, by offset and length (at most MAX_SLICES). */
+    private final Map<Long, byte[]> slices = new HashMap<>();
+    private static final int MAX_SLICES = 1 << 16;
     /** Every message handed on, in order (only the reading thread adds and sweeps). */
     private final ArrayList<Msg> ledger = new ArrayList<>();
     private int sweepAt = 1 << 16;
@@ -57,6 +59,7 @@ final class Engine {
     private Engine(Config cfg, Settings settings, Out out) {
         this.cfg = cfg;
         this.out = out;
+        this.topics = cfg.topics.toArray(new String[0]);
         List<Header> hs = new ArrayList<>();
         for (List<String> h : cfg.headers == null ? List.<List<String>>of() : cfg.headers) {
             hs.add(new RecordHeader(h.get(0), Base64.getDecoder().decode(h.get(1))));
@@ -95,53 +98,53 @@ final class Engine {
     }
 
     void serve(InputStream in) throws IOException {
-        Lines lines = new Lines(in);
+        Lines l = new Lines(in);
         while (true) {
-            byte[][] f = lines.next();
-            if (f == null) {
+            if (!l.next()) {
                 throw new IOException("standard input closed before the finish line");
             }
-            switch (new String(f[0], StandardCharsets.US_ASCII)) {
-                case "M", "B" -> message(f);
-                case "W" -> flushSlot(f);
-                case "P" -> pool = lines.pool(f);
-                case "F" -> {
-                    finish(f);
-                    return;
-                }
-                default -> throw new IOException("unknown line " + Lines.show(f));
+            if (l.is(0, 'M') || l.is(0, 'B')) {
+                message(l);
+            } else if (l.is(0, 'W')) {
+                flushSlot(l);
+            } else if (l.is(0, 'P')) {
+                pool = l.pool();
+            } else if (l.is(0, 'F')) {
+                finish(l);
+                return;
+            } else {
+                throw new IOException("unknown line " + l.show());
             }
         }
     }
 
-    private void message(byte[][] f) throws IOException {
-        boolean inline = f[0][0] == 'B';
-        if ((!inline && f.length != 9) || (inline && f.length != 8)) {
-            throw new IOException("wrong number of fields: " + Lines.show(f));
+    private void message(Lines l) throws IOException {
+        boolean inline = l.first(0) == 'B';
+        if ((!inline && l.count != 9) || (inline && l.count != 8)) {
+            throw new IOException("wrong number of fields: " + l.show());
         }
-        long id = Lines.num(f[1]);
-        long due = Lines.num(f[2]);
-        long slot = Lines.num(f[3]);
-        long topic = Lines.num(f[4]);
-        long part = Lines.num(f[5]);
+        long id = l.num(1);
+        long due = l.num(2);
+        long slot = l.num(3);
+        long topic = l.num(4);
+        long part = l.num(5);
         if (topic < 0 || topic >= cfg.topics.size() || slot < 0 || slot >= cfg.slots) {
-            throw new IOException("topic or slot out of range: " + Lines.show(f));
+            throw new IOException("topic or slot out of range: " + l.show());
         }
-        byte[] key = f[6].length == 1 && f[6][0] == '-' ? null
-                : HexFormat.of().parseHex(new String(f[6], StandardCharsets.US_ASCII));
+        byte[] key = l.is(6, '-') ? null : l.hex(6);
         byte[] value;
         if (inline) {
-            value = Base64.getDecoder().decode(f[7]);
+            value = l.base64(7);
         } else {
-            long off = Lines.num(f[7]);
-            long n = Lines.num(f[8]);
+            long off = l.num(7);
+            long n = l.num(8);
             if (off < 0 || n < 0 || off + n > pool.length) {
-                throw new IOException("payload slice outside the pool: " + Lines.show(f));
+                throw new IOException("payload slice outside the pool: " + l.show());
             }
-            value = java.util.Arrays.copyOfRange(pool, (int) off, (int) (off + n));
+            value = slice((int) off, (int) n);
         }
         Msg m = new Msg(this, id, due, (int) topic, value.length + (key == null ? 0 : key.length));
-        ProducerRecord<byte[], byte[]> rec = new ProducerRecord<>(cfg.topics.get((int) topic),
+        ProducerRecord<byte[], byte[]> rec = new ProducerRecord<>(topics[(int) topic],
                 part >= 0 ? (int) part : null, null, key, value, headers);
         add(m);
         if (batches != null) {
@@ -154,6 +157,20 @@ final class Engine {
         m.enqNs = System.nanoTime();
     }
 
+    /** A slice of the pool as its own array, made once per slice: records only read their value,
+     * so messages that carry the same slice share it (as kafka-producer-perf-test's share one). */
+    private byte[] slice(int off, int n) {
+        long k = (long) off << 32 | n;
+        byte[] v = slices.get(k);
+        if (v == null) {
+            v = java.util.Arrays.copyOfRange(pool, off, off + n);
+            if (slices.size() < MAX_SLICES) {
+                slices.put(k, v);
+            }
+        }
+        return v;
+    }
+
     private void add(Msg m) {
         open.incrementAndGet();
         ledger.add(m);
@@ -163,11 +180,11 @@ final class Engine {
         }
     }
 
-    private void flushSlot(byte[][] f) throws IOException {
-        if (batches == null || f.length != 2) {
+    private void flushSlot(Lines l) throws IOException {
+        if (batches == null || l.count != 2) {
             throw new IOException("W takes a slot, in sync mode");
         }
-        long slot = Lines.num(f[1]);
+        long slot = l.num(1);
         if (slot < 0 || slot >= cfg.slots) {
             throw new IOException("slot out of range");
         }
@@ -233,11 +250,7 @@ final class Engine {
         if (!m.settle(Msg.ANSWERED)) {
             return;
         }
-        StringBuilder b = new StringBuilder(64);
-        b.append(tag).append(' ').append(m.id).append(' ').append(m.due).append(' ').append(enq)
-                .append(' ').append(done).append(' ').append(m.topic).append(' ').append(m.bytes)
-                .append(' ').append(last);
-        out.ascii(b);
+        out.answer(tag, m.id, m.due, enq, done, m.topic, m.bytes, last);
         open.decrementAndGet();
     }
 
@@ -268,11 +281,11 @@ final class Engine {
 
     /** "F grace_ms": waits for the outstanding messages at most the grace, reports the rest as
      * unresolved (queued: never handed over; in_flight: handed, no answer), then the end line. */
-    private void finish(byte[][] f) throws IOException {
-        if (f.length != 2) {
+    private void finish(Lines l) throws IOException {
+        if (l.count != 2) {
             throw new IOException("F takes the grace in ms");
         }
-        long graceMs = Lines.num(f[1]);
+        long graceMs = l.num(1);
         long deadline = System.nanoTime() + graceMs * 1_000_000L;
         while (open.get() > 0 && System.nanoTime() < deadline) {
             try {

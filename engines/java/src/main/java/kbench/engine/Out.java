@@ -20,6 +20,9 @@ final class Out {
     private int len;
     private boolean closed;
     private boolean stopping;
+    /** The writer waits for lines; senders wait for room: only then is a notify needed. */
+    private boolean writerWaiting;
+    private int sendersWaiting;
     private final Thread writer;
 
     Out(OutputStream os) {
@@ -37,10 +40,13 @@ final class Out {
             boolean last;
             synchronized (this) {
                 while (len == 0 && !stopping) {
+                    writerWaiting = true;
                     try {
                         wait();
                     } catch (InterruptedException e) {
                         return;
+                    } finally {
+                        writerWaiting = false;
                     }
                 }
                 out = buf;
@@ -48,7 +54,9 @@ final class Out {
                 buf = spare.length >= out.length ? spare : new byte[out.length];
                 len = 0;
                 last = stopping;
-                notifyAll();
+                if (sendersWaiting > 0) {
+                    notifyAll();
+                }
             }
             try {
                 os.write(out, 0, n);
@@ -72,26 +80,58 @@ final class Out {
         append(s.toString().getBytes(StandardCharsets.UTF_8));
     }
 
-    /** Appends one ASCII line built by the caller; dropped once closed. */
-    synchronized void ascii(StringBuilder s) {
+    /** Appends one answer line, "tag id due enq done topic bytes last", its numbers written in
+     * place; dropped once closed. */
+    synchronized void answer(char tag, long id, long due, long enq, long done, int topic, int bytes, String last) {
         while (len > MAX_PENDING && !closed) {
+            sendersWaiting++;
             try {
                 wait();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return;
+            } finally {
+                sendersWaiting--;
             }
         }
         if (closed) {
             return;
         }
-        int n = s.length();
-        ensure(n + 1);
-        for (int i = 0; i < n; i++) {
-            buf[len++] = (byte) s.charAt(i);
+        ensure(8 * 21 + last.length() + 2);
+        buf[len++] = (byte) tag;
+        putLong(' ', id);
+        putLong(' ', due);
+        putLong(' ', enq);
+        putLong(' ', done);
+        putLong(' ', topic);
+        putLong(' ', bytes);
+        buf[len++] = ' ';
+        for (int i = 0; i < last.length(); i++) {
+            buf[len++] = (byte) last.charAt(i);
         }
         buf[len++] = '\n';
-        notifyAll();
+        if (writerWaiting) {
+            notifyAll();
+        }
+    }
+
+    /** A separator and a decimal number, into the buffer (room ensured by the caller). */
+    private void putLong(char sep, long v) {
+        buf[len++] = (byte) sep;
+        if (v < 0) {
+            buf[len++] = '-';
+            v = -v;
+        }
+        int start = len;
+        do {
+            buf[len++] = (byte) ('0' + v % 10);
+            v /= 10;
+        } while (v > 0);
+        for (int i = start, j = len - 1; i < j; i++, j--) {
+            byte t = buf[i];
+            buf[i] = buf[j];
+            buf[j] = t;
+        }
     }
 
     private void append(byte[] b) {
