@@ -69,41 +69,7 @@ impl Chart for Knees<'_> {
             .draw()
             .map_err(err)?;
         for (i, (label, report)) in self.searches.iter().enumerate() {
-            let c = color(i);
-            let probes = by_offered_rate(&report.probes);
-            let pts: Vec<(f64, f64)> = probes
-                .iter()
-                .map(|p| (x(p.rate), scale.pos(ms(p.p99_us))))
-                .collect();
-            let answer = report.answer.rate.map_or("no capacity".to_string(), |r| {
-                format!("{} msg/s", Rate::human(r))
-            });
-            chart
-                .draw_series(LineSeries::new(pts.clone(), c.stroke_width(3)))
-                .map_err(err)?
-                .label(format!("{label}: {answer}"))
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 24, y)], c.stroke_width(3))
-                });
-            chart
-                .draw_series(pts.iter().map(|p| Circle::new(*p, 4, c.filled())))
-                .map_err(err)?;
-            chart
-                .draw_series(probes.iter().filter(|p| p.verdict != "pass").map(|p| {
-                    Cross::new((x(p.rate), scale.pos(ms(p.p99_us))), 8, c.stroke_width(2))
-                }))
-                .map_err(err)?;
-            if let Some(rate) = report.answer.rate {
-                let r = scale.range();
-                chart
-                    .draw_series(DashedLineSeries::new(
-                        vec![(x(rate), r.start), (x(rate), r.end)],
-                        4,
-                        4,
-                        c.stroke_width(2),
-                    ))
-                    .map_err(err)?;
-            }
+            search(&mut chart, color(i), label, report, &scale)?;
         }
         if let Some(slo) = slo {
             let y = scale.pos(slo);
@@ -123,4 +89,52 @@ impl Chart for Knees<'_> {
         legend(&mut chart, SeriesLabelPosition::UpperLeft, 15)?;
         Ok(())
     }
+}
+
+type Plane<'a, DB> = ChartContext<'a, DB, Cartesian2d<super::Ticked, super::Ticked>>;
+
+/// One search: its p99 line and points, its failing probes crossed, its answer dashed.
+fn search<DB: DrawingBackend>(
+    chart: &mut Plane<'_, DB>,
+    c: RGBColor,
+    label: &str,
+    report: &CapacityReport,
+    scale: &Scale,
+) -> Drawn {
+    let probes = by_offered_rate(&report.probes);
+    let pts: Vec<(f64, f64)> = probes
+        .iter()
+        .map(|p| (x(p.rate), scale.pos(ms(p.p99_us))))
+        .collect();
+    let answer = report.answer.rate.map_or("no capacity".to_string(), |r| {
+        format!("{} msg/s", Rate::human(r))
+    });
+    chart
+        .draw_series(LineSeries::new(pts.clone(), c.stroke_width(3)))
+        .map_err(err)?
+        .label(format!("{label}: {answer}"))
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], c.stroke_width(3)));
+    chart
+        .draw_series(pts.iter().map(|p| Circle::new(*p, 4, c.filled())))
+        .map_err(err)?;
+    chart
+        .draw_series(
+            probes
+                .iter()
+                .filter(|p| p.verdict != "pass")
+                .map(|p| Cross::new((x(p.rate), scale.pos(ms(p.p99_us))), 8, c.stroke_width(2))),
+        )
+        .map_err(err)?;
+    if let Some(rate) = report.answer.rate {
+        let r = scale.range();
+        chart
+            .draw_series(DashedLineSeries::new(
+                vec![(x(rate), r.start), (x(rate), r.end)],
+                4,
+                4,
+                c.stroke_width(2),
+            ))
+            .map_err(err)?;
+    }
+    Ok(())
 }
