@@ -9,11 +9,11 @@ use std::process::Command;
 use super::EngineError;
 use crate::scenario::engine::Engine;
 
-/// One engine's sources: (path under `engines/`, contents). An engine's module is
+/// One engine's sources: (path under `engines/`, contents), in parts. An engine's module is
 /// `engines/<name>/`; the kit every Go engine shares is `engines/kit/` (a `replace` in the
 /// engine's go.mod points there).
 pub struct Sources {
-    pub files: &'static [(&'static str, &'static str)],
+    pub parts: &'static [&'static [(&'static str, &'static str)]],
 }
 
 macro_rules! engine_files {
@@ -22,51 +22,52 @@ macro_rules! engine_files {
     };
 }
 
+/// The kit every Go engine is built with (engines/kit in the repository).
+const KIT: &[(&str, &str)] = engine_files!(
+    "kit/go.mod",
+    "kit/go.sum",
+    "kit/kit.go",
+    "kit/engine.go",
+    "kit/ledger.go",
+    "kit/out.go",
+    "kit/proc.go",
+    "kit/security.go",
+    "kit/wire.go",
+);
+
 /// The sarama engine's sources (engines/sarama and engines/kit in the repository).
 pub const SARAMA: Sources = Sources {
-    files: engine_files!(
-        "kit/go.mod",
-        "kit/go.sum",
-        "kit/kit.go",
-        "kit/engine.go",
-        "kit/ledger.go",
-        "kit/out.go",
-        "kit/proc.go",
-        "kit/security.go",
-        "kit/wire.go",
-        "sarama/go.mod",
-        "sarama/go.sum",
-        "sarama/main.go",
-        "sarama/config.go",
-        "sarama/engine.go",
-        "sarama/scram.go",
-    ),
+    parts: &[
+        KIT,
+        engine_files!(
+            "sarama/go.mod",
+            "sarama/go.sum",
+            "sarama/main.go",
+            "sarama/config.go",
+            "sarama/engine.go",
+            "sarama/scram.go",
+        ),
+    ],
 };
 
 /// The franz-go engine's sources (engines/franz-go and engines/kit in the repository).
 pub const FRANZ_GO: Sources = Sources {
-    files: engine_files!(
-        "kit/go.mod",
-        "kit/go.sum",
-        "kit/kit.go",
-        "kit/engine.go",
-        "kit/ledger.go",
-        "kit/out.go",
-        "kit/proc.go",
-        "kit/security.go",
-        "kit/wire.go",
-        "franz-go/go.mod",
-        "franz-go/go.sum",
-        "franz-go/main.go",
-        "franz-go/config.go",
-        "franz-go/engine.go",
-        "franz-go/sample.go",
-    ),
+    parts: &[
+        KIT,
+        engine_files!(
+            "franz-go/go.mod",
+            "franz-go/go.sum",
+            "franz-go/main.go",
+            "franz-go/config.go",
+            "franz-go/engine.go",
+            "franz-go/sample.go",
+        ),
+    ],
 };
 
 /// The Java engine's sources (engines/java in the repository): a Maven module.
 pub const JAVA: Sources = Sources {
-    files: engine_files!(
+    parts: &[engine_files!(
         "java/pom.xml",
         "java/src/main/java/kbench/engine/Main.java",
         "java/src/main/java/kbench/engine/Config.java",
@@ -77,7 +78,7 @@ pub const JAVA: Sources = Sources {
         "java/src/main/java/kbench/engine/Lines.java",
         "java/src/main/java/kbench/engine/Out.java",
         "java/src/main/java/kbench/engine/Json.java",
-    ),
+    )],
 };
 
 /// The Java engine's JVM options, fixed and written in every result (`jvm.options` in its
@@ -90,10 +91,15 @@ pub const JVM_OPTIONS: &str = "-Xmx512M -server -XX:+UseG1GC -XX:MaxGCPauseMilli
 -Djava.awt.headless=true";
 
 impl Sources {
+    /// Every file, part after part.
+    pub fn files(&self) -> impl Iterator<Item = &'static (&'static str, &'static str)> {
+        self.parts.iter().flat_map(|p| p.iter())
+    }
+
     /// FNV-1a over the file names and contents: the build's identity.
     pub fn hash(&self) -> u64 {
         let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for (name, text) in self.files {
+        for (name, text) in self.files() {
             for b in name.bytes().chain([0]).chain(text.bytes()).chain([0]) {
                 h ^= b as u64;
                 h = h.wrapping_mul(0x0100_0000_01b3);
@@ -121,7 +127,7 @@ pub fn dir(engine: Engine) -> PathBuf {
     let mut h = sources(engine).hash();
     if engine == Engine::Java {
         h ^= Sources {
-            files: &[("jvm", JVM_OPTIONS)],
+            parts: &[&[("jvm", JVM_OPTIONS)]],
         }
         .hash();
     }
@@ -178,7 +184,7 @@ pub fn ensure(engine: Engine) -> Result<PathBuf, EngineError> {
         .prefix(&format!(".{engine}-build-"))
         .tempdir_in(parent)
         .map_err(|e| EngineError::build(engine, e.to_string()))?;
-    for (name, text) in sources(engine).files {
+    for (name, text) in sources(engine).files() {
         let path = work.path().join(name);
         std::fs::create_dir_all(path.parent().expect("a file in a module"))
             .and_then(|()| std::fs::write(&path, text))

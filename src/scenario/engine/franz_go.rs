@@ -6,12 +6,9 @@ use crate::scenario::{Acks, Mode};
 
 use super::go_duration as dur;
 
-/// librdkafka's defaults where kgo's differ and the scenario leaves the key unset: the local
-/// queue (`queue.buffering.max.messages`), the largest request (`message.max.bytes`) and the
-/// broker's produce timeout (`request.timeout.ms`).
-const QUEUE_MESSAGES: u32 = 100_000;
-const MAX_MESSAGE_BYTES: u64 = 1_000_000;
-const REQUEST_TIMEOUT_MS: u64 = 30_000;
+// librdkafka's defaults where this client's differ and the scenario leaves the key unset.
+use super::librdkafka::QUEUE_MESSAGES;
+use super::librdkafka::{MESSAGE_MAX_BYTES as MAX_MESSAGE_BYTES, REQUEST_TIMEOUT_MS};
 
 /// The typed keys as kgo options.
 pub fn settings(s: &Scenario) -> Vec<Setting> {

@@ -5,11 +5,8 @@ use super::{Scenario, Setting};
 use crate::scenario::engine::librdkafka::millis;
 use crate::scenario::{Acks, Mode};
 
-/// librdkafka's defaults where the Java producer's differ and the scenario leaves the key
-/// unset: the largest request (`message.max.bytes` against Java's 1 MiB) and the broker's
-/// produce timeout (`request.timeout.ms`, 30 s on both).
-const MAX_MESSAGE_BYTES: u64 = 1_000_000;
-const REQUEST_TIMEOUT_MS: u64 = 30_000;
+// librdkafka's defaults where this client's differ and the scenario leaves the key unset.
+use super::librdkafka::{MESSAGE_MAX_BYTES as MAX_MESSAGE_BYTES, REQUEST_TIMEOUT_MS};
 /// What a message costs the Java producer's buffer beyond its payload (record overhead, key,
 /// headers), for `queue_messages` as `buffer.memory`.
 const PER_MESSAGE: u64 = 64;

@@ -80,6 +80,13 @@ pub fn settings(s: &Scenario) -> Vec<Setting> {
     out
 }
 
+/// librdkafka's defaults the other clients are given where theirs differ and the scenario leaves
+/// the key unset: the largest request (`message.max.bytes`), the broker's produce timeout
+/// (`request.timeout.ms`) and the local queue (`queue.buffering.max.messages`).
+pub const MESSAGE_MAX_BYTES: u64 = 1_000_000;
+pub const REQUEST_TIMEOUT_MS: u64 = 30_000;
+pub const QUEUE_MESSAGES: u32 = 100_000;
+
 /// librdkafka takes whole milliseconds; sub-millisecond values round up so 500us is not 0 (= off).
 pub fn millis(d: std::time::Duration) -> String {
     let ms = d.as_micros().div_ceil(1000);
