@@ -66,18 +66,7 @@ impl Chart for Knee<'_> {
             .build_cartesian_2d(super::axis(xr.clone(), true), scale.axis())
             .map_err(err)?
             .set_secondary_coord(xr, 0f64..1.2);
-        chart
-            .configure_mesh()
-            .x_labels(10)
-            .x_label_formatter(&|v| Rate::human(10f64.powf(*v)))
-            .y_labels(12)
-            .y_label_formatter(&|y| scale.label(y))
-            .x_desc("offered rate, msg/s (log scale)")
-            .y_desc("corrected latency")
-            .label_style(font(15))
-            .axis_desc_style(font(16))
-            .draw()
-            .map_err(err)?;
+        rate_mesh(&mut chart, &scale, "corrected latency")?;
         chart
             .configure_secondary_axes()
             .y_desc("achieved / offered")
@@ -109,6 +98,26 @@ type Dual<'a, DB> = DualCoordChartContext<
     Cartesian2d<Ticked, Ticked>,
     Cartesian2d<RangedCoordf64, RangedCoordf64>,
 >;
+
+/// The mesh of a chart over the offered rate: a log rate axis and a latency axis.
+pub fn rate_mesh<DB: DrawingBackend>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<Ticked, Ticked>>,
+    scale: &Scale,
+    y_desc: &str,
+) -> Drawn {
+    chart
+        .configure_mesh()
+        .x_labels(10)
+        .x_label_formatter(&|v| Rate::human(10f64.powf(*v)))
+        .y_labels(12)
+        .y_label_formatter(&|y| scale.label(y))
+        .x_desc("offered rate, msg/s (log scale)")
+        .y_desc(y_desc)
+        .label_style(font(15))
+        .axis_desc_style(font(16))
+        .draw()
+        .map_err(err)
+}
 
 /// A rate's place on the (log) x axis.
 fn x(rate: f64) -> f64 {

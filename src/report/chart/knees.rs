@@ -5,7 +5,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::knee::by_offered_rate;
+use super::knee::{by_offered_rate, rate_mesh};
 use super::{color, err, font, legend, ms, Chart, Drawn, Scale};
 use crate::capacity::drive::CapacityReport;
 use crate::units::Rate;
@@ -56,18 +56,7 @@ impl Chart for Knees<'_> {
             .y_label_area_size(80)
             .build_cartesian_2d(super::axis(xr.clone(), true), scale.axis())
             .map_err(err)?;
-        chart
-            .configure_mesh()
-            .x_labels(10)
-            .x_label_formatter(&|v| Rate::human(10f64.powf(*v)))
-            .y_labels(12)
-            .y_label_formatter(&|y| scale.label(y))
-            .x_desc("offered rate, msg/s (log scale)")
-            .y_desc("corrected p99 latency")
-            .label_style(font(15))
-            .axis_desc_style(font(16))
-            .draw()
-            .map_err(err)?;
+        rate_mesh(&mut chart, &scale, "corrected p99 latency")?;
         for (i, (label, report)) in self.searches.iter().enumerate() {
             search(&mut chart, color(i), label, report, &scale)?;
         }

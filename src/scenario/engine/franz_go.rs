@@ -2,7 +2,6 @@
 //! them; `[producer.franz-go]` follows and wins.
 
 use super::{Scenario, Setting};
-use crate::scenario::{Acks, Mode};
 
 use super::go_duration as dur;
 
@@ -13,11 +12,7 @@ use super::librdkafka::{MESSAGE_MAX_BYTES as MAX_MESSAGE_BYTES, REQUEST_TIMEOUT_
 /// The typed keys as kgo options.
 pub fn settings(s: &Scenario) -> Vec<Setting> {
     let p = &s.producer;
-    let acks = match (p.mode, p.acks()) {
-        (Mode::FireAndForget, _) | (_, Acks::None) => "0",
-        (_, Acks::Leader) => "1",
-        (_, Acks::All) => "all",
-    };
+    let acks = super::sent_acks(p).as_rdkafka();
     // kgo bounds a batch by bytes only, and refuses a record larger than a batch.
     let batch = p
         .batch_size

@@ -3,7 +3,6 @@
 
 use super::{Scenario, Setting};
 use crate::scenario::engine::librdkafka::millis;
-use crate::scenario::{Acks, Mode};
 
 // librdkafka's defaults where this client's differ and the scenario leaves the key unset.
 use super::librdkafka::{MESSAGE_MAX_BYTES as MAX_MESSAGE_BYTES, REQUEST_TIMEOUT_MS};
@@ -14,11 +13,7 @@ const PER_MESSAGE: u64 = 64;
 /// The typed keys as ProducerConfig properties.
 pub fn settings(s: &Scenario) -> Vec<Setting> {
     let p = &s.producer;
-    let acks = match (p.mode, p.acks()) {
-        (Mode::FireAndForget, _) | (_, Acks::None) => "0",
-        (_, Acks::Leader) => "1",
-        (_, Acks::All) => "all",
-    };
+    let acks = super::sent_acks(p).as_rdkafka();
     let linger_ms = p.linger.0.as_millis() as u64;
     let message_ms = p.message_timeout.0.as_millis() as u64;
     let wanted = p

@@ -238,6 +238,14 @@ pub fn check(s: &Scenario) -> Result<(), FieldError> {
     Ok(())
 }
 
+/// The acks a client is set to: fire-and-forget mode sends with none, whatever `acks` says.
+pub fn sent_acks(p: &super::Producer) -> super::Acks {
+    match p.mode {
+        super::Mode::FireAndForget => super::Acks::None,
+        _ => p.acks(),
+    }
+}
+
 /// A duration as Go writes one: whole milliseconds as `ms`, else microseconds.
 pub fn go_duration(d: crate::units::Dur) -> String {
     let us = d.0.as_micros();

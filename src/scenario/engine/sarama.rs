@@ -2,17 +2,17 @@
 //! applies them; `[producer.sarama]` follows and wins.
 
 use super::{Scenario, Setting};
-use crate::scenario::{Acks, Mode, Producer};
+use crate::scenario::{Acks, Producer};
 
 use super::go_duration as us;
 
 /// The typed keys as sarama.Config fields.
 pub fn settings(s: &Scenario) -> Vec<Setting> {
     let p = &s.producer;
-    let acks = match (p.mode, p.acks()) {
-        (Mode::FireAndForget, _) | (_, Acks::None) => "0",
-        (_, Acks::Leader) => "1",
-        (_, Acks::All) => "-1",
+    let acks = match super::sent_acks(p) {
+        Acks::None => "0",
+        Acks::Leader => "1",
+        Acks::All => "-1",
     };
     let mut out = Vec::new();
     if s.cluster.is_embedded() {
